@@ -1,0 +1,104 @@
+import re
+import sys
+from dataclasses import asdict
+from functools import lru_cache
+
+from transfer_tsc import config as settings
+from transfer_tsc import data, study
+from transfer_tsc.demo import DEMO_DATASETS
+from transfer_tsc.errors import InputError
+
+
+def _stop(error):
+    sys.exit(f"Error: {error}")
+
+
+try:
+    config.update(settings.validate(config))
+except InputError as error:
+    _stop(error)
+
+DEMO = config["ucr_root"] == settings.DEMO
+UCR_ROOT = settings.ucr_root(config)
+
+
+def _datasets():
+    """The configured dataset names, checked against the archive (one listdir, no file reads)."""
+    known = sorted(DEMO_DATASETS) if DEMO else data.list_datasets(UCR_ROOT)
+    if config["datasets"] == "all":
+        return known
+    missing = [name for name in config["datasets"] if name not in known]
+    if missing:
+        raise InputError(
+            f"config key datasets: {', '.join(missing)} not found in ucr_root ({UCR_ROOT})"
+        )
+    return sorted(config["datasets"])
+
+
+try:
+    DATASETS = _datasets()
+except InputError as error:
+    _stop(error)
+
+
+def _one_of(names):
+    return "|".join(re.escape(name) for name in names)
+
+
+wildcard_constraints:
+    dataset=_one_of(DATASETS),
+    source=_one_of(DATASETS),
+    target=_one_of(DATASETS),
+    batch="[^/]+",
+
+
+PRETRAIN_RECIPE = asdict(settings.recipe(config, "pretrain"))
+FINETUNE_RECIPE = asdict(settings.recipe(config, "finetune"))
+GROUP_SIZE = config["finetune"]["group_size"]
+
+
+@lru_cache(maxsize=None)
+def split_paths(name):
+    """The TRAIN and TEST files of a dataset (2018 or 2015 layout)."""
+    if DEMO:
+        return {s.lower(): f"{UCR_ROOT}/{name}/{name}_{s}.tsv" for s in data.SPLITS}
+    try:
+        return {s.lower(): str(data.split_file(UCR_ROOT, name, s).path) for s in data.SPLITS}
+    except InputError as error:
+        _stop(error)
+
+
+def dataset_files(wildcards):
+    return split_paths(wildcards.dataset)
+
+
+def target_files(wildcards):
+    return split_paths(wildcards.target)
+
+
+@lru_cache(maxsize=None)
+def target_batches(target):
+    """Batch id -> sources fine-tuned together on ``target``."""
+    return study.batches(study.sources_for(target, DATASETS), GROUP_SIZE)
+
+
+def batch_sources(wildcards):
+    return target_batches(wildcards.target)[wildcards.batch]
+
+
+def batch_models(wildcards):
+    return [f"results/pretrain/{s}/model.h5" for s in batch_sources(wildcards)]
+
+
+def pair_batch(wildcards):
+    sources = study.sources_for(wildcards.target, DATASETS)
+    batch = study.batch_of(wildcards.source, sources, GROUP_SIZE)
+    return f"results/finetune_batches/{wildcards.target}/{batch}"
+
+
+def pair_files(suffix):
+    return [
+        f"results/finetune/{source}/{target}/{suffix}"
+        for target in DATASETS
+        for source in study.sources_for(target, DATASETS)
+    ]

@@ -1,0 +1,19 @@
+from transfer_tsc.data import load_dataset_files
+from transfer_tsc.training import Recipe, use_threads
+from transfer_tsc.transfer import finetune, write_batch
+from transfer_tsc.workflow import rule_script
+
+with rule_script(snakemake) as log:
+    use_threads(snakemake.threads)
+    target = load_dataset_files(
+        snakemake.wildcards.target,
+        snakemake.input.train,
+        snakemake.input.test,
+        **snakemake.params.data,
+    )
+    sources = dict(zip(snakemake.params.sources, snakemake.input.sources))
+    recipe = Recipe(**snakemake.params.recipe)
+    outcomes = finetune(sources, target, recipe, snakemake.params.checkpoint, log)
+    write_batch(outcomes, target.name, snakemake.output[0], snakemake.params.save_models)
+    for source, (_, outcome) in outcomes.items():
+        log(f"{source} -> {target.name}: test accuracy {outcome.test_accuracy:.4f}")

@@ -1,0 +1,22 @@
+from transfer_tsc.data import load_dataset_files
+from transfer_tsc.training import Recipe, use_threads
+from transfer_tsc.transfer import pretrain, write_outcome
+from transfer_tsc.workflow import rule_script
+
+with rule_script(snakemake) as log:
+    use_threads(snakemake.threads)
+    name = snakemake.wildcards.dataset
+    dataset = load_dataset_files(
+        name, snakemake.input.train, snakemake.input.test, **snakemake.params.data
+    )
+    recipe = Recipe(**snakemake.params.recipe)
+    model, outcome = pretrain(dataset, recipe, snakemake.params.checkpoint, log)
+    write_outcome(
+        model,
+        outcome,
+        snakemake.output.model,
+        snakemake.output.metrics,
+        snakemake.output.history,
+        dataset=name,
+    )
+    log(f"{name}: test accuracy {outcome.test_accuracy:.4f}")

@@ -1,0 +1,169 @@
+"""The paper's two experiments (section IV-B): pre-training an FCN on a source dataset (its test
+accuracy is the "from scratch" baseline) and fine-tuning pre-trained sources on a target.
+
+Fine-tuning (section III-B): the source's softmax is replaced by a new Glorot-uniform softmax
+for the target's classes and the whole network is re-trained on the target's train set with
+the same recipe, then evaluated on the target's test set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .data import Dataset
+from .errors import InputError
+from .fcn import RECEPTIVE_FIELD, build_fcn, with_new_head
+from .io import atomic_path, write_csv
+from .training import Recipe, TrainResult, evaluate, train_together
+
+MODEL_FILE = "model.h5"
+METRICS_FILE = "metrics.csv"
+HISTORY_FILE = "history.csv"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A trained model's evaluation and training record."""
+
+    test_accuracy: float
+    test_loss: float
+    train: TrainResult
+
+    def metrics(self, **identity: str) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                {
+                    **identity,
+                    "test_accuracy": self.test_accuracy,
+                    "test_loss": self.test_loss,
+                    "train_loss": self.train.best_loss,
+                    "epochs": self.train.epochs,
+                    "best_epoch": self.train.best_epoch,
+                    "train_seconds": round(self.train.train_seconds, 3),
+                }
+            ]
+        )
+
+
+def check_trainable(dataset: Dataset) -> None:
+    """Refuse series shorter than the FCN's receptive field."""
+    if dataset.length < RECEPTIVE_FIELD:
+        raise InputError(
+            f"dataset '{dataset.name}': series of length {dataset.length} are shorter than the "
+            f"FCN's receptive field ({RECEPTIVE_FIELD} time steps)"
+        )
+
+
+def save_model(model, path: str | os.PathLike) -> None:
+    """Save a Keras model as HDF5, atomically."""
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+
+
+def load_model(path: str | os.PathLike):
+    """Load a saved FCN, or raise InputError naming the file."""
+    import keras
+
+    if not Path(path).is_file():
+        raise InputError(f"{path}: model file not found")
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as error:  # h5py, Keras and TF raise many kinds here
+        raise InputError(f"{path}: not a readable Keras model (corrupt or truncated?): {error}") from None
+
+
+def _seed_everything(seed: int) -> None:
+    import keras
+
+    keras.utils.set_random_seed(seed)
+
+
+def pretrain(
+    dataset: Dataset, recipe: Recipe, checkpoint: str | Path | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[object, Outcome]:
+    """Train the FCN from scratch on the train set, evaluate it on the test set."""
+    check_trainable(dataset)
+    _seed_everything(recipe.seed)
+    model = build_fcn(dataset.n_classes, seed=recipe.seed)
+    (result,) = train_together(
+        [model], dataset.network_input("train"), dataset.y_train, dataset.n_classes, recipe,
+        checkpoint=checkpoint, log=log, label=f"[pretrain {dataset.name}] ",
+    )
+    scores = evaluate(model, dataset.network_input("test"), dataset.y_test)
+    return model, Outcome(scores["accuracy"], scores["loss"], result)
+
+
+def finetune(
+    source_models: dict[str, str | os.PathLike],
+    target: Dataset,
+    recipe: Recipe,
+    checkpoint: str | Path | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, tuple[object, Outcome]]:
+    """Fine-tune every source model on ``target`` together; one outcome per source name.
+
+    Every source gets a new head drawn from the same seed, so a pair's result does not depend
+    on which other sources share its batch.
+    """
+    check_trainable(target)
+    _seed_everything(recipe.seed)
+    models = {}
+    for name, path in source_models.items():
+        models[name] = with_new_head(load_model(path), target.n_classes, seed=recipe.seed)
+    results = train_together(
+        list(models.values()), target.network_input("train"), target.y_train, target.n_classes,
+        recipe, checkpoint=checkpoint, log=log,
+        label=f"[finetune {'+'.join(models) if len(models) <= 3 else f'{len(models)} sources'} -> {target.name}] ",
+    )
+    x_test = target.network_input("test")
+    outcomes = {}
+    for (name, model), result in zip(models.items(), results):
+        scores = evaluate(model, x_test, target.y_test)
+        outcomes[name] = (model, Outcome(scores["accuracy"], scores["loss"], result))
+    return outcomes
+
+
+def write_outcome(
+    model, outcome: Outcome, model_path: str | None, metrics_path: str, history_path: str,
+    **identity: str,
+) -> None:
+    """Write a model's HDF5 (when a path is given), metrics and history files."""
+    if model_path:
+        save_model(model, model_path)
+    write_csv(outcome.train.history, history_path)
+    write_csv(outcome.metrics(**identity), metrics_path)
+
+
+def write_batch(
+    outcomes: dict[str, tuple[object, Outcome]], target: str, folder: str | os.PathLike,
+    save_models: bool,
+) -> None:
+    """Write a fine-tuning batch as ``folder/<source>/{metrics,history}.csv`` (and model.h5),
+    assembled under a temporary name and renamed into place whole."""
+    import shutil
+    import tempfile
+
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        for source, (model, outcome) in outcomes.items():
+            write_outcome(
+                model, outcome,
+                str(staging / source / MODEL_FILE) if save_models else None,
+                str(staging / source / METRICS_FILE),
+                str(staging / source / HISTORY_FILE),
+                source=source, target=target,
+            )
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
