@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Set up this project on a fresh Debian machine with Python 3:
+#   bash tools/install.sh          # virtual environment .venv with the package (demo, study)
+#   bash tools/install.sh --test   # ... plus test tools, graphviz and a single-node SLURM (root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_tests=0
+[ "${1:-}" = "--test" ] && with_tests=1
+
+if [ "$with_tests" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    # graphviz draws the DAG; munge + slurm run the real single-node cluster of the SLURM test.
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends \
+        graphviz munge slurmctld slurmd slurm-client >/dev/null
+fi
+
+python3 -m venv .venv
+.venv/bin/pip install -q --upgrade pip
+if [ "$with_tests" = 1 ]; then
+    .venv/bin/pip install -q -e '.[test]'
+else
+    .venv/bin/pip install -q -e .
+fi
+echo "installed: $(.venv/bin/python -c 'import transfer_tsc, keras, snakemake; print("transfer_tsc", transfer_tsc.__version__, "keras", keras.__version__)')"
