@@ -151,7 +151,7 @@ def read_split(split: SplitFile) -> tuple[list[str], np.ndarray]:
     frame = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, skip_blank_lines=True)
     labels = [label.strip() for label in frame.iloc[:, 0].astype(str)]
     cells = frame.iloc[:, 1:]
-    values = cells.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    values = np.array(cells.apply(pd.to_numeric, errors="coerce"), dtype=np.float64)
     bad = np.isnan(values) & cells.notna().to_numpy() & ~cells.isin(["NaN", "nan", "NA", ""]).to_numpy()
     if bad.any():
         row, col = np.argwhere(bad)[0]

@@ -1,0 +1,55 @@
+"""Shared fixtures: the real UCR subset beside the repository and a Snakemake runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+UCR_ROOT = REPO.parent / "shared" / "ucr" / "UCRArchive_2018"
+VENV_BIN = Path(sys.executable).parent
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def ucr_root() -> Path:
+    if not UCR_ROOT.is_dir():
+        pytest.fail(f"the shared UCR subset is missing: {UCR_ROOT}")
+    return UCR_ROOT
+
+
+def run_snakemake(
+    workdir: Path, config: dict, *args: str, timeout: int = 900, check: bool = True
+) -> subprocess.CompletedProcess:
+    """Run the project's Snakefile in ``workdir`` with ``config`` as an overlay config file."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path = workdir / "test-config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    command = [
+        str(VENV_BIN / "snakemake"),
+        "-s", str(REPO / "Snakefile"),
+        "--directory", str(workdir),
+        "--configfile", str(config_path),
+        "--cores", "2",
+        *args,
+    ]
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"snakemake failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+SHORT_TRAINING = {
+    "pretrain": {"epochs": 3},
+    "finetune": {"epochs": 2},
+    "training": {"progress_every": 1, "checkpoint_every": 2},
+}
