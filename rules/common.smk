@@ -25,14 +25,7 @@ UCR_ROOT = settings.ucr_root(config)
 def _datasets():
     """The configured dataset names, checked against the archive (one listdir, no file reads)."""
     known = sorted(DEMO_DATASETS) if DEMO else data.list_datasets(UCR_ROOT)
-    if config["datasets"] == "all":
-        return known
-    missing = [name for name in config["datasets"] if name not in known]
-    if missing:
-        raise InputError(
-            f"config key datasets: {', '.join(missing)} not found in ucr_root ({UCR_ROOT})"
-        )
-    return sorted(config["datasets"])
+    return data.select_datasets(known, config["datasets"], UCR_ROOT)
 
 
 try:

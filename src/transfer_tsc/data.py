@@ -12,6 +12,7 @@ number); ``Dataset.classes[k]`` is the label as written for code ``k``.
 
 from __future__ import annotations
 
+import difflib
 import io
 import os
 from dataclasses import dataclass, field
@@ -101,6 +102,23 @@ def list_datasets(root: str | os.PathLike) -> list[str]:
             if any("_TRAIN" in f.name for f in entry.iterdir()):
                 names.append(entry.name)
     return names
+
+
+def select_datasets(known: list[str], requested: str | list[str], root: str | os.PathLike) -> list[str]:
+    """The datasets a study runs on: every ``known`` one for "all", else ``requested`` (sorted),
+    each of which must be in ``known`` (the dataset folders of ``root``)."""
+    if requested == "all":
+        return sorted(known)
+    missing = [name for name in requested if name not in known]
+    if missing:
+        hints = []
+        for name in missing:
+            close = difflib.get_close_matches(name, known, n=1)
+            hints.append(f"{name} (did you mean {close[0]}?)" if close else name)
+        raise InputError(
+            f"config key datasets: {', '.join(hints)} not found in ucr_root ({root})"
+        )
+    return sorted(requested)
 
 
 def split_file(root: str | os.PathLike, name: str, split: str) -> SplitFile:
@@ -259,6 +277,13 @@ def load_dataset_files(
         raise InputError(
             f"{splits['TRAIN'].path}: only one class ({classes[0]!r}); "
             "classification needs two or more"
+        )
+    every_class = set(train_names) | set(test_names)
+    if len(train_names) < len(every_class):
+        raise InputError(
+            f"{splits['TRAIN'].path}: {len(train_names)} train series for {len(every_class)} "
+            f"classes (labels of {splits['TRAIN'].path.name} and {splits['TEST'].path.name}): "
+            "every class needs at least one train series"
         )
     code = {label: k for k, label in enumerate(classes)}
     unseen = sorted(set(test_names) - set(classes))
