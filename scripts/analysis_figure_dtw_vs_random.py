@@ -1,0 +1,9 @@
+from transfer_tsc import analysis, figures
+from transfer_tsc.workflow import rule_script
+
+with rule_script(snakemake) as log:
+    table = analysis.read_table(snakemake.input.table, analysis.DTW_COLUMNS)
+    pairs = analysis.coverage(analysis.read_transfer(snakemake.input.transfer)).describe()
+    figure = figures.dtw_vs_random_figure(table, draws=snakemake.params.draws, pairs=pairs)
+    figures.save(figure, snakemake.output.png, snakemake.output.svg)
+    log(f"{pairs} -> {snakemake.output.png}")

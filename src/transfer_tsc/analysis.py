@@ -1,0 +1,449 @@
+"""The paper's analyses (section V) computed from the study's result tables.
+
+Inputs, all accuracies in [0, 1]:
+
+* ``scratch``: from-scratch test accuracy per dataset (``results/scratch_accuracy.csv``);
+* ``transfer``: fine-tuned test accuracy, rows source and columns target, NaN where the pair
+  was not run and on the diagonal (``results/transfer_accuracy.csv``);
+* ``neighbours``: per target its sources ranked by DTW distance, rank 1 the nearest
+  (``results/similarity/neighbours.csv``).
+
+A missing pair stays missing (NaN) in every table and is left out of every statistic, so a
+partial study (budget runs, ``finetune.sources: nearest:K``) is analysed as far as it goes;
+``coverage`` says how many pairs of how many were used.
+
+The ``read_*`` functions are the only ones that touch files: they check a table's columns and
+values and raise ``InputError`` naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .errors import InputError
+
+# The paper's case studies (section V-D, Figs 7-9).
+PAPER_RANK_CURVE_TARGETS = ("ShapeletSim", "HandOutlines", "Meat")
+# Label of the summary row of the DTW vs random table (never a dataset name: names match
+# ``^[A-Za-z0-9_.-]+$``).
+SUMMARY = "(summary)"
+# Accuracies closer than this are a tie (the random mean is an average of 1000 draws).
+TIE_TOLERANCE = 1e-9
+
+AGGREGATE_COLUMNS = (
+    "target", "scratch_accuracy", "min_accuracy", "median_accuracy", "max_accuracy",
+    "worst_source", "best_source", "n_sources", "n_possible",
+)
+DTW_COLUMNS = (
+    "target", "nearest_source", "nearest_rank", "dtw_accuracy", "random_accuracy", "n_sources",
+    "outcome", "wins", "ties", "losses", "n_targets", "wilcoxon_p",
+)
+RANK_CURVE_COLUMNS = (
+    "target", "rank", "source", "distance", "accuracy", "scratch_accuracy", "accuracy_smoothed",
+)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read(path: str | os.PathLike, **kwargs) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, **kwargs)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: not a readable CSV table: {error}") from None
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], label: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{label}: missing column(s) {', '.join(missing)} (has: {', '.join(map(str, frame.columns))})"
+        )
+
+
+def _accuracies(values: pd.DataFrame | pd.Series, label: str) -> None:
+    numbers = values.to_numpy(dtype=float, na_value=np.nan).ravel()
+    bad = numbers[~np.isnan(numbers) & ((numbers < 0) | (numbers > 1))]
+    if bad.size:
+        raise InputError(f"{label}: accuracies must lie in [0, 1], found {float(bad[0])}")
+
+
+def _numeric(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    try:
+        return frame.apply(pd.to_numeric).astype(float)
+    except (ValueError, TypeError) as error:
+        raise InputError(f"{label}: non-numeric accuracy: {error}") from None
+
+
+def scratch_series(frame: pd.DataFrame, label: str = "scratch accuracy table") -> pd.Series:
+    """From-scratch test accuracy indexed by dataset, checked."""
+    _require(frame, ["dataset", "test_accuracy"], label)
+    if frame["dataset"].duplicated().any():
+        dup = frame.loc[frame["dataset"].duplicated(), "dataset"].iloc[0]
+        raise InputError(f"{label}: dataset {dup} appears twice")
+    series = _numeric(frame[["test_accuracy"]], label)["test_accuracy"]
+    series.index = frame["dataset"].astype(str)
+    series.index.name = "dataset"
+    _accuracies(series, label)
+    return series.sort_index()
+
+
+def transfer_table(
+    frame: pd.DataFrame, label: str = "transfer accuracy table", accuracies: bool = True
+) -> pd.DataFrame:
+    """Fine-tuned accuracy (rows source, columns target), checked (values in [0, 1] unless
+    ``accuracies`` is false, as for the variation in percent); the diagonal is set to NaN."""
+    if "source" in frame.columns:
+        frame = frame.set_index("source")
+    if frame.index.name != "source":
+        raise InputError(f"{label}: missing index column source")
+    if frame.index.duplicated().any():
+        raise InputError(f"{label}: source {frame.index[frame.index.duplicated()][0]} appears twice")
+    matrix = _numeric(frame, label)
+    matrix.index = matrix.index.astype(str)
+    matrix.columns = matrix.columns.astype(str)
+    if accuracies:
+        _accuracies(matrix, label)
+    for name in set(matrix.index) & set(matrix.columns):
+        matrix.loc[name, name] = np.nan
+    matrix.index.name, matrix.columns.name = "source", None
+    return matrix
+
+
+def neighbour_table(frame: pd.DataFrame, label: str = "neighbour table") -> pd.DataFrame:
+    """DTW neighbours (target, rank, source, distance) sorted by target and rank, checked."""
+    _require(frame, ["target", "rank", "source", "distance"], label)
+    table = frame[["target", "rank", "source", "distance"]].copy()
+    table["target"] = table["target"].astype(str)
+    table["source"] = table["source"].astype(str)
+    try:
+        table["rank"] = pd.to_numeric(table["rank"]).astype(int)
+        table["distance"] = pd.to_numeric(table["distance"]).astype(float)
+    except (ValueError, TypeError) as error:
+        raise InputError(f"{label}: rank and distance must be numbers: {error}") from None
+    if (table["rank"] < 1).any():
+        raise InputError(f"{label}: ranks start at 1, found {int(table['rank'].min())}")
+    if table.duplicated(["target", "rank"]).any() or table.duplicated(["target", "source"]).any():
+        row = table[table.duplicated(["target", "rank"]) | table.duplicated(["target", "source"])].iloc[0]
+        raise InputError(f"{label}: target {row['target']} has rank {row['rank']} or source {row['source']} twice")
+    table = table[table["source"] != table["target"]]
+    return table.sort_values(["target", "rank"]).reset_index(drop=True)
+
+
+def read_scratch(path: str | os.PathLike) -> pd.Series:
+    return scratch_series(_read(path), str(path))
+
+
+def read_transfer(path: str | os.PathLike) -> pd.DataFrame:
+    return transfer_table(_read(path), str(path))
+
+
+def read_neighbours(path: str | os.PathLike) -> pd.DataFrame:
+    return neighbour_table(_read(path), str(path))
+
+
+def read_variation(path: str | os.PathLike) -> pd.DataFrame:
+    return transfer_table(_read(path), str(path), accuracies=False)
+
+
+def read_table(path: str | os.PathLike, columns: Sequence[str]) -> pd.DataFrame:
+    """One of this module's own output tables, with its columns checked."""
+    frame = _read(path)
+    _require(frame, columns, str(path))
+    return frame
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the N x (N - 1) study the tables hold."""
+
+    datasets: int
+    pairs_used: int
+    pairs_possible: int
+    targets_with_results: int
+
+    def describe(self) -> str:
+        return f"{self.pairs_used} of {self.pairs_possible} pairs"
+
+
+def coverage(transfer: pd.DataFrame) -> Coverage:
+    """Pairs with a fine-tuned accuracy out of N (N - 1), N the datasets named in the table."""
+    names = set(transfer.index) | set(transfer.columns)
+    n = len(names)
+    return Coverage(
+        datasets=n,
+        pairs_used=int(transfer.notna().to_numpy().sum()),
+        pairs_possible=n * (n - 1),
+        targets_with_results=int(transfer.notna().any(axis=0).sum()),
+    )
+
+
+def _scratch_for(targets: Sequence[str], scratch: pd.Series) -> pd.Series:
+    missing = [t for t in targets if t not in scratch.index]
+    if missing:
+        raise InputError(
+            f"scratch accuracy table: no from-scratch accuracy for target(s) {', '.join(missing)}"
+        )
+    return scratch.reindex(targets)
+
+
+# --------------------------------------------------------------------------- Fig. 4
+
+
+def accuracy_variation(transfer: pd.DataFrame, scratch: pd.Series) -> pd.DataFrame:
+    """Fig. 4: ``100 (finetuned - scratch) / scratch`` per (source, target), in percent.
+
+    Rows source, columns target, as ``transfer``; NaN where the pair was not run, on the
+    diagonal, and where the target's scratch accuracy is 0 (the ratio is undefined).
+    """
+    targets = [t for t in transfer.columns if transfer[t].notna().any()]
+    base = _scratch_for(targets, scratch).reindex(transfer.columns)
+    base = base.where(base > 0)
+    variation = (transfer - base) / base * 100.0
+    variation.index.name, variation.columns.name = "source", None
+    return variation
+
+
+# --------------------------------------------------------------------------- Fig. 5
+
+
+def aggregates(transfer: pd.DataFrame, scratch: pd.Series) -> pd.DataFrame:
+    """Fig. 5: per target, its scratch accuracy and the min / median / max fine-tuned accuracy
+    over the sources that have a result (``n_sources`` of ``n_possible``), with the worst and
+    best source. Targets without any result are kept with empty aggregates."""
+    rows = []
+    names = set(transfer.index) | set(transfer.columns)
+    for target in sorted(transfer.columns):
+        column = transfer[target].dropna()
+        row = {
+            "target": target,
+            "scratch_accuracy": float(scratch[target]) if target in scratch.index else np.nan,
+            "min_accuracy": np.nan,
+            "median_accuracy": np.nan,
+            "max_accuracy": np.nan,
+            "worst_source": None,
+            "best_source": None,
+            "n_sources": len(column),
+            "n_possible": len(names) - 1,
+        }
+        if len(column):
+            _scratch_for([target], scratch)
+            row.update(
+                min_accuracy=float(column.min()),
+                median_accuracy=float(column.median()),
+                max_accuracy=float(column.max()),
+                worst_source=str(column.idxmin()),
+                best_source=str(column.idxmax()),
+            )
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(AGGREGATE_COLUMNS))
+
+
+# --------------------------------------------------------------------------- Fig. 6
+
+
+def target_seed(seed: int, target: str) -> np.random.Generator:
+    """A random generator per (seed, target), independent of which other targets exist."""
+    return np.random.default_rng([seed, zlib.crc32(target.encode())])
+
+
+def random_source_accuracy(accuracies: np.ndarray, draws: int, rng: np.random.Generator) -> float:
+    """Mean accuracy of ``draws`` sources drawn uniformly (with replacement) from ``accuracies``."""
+    picks = rng.integers(0, len(accuracies), size=draws)
+    return float(np.mean(np.asarray(accuracies, dtype=float)[picks]))
+
+
+def outcome(dtw: float, random: float, tolerance: float = TIE_TOLERANCE) -> str:
+    """"win" when the DTW-chosen source is more accurate than random, "tie" or "loss"."""
+    if abs(dtw - random) <= tolerance:
+        return "tie"
+    return "win" if dtw > random else "loss"
+
+
+def wilcoxon_p(x: Sequence[float], y: Sequence[float], tolerance: float = TIE_TOLERANCE) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of paired samples (scipy, zero differences
+    dropped); NaN when no pair differs."""
+    d = np.asarray(x, dtype=float) - np.asarray(y, dtype=float)
+    d[np.abs(d) <= tolerance] = 0.0
+    if not np.any(d != 0):
+        return float("nan")
+    return float(stats.wilcoxon(d, alternative="two-sided").pvalue)
+
+
+def dtw_vs_random(
+    transfer: pd.DataFrame, neighbours: pd.DataFrame, draws: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """Fig. 6: per target, the fine-tuned accuracy with its DTW-nearest source that has a result
+    (``nearest_rank`` > 1 when nearer ones were not run) against the mean accuracy of a source
+    drawn uniformly among those with a result, averaged over ``draws`` seeded draws; the
+    win / tie / loss of DTW. The last row (target ``SUMMARY``) holds the mean accuracies, the
+    win / tie / loss counts over the ``n_targets`` compared and the two-sided Wilcoxon
+    signed-rank p-value. Targets without neighbours or results are listed, not compared."""
+    if draws < 1:
+        raise InputError(f"config key analysis.random_draws: must be at least 1, got {draws}")
+    rows = []
+    targets = sorted(set(transfer.columns) | set(neighbours["target"]))
+    for target in targets:
+        results = transfer[target].dropna() if target in transfer.columns else pd.Series(dtype=float)
+        ranked = neighbours[neighbours["target"] == target]
+        ranked = ranked[ranked["source"].isin(results.index)]
+        row = {
+            "target": target,
+            "nearest_source": None,
+            "nearest_rank": np.nan,
+            "dtw_accuracy": np.nan,
+            "random_accuracy": np.nan,
+            "n_sources": len(results),
+            "outcome": None,
+        }
+        if len(ranked):
+            first = ranked.iloc[0]
+            dtw = float(results[first["source"]])
+            rnd = random_source_accuracy(results.to_numpy(), draws, target_seed(seed, target))
+            row.update(
+                nearest_source=first["source"],
+                nearest_rank=int(first["rank"]),
+                dtw_accuracy=dtw,
+                random_accuracy=rnd,
+                outcome=outcome(dtw, rnd),
+            )
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=list(DTW_COLUMNS[:7]))
+    compared = table[table["outcome"].notna()]
+    counts = compared["outcome"].value_counts()
+    summary = {
+        "target": SUMMARY,
+        "dtw_accuracy": compared["dtw_accuracy"].mean() if len(compared) else np.nan,
+        "random_accuracy": compared["random_accuracy"].mean() if len(compared) else np.nan,
+        "n_sources": int(table["n_sources"].sum()),
+        "wins": int(counts.get("win", 0)),
+        "ties": int(counts.get("tie", 0)),
+        "losses": int(counts.get("loss", 0)),
+        "n_targets": len(compared),
+        "wilcoxon_p": wilcoxon_p(compared["dtw_accuracy"], compared["random_accuracy"]),
+    }
+    for column in ("wins", "ties", "losses", "n_targets", "wilcoxon_p"):
+        table[column] = np.nan
+    table = pd.concat([table, pd.DataFrame([summary])], ignore_index=True)[list(DTW_COLUMNS)]
+    for column in ("nearest_rank", "wins", "ties", "losses", "n_targets"):
+        table[column] = table[column].astype("Int64")
+    return table
+
+
+def dtw_summary(table: pd.DataFrame) -> pd.Series:
+    """The summary row of a ``dtw_vs_random`` table."""
+    rows = table[table["target"] == SUMMARY]
+    if len(rows) != 1:
+        raise InputError(f"DTW vs random table: expected one row with target {SUMMARY}")
+    return rows.iloc[0]
+
+
+# --------------------------------------------------------------------------- Figs 7-9
+
+
+def rank_curves(
+    transfer: pd.DataFrame, neighbours: pd.DataFrame, scratch: pd.Series, smoothing: int = 1
+) -> pd.DataFrame:
+    """Figs 7-9: per target and neighbour rank (1 = DTW-nearest), the source, its distance and
+    the fine-tuned accuracy (NaN where not run), the target's scratch accuracy, and a centred
+    moving average over ``smoothing`` ranks of the accuracies that exist (the paper's curves
+    are smoothed; NaN where the pair itself was not run)."""
+    if smoothing < 1:
+        raise InputError(f"config key analysis.rank_curve_smoothing: must be at least 1, got {smoothing}")
+    frames = []
+    for target, ranked in neighbours.groupby("target", sort=True):
+        curve = ranked.sort_values("rank").reset_index(drop=True)
+        if target in transfer.columns:
+            accuracy = transfer[target].reindex(curve["source"]).to_numpy()
+        else:
+            accuracy = np.full(len(curve), np.nan)
+        curve["accuracy"] = accuracy
+        curve["scratch_accuracy"] = float(scratch[target]) if target in scratch.index else np.nan
+        smoothed = curve["accuracy"].rolling(smoothing, center=True, min_periods=1).mean()
+        curve["accuracy_smoothed"] = smoothed.where(curve["accuracy"].notna())
+        frames.append(curve)
+    columns = list(RANK_CURVE_COLUMNS)
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+def rank_curve_targets(
+    requested: Sequence[str] | None, curves: pd.DataFrame, fallback: int = 3
+) -> list[str]:
+    """The targets to draw: ``requested`` (config ``analysis.rank_curve_targets``; each must have
+    neighbours), else the paper's ShapeletSim, HandOutlines and Meat that have a result, else the
+    first ``fallback`` targets (by name) that have one."""
+    available = sorted(set(curves["target"]))
+    if requested:
+        missing = [t for t in requested if t not in available]
+        if missing:
+            raise InputError(
+                f"config key analysis.rank_curve_targets: no DTW neighbours for {', '.join(missing)} "
+                f"(targets: {', '.join(available) or 'none'})"
+            )
+        return list(requested)
+    with_results = sorted(set(curves.loc[curves["accuracy"].notna(), "target"]))
+    paper = [t for t in PAPER_RANK_CURVE_TARGETS if t in with_results]
+    return paper or with_results[:fallback] or available[:fallback]
+
+
+# --------------------------------------------------------------------------- provenance
+
+SOFTWARE = (
+    "transfer-tsc", "numpy", "pandas", "scipy", "seaborn", "matplotlib", "h5py", "tensorflow",
+    "keras", "dtaidistance", "jsonschema", "snakemake",
+)
+
+
+def software_versions(packages: Sequence[str] = SOFTWARE) -> dict[str, str]:
+    """Python and the installed version of each package ("not installed" when absent)."""
+    import platform
+    from importlib import metadata
+
+    versions = {"python": platform.python_version(), "platform": platform.platform()}
+    for package in packages:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def flatten(config: dict, prefix: str = "") -> dict[str, str]:
+    """Nested config as ``{"finetune.epochs": "2000", ...}`` (lists comma-joined)."""
+    flat: dict[str, str] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        elif isinstance(value, (list, tuple)):
+            flat[name] = ", ".join(map(str, value))
+        else:
+            flat[name] = "null" if value is None else str(value)
+    return flat
+
+
+def run_info(config: dict, covered: Coverage, versions: dict[str, str]) -> pd.DataFrame:
+    """The run's provenance as rows (section, key, value): coverage of the study, the config
+    used (every key, defaults filled in) and the software versions."""
+    rows = [
+        ("coverage", "datasets", str(covered.datasets)),
+        ("coverage", "pairs used", covered.describe()),
+        ("coverage", "targets with results", f"{covered.targets_with_results} of {covered.datasets}"),
+    ]
+    rows += [("config", key, value) for key, value in sorted(flatten(config).items())]
+    rows += [("software", key, value) for key, value in versions.items()]
+    return pd.DataFrame(rows, columns=["section", "key", "value"])

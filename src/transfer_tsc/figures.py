@@ -1,0 +1,244 @@
+"""The paper's figures (section V, Figs 4-9) drawn from the analysis tables with seaborn on
+matplotlib's Agg canvas (no display, no pyplot state). Each ``*_figure`` function returns a
+``Figure``; ``save`` writes it atomically as PNG and SVG. Accuracies are shown in percent.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from .analysis import SUMMARY, dtw_summary
+from .io import atomic_path
+
+DPI = 150
+MISSING_COLOUR = "#d9d9d9"   # pair not run: light grey, hatched
+DIAGONAL_COLOUR = "#4d4d4d"  # source = target: dark grey
+# Fig. 5's colours: minimum red, median yellow, maximum blue.
+AGGREGATE_STYLE = {
+    "min_accuracy": ("minimum", "#d62728", "v"),
+    "median_accuracy": ("median", "#e6ab02", "o"),
+    "max_accuracy": ("maximum", "#1f77b4", "^"),
+}
+
+
+def _figure(width: float, height: float) -> Figure:
+    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def save(figure: Figure, *paths: str | os.PathLike) -> None:
+    """Write ``figure`` to each path (format from the suffix), each atomically."""
+    for path in paths:
+        with atomic_path(path) as tmp:
+            figure.savefig(
+                tmp,
+                format=os.path.splitext(str(path))[1].lstrip(".") or "png",
+                dpi=DPI,
+                bbox_inches="tight",
+                pad_inches=0.15,
+            )
+
+
+def _percent(values) -> np.ndarray:
+    return np.asarray(values, dtype=float) * 100.0
+
+
+# --------------------------------------------------------------------------- Fig. 4
+
+
+def heatmap_cell_inches(n: int) -> float:
+    """Cell size: large for a few datasets, 0.16 in at 85 so every label still fits."""
+    return min(0.9, max(0.16, 9.0 / max(n, 1)))
+
+
+def variation_figure(variation: pd.DataFrame, limit: float | None = None, pairs: str = "") -> Figure:
+    """Fig. 4: heat map of the accuracy variation (%), rows source and columns target, on a
+    red-white-blue palette centred on 0 (red: transfer hurts, blue: it helps). Pairs not run are
+    hatched grey, the diagonal dark grey. ``limit`` caps the colour scale (default: the largest
+    absolute variation)."""
+    rows, cols = variation.shape
+    cell = heatmap_cell_inches(max(rows, cols))
+    font = min(11.0, max(6.0, cell * 72 * 0.5))
+    longest = max((len(str(n)) for n in [*variation.index, *variation.columns]), default=1)
+    label_in = longest * font * 0.62 / 72 + 0.9
+    figure = _figure(cols * cell + label_in + 1.6, rows * cell + label_in + 1.0)
+    ax = figure.add_subplot()
+    finite = np.abs(variation.to_numpy(dtype=float))
+    finite = finite[np.isfinite(finite)]
+    vmax = limit if limit else (float(finite.max()) if finite.size and finite.max() > 0 else 1.0)
+    ax.set_facecolor(MISSING_COLOUR)
+    ax.patch.set_hatch("////")
+    ax.patch.set_edgecolor("#a0a0a0")
+    sns.heatmap(
+        variation.astype(float),
+        ax=ax,
+        cmap="RdBu",
+        center=0.0,
+        vmin=-vmax,
+        vmax=vmax,
+        xticklabels=True,
+        yticklabels=True,
+        linewidths=0.0,
+        square=True,
+        cbar_kws={"label": "accuracy variation over training from scratch (%)", "shrink": 0.6},
+    )
+    diagonal = pd.DataFrame(
+        np.where(np.equal.outer(variation.index.to_numpy(), variation.columns.to_numpy()), 1.0, np.nan),
+        index=variation.index,
+        columns=variation.columns,
+    )
+    if diagonal.notna().any().any():
+        sns.heatmap(diagonal, ax=ax, cmap=ListedColormap([DIAGONAL_COLOUR]), cbar=False,
+                    xticklabels=True, yticklabels=True, square=True)
+    ax.tick_params(axis="both", labelsize=font, length=2)
+    ax.set_xticklabels(ax.get_xticklabels(), rotation=90)
+    ax.set_yticklabels(ax.get_yticklabels(), rotation=0)
+    large = max(11.0, font + 2)
+    ax.set_xlabel("target dataset (fine-tuned and tested on)", fontsize=large)
+    ax.set_ylabel("source dataset (pre-trained on)", fontsize=large)
+    ax.collections[0].colorbar.ax.yaxis.label.set_fontsize(large)
+    title = "Accuracy variation when fine-tuning a pre-trained FCN (Fig. 4)"
+    ax.set_title(f"{title}\n{pairs}" if pairs else title, fontsize=large + 2)
+    figure.legend(
+        handles=[
+            Patch(facecolor=MISSING_COLOUR, edgecolor="#a0a0a0", hatch="////", label="pair not run"),
+            Patch(facecolor=DIAGONAL_COLOUR, label="source = target (left out)"),
+        ],
+        loc="outside lower right",
+        fontsize=large,
+        frameon=False,
+        ncols=2,
+    )
+    return figure
+
+
+# --------------------------------------------------------------------------- Fig. 5
+
+
+def _square_limits(ax, values: np.ndarray) -> None:
+    values = values[np.isfinite(values)]
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 100.0)
+    pad = max(2.0, 0.05 * (high - low))
+    low, high = max(-1.5, low - pad), min(101.5, high + pad)
+    if high - low < 5:
+        low, high = max(-1.5, low - 5), min(101.5, high + 5)
+    ax.plot([low, high], [low, high], color="black", linestyle="--", linewidth=1, label="y = x")
+    ax.set_xlim(low, high)
+    ax.set_ylim(low, high)
+    ax.set_aspect("equal")
+
+
+def aggregates_figure(table: pd.DataFrame, pairs: str = "") -> Figure:
+    """Fig. 5: per target, the minimum, median and maximum fine-tuned accuracy over sources
+    against the accuracy from scratch, with the diagonal (above it transfer helps)."""
+    figure = _figure(6.4, 6.4)
+    ax = figure.add_subplot()
+    present = table[table["n_sources"] > 0]
+    x = _percent(present["scratch_accuracy"])
+    everything = [x]
+    for column, (name, colour, marker) in AGGREGATE_STYLE.items():
+        y = _percent(present[column])
+        everything.append(y)
+        sns.scatterplot(x=x, y=y, ax=ax, color=colour, marker=marker, s=40, alpha=0.85,
+                        edgecolor="black", linewidth=0.4, label=f"{name} over sources")
+    _square_limits(ax, np.concatenate(everything))
+    ax.set_xlabel("test accuracy trained from scratch (%)")
+    ax.set_ylabel("test accuracy fine-tuned from a source (%)")
+    detail = f"{len(present)} targets" + (f", {pairs}" if pairs else "")
+    ax.set_title(f"Transfer learning vs no transfer (Fig. 5)\n{detail}")
+    ax.legend(loc="lower right", fontsize=9)
+    ax.grid(True, linewidth=0.3)
+    return figure
+
+
+# --------------------------------------------------------------------------- Fig. 6
+
+
+def _p_text(p: float) -> str:
+    return "n/a (no difference)" if not np.isfinite(p) else f"{p:.3g}"
+
+
+def dtw_vs_random_figure(table: pd.DataFrame, draws: int | None = None, pairs: str = "") -> Figure:
+    """Fig. 6: per target, fine-tuned accuracy with the DTW-nearest source (y) against the mean
+    over random sources (x), the diagonal, and the win / tie / loss counts and the Wilcoxon
+    signed-rank p-value in the legend."""
+    summary = dtw_summary(table)
+    rows = table[(table["target"] != SUMMARY) & table["outcome"].notna()]
+    figure = _figure(6.4, 6.4)
+    ax = figure.add_subplot()
+    x, y = _percent(rows["random_accuracy"]), _percent(rows["dtw_accuracy"])
+    sns.scatterplot(x=x, y=y, ax=ax, color="#1f77b4", s=40, alpha=0.85, edgecolor="black",
+                    linewidth=0.4, label=f"target datasets (n = {len(rows)})")
+    _square_limits(ax, np.concatenate([x, y]))
+    handles, labels = ax.get_legend_handles_labels()
+    blank = Line2D([], [], linestyle="none")
+    handles += [blank, blank]
+    labels += [
+        "DTW wins / ties / losses: "
+        + " / ".join(str(int(summary[k])) for k in ("wins", "ties", "losses")),
+        f"Wilcoxon signed-rank p = {_p_text(float(summary['wilcoxon_p']))}",
+    ]
+    ax.legend(handles, labels, loc="lower right", fontsize=9)
+    random_label = "random source" + (f", mean of {draws} draws" if draws else "")
+    ax.set_xlabel(f"test accuracy, {random_label} (%)")
+    ax.set_ylabel("test accuracy, DTW-nearest source (%)")
+    ax.set_title("Source chosen by DTW vs at random (Fig. 6)" + (f"\n{pairs}" if pairs else ""))
+    ax.text(0.03, 0.97, "DTW better", transform=ax.transAxes, va="top", fontsize=9, color="#555555")
+    ax.text(0.97, 0.30, "random better", transform=ax.transAxes, ha="right", fontsize=9,
+            color="#555555")
+    ax.grid(True, linewidth=0.3)
+    return figure
+
+
+# --------------------------------------------------------------------------- Figs 7-9
+
+
+def rank_curves_figure(curves: pd.DataFrame, targets: Sequence[str], smoothing: int = 1) -> Figure:
+    """Figs 7-9: per target, the fine-tuned accuracy against the source's DTW neighbour rank
+    (1 = nearest): each pair as a point, the centred moving average over ``smoothing`` ranks as a
+    line, and the accuracy from scratch as a dashed line."""
+    n = max(len(targets), 1)
+    ncols = min(3, n)
+    nrows = math.ceil(n / ncols)
+    figure = _figure(4.6 * ncols, 3.8 * nrows + 0.6)
+    axes = figure.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax, target in zip(axes, targets):
+        curve = curves[curves["target"] == target].sort_values("rank")
+        ran = curve[curve["accuracy"].notna()]
+        ax.scatter(ran["rank"], _percent(ran["accuracy"]), s=18, color="#1f77b4", alpha=0.6,
+                   label="fine-tuned accuracy")
+        if smoothing > 1 and len(ran):
+            sns.lineplot(x=ran["rank"].to_numpy(), y=_percent(ran["accuracy_smoothed"]), ax=ax,
+                         color="#d62728", label=f"moving average ({smoothing} ranks)")
+        scratch = curve["scratch_accuracy"].dropna()
+        if len(scratch):
+            ax.axhline(100 * float(scratch.iloc[0]), color="black", linestyle="--", linewidth=1,
+                       label="trained from scratch")
+        if not len(ran):
+            ax.text(0.5, 0.5, "no fine-tuned results yet", transform=ax.transAxes, ha="center",
+                    color="#555555")
+        ax.set_title(f"target {target}\n{len(ran)} of {len(curve)} sources run", fontsize=10)
+        ax.set_xlabel("DTW neighbour rank of the source (1 = nearest)")
+        ax.set_ylabel("test accuracy (%)")
+        if len(curve):
+            ax.set_xlim(0.5, float(curve["rank"].max()) + 0.5)
+            if curve["rank"].max() <= 12:
+                ax.set_xticks(sorted(curve["rank"].unique()))
+        ax.grid(True, linewidth=0.3)
+        ax.legend(fontsize=8, loc="best")
+    for ax in axes[len(targets):]:
+        ax.set_visible(False)
+    figure.suptitle("Accuracy vs similarity of the source dataset (Figs 7-9)")
+    return figure
