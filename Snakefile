@@ -3,19 +3,40 @@
 # UCR files -> pre-trained FCN per dataset -> fine-tuned FCN per (source, target) pair
 #           -> per-class DBA prototypes -> DTW distance between datasets -> analyses and report.
 import os
+import sys
+
+# The rule scripts and this Snakefile use the project's package from src/ (also when it is not
+# pip-installed, e.g. inside the per-rule conda environments of envs/).
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [os.path.join(workflow.basedir, "src"), os.environ.get("PYTHONPATH")])
+)
 
 
 configfile: os.path.join(workflow.basedir, "config.yaml")
+
+
+report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/pretrain.smk"
 include: "rules/finetune.smk"
+include: "rules/analysis.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/scratch_accuracy.csv",
         "results/transfer_accuracy.csv",
-    default_target: True
+        expand(
+            "results/analysis/{table}.csv",
+            table=["accuracy_variation", "aggregates", "run_info"],
+        ),
+        expand(
+            "results/analysis/{figure}.{ext}",
+            figure=["accuracy_variation", "aggregates"],
+            ext=["png", "svg"],
+        ),
