@@ -92,14 +92,15 @@ def _resample(series: np.ndarray, length: int) -> np.ndarray:
 
 
 def list_datasets(root: str | os.PathLike) -> list[str]:
-    """Every folder under ``root`` that holds a ``*_TRAIN*`` file, sorted by name."""
+    """Every folder under ``root`` that holds a ``*_TRAIN*`` or ``*_TEST*`` file, sorted by name
+    (a folder with one of the two is listed, so that the missing one is reported, not skipped)."""
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"ucr_root: {root} is not a folder")
     names = []
     for entry in sorted(root.iterdir()):
         if entry.is_dir() and not entry.name.startswith("."):
-            if any("_TRAIN" in f.name for f in entry.iterdir()):
+            if any("_TRAIN" in f.name or "_TEST" in f.name for f in entry.iterdir()):
                 names.append(entry.name)
     return names
 

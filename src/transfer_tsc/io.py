@@ -57,4 +57,5 @@ def open_hdf5(path: str | os.PathLike) -> h5py.File:
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
     except OSError as error:
-        raise InputError(f"{path}: not a readable HDF5 file (corrupt or truncated?): {error}") from None
+        reason = " ".join(str(error).split())
+        raise InputError(f"{path}: not a readable HDF5 file (corrupt or truncated?): {reason}") from None

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .data import Dataset
 from .errors import InputError
-from .fcn import RECEPTIVE_FIELD, build_fcn, with_new_head
+from .fcn import FEATURES, HEAD, RECEPTIVE_FIELD, build_fcn, with_new_head
 from .io import atomic_path, write_csv
 from .training import Recipe, TrainResult, evaluate, train_together
 
@@ -72,9 +72,17 @@ def load_model(path: str | os.PathLike):
     if not Path(path).is_file():
         raise InputError(f"{path}: model file not found")
     try:
-        return keras.models.load_model(path, compile=False)
+        model = keras.models.load_model(path, compile=False)
     except Exception as error:  # h5py, Keras and TF raise many kinds here
-        raise InputError(f"{path}: not a readable Keras model (corrupt or truncated?): {error}") from None
+        reason = " ".join(str(error).split())
+        raise InputError(f"{path}: not a readable Keras model (corrupt or truncated?): {reason}") from None
+    names = {layer.name for layer in model.layers}
+    if not {FEATURES, HEAD} <= names:
+        raise InputError(
+            f"{path}: a Keras model but not this package's FCN (no '{FEATURES}' and "
+            f"'{HEAD}' layers)"
+        )
+    return model
 
 
 def _seed_everything(seed: int) -> None:

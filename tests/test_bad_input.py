@@ -1,0 +1,489 @@
+"""Bad input: every case stops with one InputError naming the file or config key and the problem,
+at the package level and, for the key cases, through ``snakemake`` (non-zero exit, the message
+on stderr, no traceback).
+
+Each case is built from real UCR files (Chinatown: 20 train series of length 24, two classes)
+copied and damaged under ``tmp_path``. The same cases write the table of docs/errors.md:
+``python tests/test_bad_input.py`` regenerates it, ``test_docs_table_is_current`` keeps it true.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from transfer_tsc import config as settings
+from transfer_tsc import data
+from transfer_tsc.errors import InputError
+
+REPO = Path(__file__).resolve().parents[1]
+UCR = REPO.parent / "shared/ucr/UCRArchive_2018"
+DOC = REPO / "docs" / "errors.md"
+BASE = "Chinatown"
+
+
+# -- building bad archives ------------------------------------------------------------------------
+
+
+def rows(split: str, name: str = BASE) -> list[list[str]]:
+    """The real file's rows as lists of cells."""
+    text = (UCR / name / f"{name}_{split}.tsv").read_text()
+    return [line.split("\t") for line in text.splitlines() if line.strip()]
+
+
+def write_dataset(root: Path, name: str, train, test, suffix: str = ".tsv", stem: str | None = None):
+    """Write ``root/name/<stem>_TRAIN<suffix>`` and ``_TEST`` from rows (or raw text); None skips."""
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, content in (("TRAIN", train), ("TEST", test)):
+        if content is None:
+            continue
+        text = content if isinstance(content, str) else "\n".join("\t".join(r) for r in content) + "\n"
+        (folder / f"{stem or name}_{split}{suffix}").write_text(text)
+    return folder
+
+
+def good(root: Path, name: str = BASE) -> Path:
+    return write_dataset(root, name, rows("TRAIN"), rows("TEST"))
+
+
+def load(root: Path, name: str, **options):
+    return lambda: data.load_dataset(root, name, **options)
+
+
+# -- the cases --------------------------------------------------------------------------------------
+# Each returns (action, substrings the message must hold); the action must raise InputError.
+
+Case = Callable[[Path], tuple[Callable[[], object], list[str]]]
+CASES: dict[str, tuple[str, Case]] = {}
+
+
+def case(title: str):
+    def register(build: Case) -> Case:
+        CASES[build.__name__] = (title, build)
+        return build
+
+    return register
+
+
+@case("missing `_TRAIN` file")
+def missing_train(root):
+    folder = write_dataset(root, "NoTrain", None, rows("TEST"))
+    return load(root, "NoTrain"), [str(folder), "missing NoTrain_TRAIN.tsv"]
+
+
+@case("missing `_TEST` file")
+def missing_test(root):
+    folder = write_dataset(root, "NoTest", rows("TRAIN"), None)
+    return load(root, "NoTest"), [str(folder), "missing NoTest_TEST.tsv"]
+
+
+@case("empty file")
+def empty_file(root):
+    folder = write_dataset(root, "Empty", "", rows("TEST"))
+    return load(root, "Empty"), [f"{folder}/Empty_TRAIN.tsv: the file is empty"]
+
+
+@case("header row")
+def header_row(root):
+    train = rows("TRAIN")
+    header = ["label"] + [f"t{i}" for i in range(1, len(train[0]))]
+    folder = write_dataset(root, "Header", [header] + train, rows("TEST"))
+    return load(root, "Header"), [f"{folder}/Header_TRAIN.tsv: row 1 looks like a header"]
+
+
+@case("wrong separator (commas in a `.tsv`)")
+def wrong_separator(root):
+    text = "\n".join(",".join(r) for r in rows("TRAIN")) + "\n"
+    folder = write_dataset(root, "Commas", text, rows("TEST"))
+    return load(root, "Commas"), [
+        f"{folder}/Commas_TRAIN.tsv: row 1 has no tab separator (it looks comma-separated)"
+    ]
+
+
+@case("ragged rows (a row shorter than the others)")
+def ragged_rows(root):
+    train = rows("TRAIN")
+    train[4] = train[4][:-3]
+    folder = write_dataset(root, "Ragged", train, rows("TEST"))
+    return load(root, "Ragged"), [
+        f"{folder}/Ragged_TRAIN.tsv: row 5 has 22 fields but row 1 has 25", "unequal length"
+    ]
+
+
+@case("non-numeric cell")
+def non_numeric_cell(root):
+    test = rows("TEST")
+    test[2][7] = "12,5"
+    folder = write_dataset(root, "Text", rows("TRAIN"), test)
+    return load(root, "Text"), [f"{folder}/Text_TEST.tsv: row 3, column 8: '12,5' is not a number"]
+
+
+@case("NaN in the middle of a series (`data.fill_missing: false`)")
+def nan_inside(root):
+    train = rows("TRAIN")
+    train[6][10] = "NaN"
+    folder = write_dataset(root, "Gap", train, rows("TEST"))
+    return load(root, "Gap"), [
+        f"{folder}/Gap_TRAIN.tsv: row 7 has 1 missing value(s) inside the series",
+        "data.fill_missing",
+    ]
+
+
+@case("a single class in the train set")
+def single_class(root):
+    train = [r for r in rows("TRAIN") if r[0] == "1"]
+    test = [r for r in rows("TEST") if r[0] == "1"]
+    folder = write_dataset(root, "OneClass", train, test)
+    return load(root, "OneClass"), [f"{folder}/OneClass_TRAIN.tsv: only one class ('1')"]
+
+
+@case("test labels unseen in train")
+def unseen_test_label(root):
+    test = rows("TEST")
+    test[0][0] = "3"
+    folder = write_dataset(root, "Unseen", rows("TRAIN"), test)
+    return load(root, "Unseen"), [
+        f"{folder}/Unseen_TEST.tsv: label(s) 3 are not in the train set", "has 1, 2"
+    ]
+
+
+@case("train set smaller than the number of classes")
+def train_smaller_than_classes(root):
+    # 2 train series for the 3 classes the dataset's two files name
+    train = [next(r for r in rows("TRAIN") if r[0] == c) for c in ("1", "2")]
+    test = rows("TEST")
+    test[0][0] = "3"
+    folder = write_dataset(root, "TooFew", train, test)
+    return load(root, "TooFew"), [
+        f"{folder}/TooFew_TRAIN.tsv: 2 train series for 3 classes",
+        "every class needs at least one train series",
+    ]
+
+
+@case("dataset folder name differs from its file names")
+def folder_name_differs(root):
+    folder = write_dataset(root, "ChinaTown", rows("TRAIN"), rows("TEST"), stem="Chinatown")
+    return load(root, "ChinaTown"), [
+        str(folder), "found Chinatown_TRAIN.tsv", "the file names must match the folder name"
+    ]
+
+
+@case("unknown dataset in the config")
+def unknown_dataset(root):
+    good(root)
+    known = data.list_datasets(root)
+    return lambda: data.select_datasets(known, ["Chinatwn"], root), [
+        "config key datasets: Chinatwn (did you mean Chinatown?) not found in ucr_root", str(root)
+    ]
+
+
+@case("unknown config key")
+def unknown_config_key(root):
+    return lambda: settings.validate({"training": {"batchsize": 8}}), [
+        "config key training.batchsize: unknown key", "batch_size"
+    ]
+
+
+@case("negative epoch count")
+def negative_epochs(root):
+    return lambda: settings.validate({"pretrain": {"epochs": -5}}), [
+        "config key pretrain.epochs: -5 is less than the minimum of 1"
+    ]
+
+
+@case("source model file missing")
+def model_missing(root):
+    from transfer_tsc.transfer import load_model
+
+    path = root / "results/pretrain/Chinatown/model.h5"
+    return lambda: load_model(path), [f"{path}: model file not found"]
+
+
+@case("source model file corrupt (not HDF5)")
+def model_corrupt(root):
+    from transfer_tsc.transfer import load_model
+
+    path = root / "model.h5"
+    path.write_bytes(np.random.default_rng(0).bytes(4096))
+    return lambda: load_model(path), [
+        f"{path}: not a readable Keras model (corrupt or truncated?)", "file signature not found"
+    ]
+
+
+@case("source model file truncated")
+def model_truncated(root):
+    from transfer_tsc.fcn import build_fcn
+    from transfer_tsc.transfer import load_model, save_model
+
+    whole = root / "whole.h5"
+    save_model(build_fcn(2, seed=0), whole)
+    path = root / "model.h5"
+    path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    return lambda: load_model(path), [
+        f"{path}: not a readable Keras model (corrupt or truncated?)", "truncated file"
+    ]
+
+
+@case("source model file is HDF5 but not a Keras model")
+def model_not_fcn(root):
+    from transfer_tsc.transfer import load_model
+
+    path = root / "model.h5"
+    with h5py.File(path, "w") as f:
+        f["weights"] = np.zeros(3)
+    return lambda: load_model(path), [f"{path}: not a readable Keras model", "No model config"]
+
+
+@case("source model file is a Keras model but not an FCN")
+def model_other_network(root):
+    import keras
+
+    from transfer_tsc.transfer import load_model, save_model
+
+    path = root / "model.h5"
+    inputs = keras.Input(shape=(24,))
+    save_model(keras.Model(inputs, keras.layers.Dense(2, name="dense")(inputs)), path)
+    return lambda: load_model(path), [f"{path}: a Keras model but not this package's FCN"]
+
+
+@case("HDF5 output that fails to open")
+def hdf5_corrupt(root):
+    from transfer_tsc.io import open_hdf5
+
+    path = root / "prototypes.h5"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
+    return lambda: open_hdf5(path), [f"{path}: not a readable HDF5 file (corrupt or truncated?)"]
+
+
+@case("series shorter than the FCN's receptive field")
+def shorter_than_receptive_field(root):
+    from transfer_tsc.fcn import RECEPTIVE_FIELD
+    from transfer_tsc.transfer import check_trainable
+
+    cut = lambda table: [r[: 1 + RECEPTIVE_FIELD - 1] for r in table]  # noqa: E731
+    write_dataset(root, "Short", cut(rows("TRAIN")), cut(rows("TEST")))
+    return lambda: check_trainable(data.load_dataset(root, "Short")), [
+        f"dataset 'Short': series of length {RECEPTIVE_FIELD - 1} are shorter than the FCN's "
+        f"receptive field ({RECEPTIVE_FIELD} time steps)"
+    ]
+
+
+def message_of(name: str, root: Path) -> str:
+    action, expected = CASES[name][1](root)
+    try:
+        action()
+    except InputError as error:
+        message = str(error)
+    else:
+        raise AssertionError(f"{name}: no InputError raised")
+    for part in expected:
+        assert part in message, f"{name}: {part!r} not in {message!r}"
+    return message
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_raises_one_line_naming_the_file_or_key(name, tmp_path):
+    message = message_of(name, tmp_path)
+    assert "\n" not in message
+    assert "Traceback" not in message
+
+
+def test_a_short_series_that_still_fits_the_receptive_field_is_accepted(tmp_path):
+    from transfer_tsc.fcn import RECEPTIVE_FIELD
+    from transfer_tsc.transfer import check_trainable
+
+    cut = lambda table: [r[: 1 + RECEPTIVE_FIELD] for r in table]  # noqa: E731
+    write_dataset(tmp_path, "Fits", cut(rows("TRAIN")), cut(rows("TEST")))
+    check_trainable(data.load_dataset(tmp_path, "Fits"))
+
+
+def test_real_missing_values_stop_unless_filled():
+    # DodgerLoopDay has real NaN inside series: refused by default, interpolated on request
+    with pytest.raises(InputError, match=r"DodgerLoopDay_TRAIN.tsv: row \d+ has \d+ missing value"):
+        data.load_dataset(UCR, "DodgerLoopDay")
+    assert not np.isnan(data.load_dataset(UCR, "DodgerLoopDay", fill_missing=True).x_train).any()
+
+
+def test_a_class_missing_from_test_is_accepted(tmp_path):
+    # the reverse of "unseen in train": a train class with no test series is valid
+    write_dataset(tmp_path, "Partial", rows("TRAIN"), [r for r in rows("TEST") if r[0] == "1"])
+    dataset = data.load_dataset(tmp_path, "Partial")
+    assert dataset.n_classes == 2 and set(dataset.y_test) == {0}
+
+
+def test_a_corrupt_checkpoint_is_reported_not_used(tmp_path):
+    from transfer_tsc.fcn import build_fcn
+    from transfer_tsc.training import Recipe, train_together
+
+    checkpoint = tmp_path / "checkpoint.h5"
+    checkpoint.write_bytes(b"not hdf5")
+    dataset = data.load_dataset(UCR, BASE)
+    with pytest.raises(InputError, match=re.escape(f"{checkpoint}: corrupt checkpoint")):
+        train_together(
+            [build_fcn(2, seed=0)], dataset.network_input(), dataset.y_train, 2,
+            Recipe(epochs=2), checkpoint=checkpoint, log=lambda line: None,
+        )
+
+
+# -- end to end through snakemake -------------------------------------------------------------------
+
+
+def snakemake(workdir: Path, config: dict, *args: str):
+    from conftest import run_snakemake
+
+    return run_snakemake(workdir, config, *args, check=False)
+
+
+def assert_refused(result, *messages: str, traceback: bool = False):
+    assert result.returncode != 0, result.stderr[-3000:]
+    for message in messages:
+        assert message in result.stderr, f"{message!r} not in stderr:\n{result.stderr[-3000:]}"
+    if not traceback:
+        assert "Traceback" not in result.stderr, result.stderr[-3000:]
+
+
+PARSE_TIME = ["missing_train", "missing_test", "folder_name_differs"]
+
+
+@pytest.mark.parametrize("name", PARSE_TIME)
+def test_snakemake_refuses_bad_archive_at_start(name, tmp_path):
+    archive = tmp_path / "archive"
+    message = message_of(name, archive)
+    good(archive)
+    dataset = next(p.name for p in archive.iterdir() if p.name != BASE)
+    result = snakemake(tmp_path / "run", {"ucr_root": str(archive), "datasets": [BASE, dataset]})
+    assert_refused(result, f"Error: {message}")
+    assert not (tmp_path / "run" / "results").exists()
+
+
+@pytest.mark.parametrize(
+    "overlay, message",
+    [
+        ({"datasets": [BASE, "Chinatwn"]}, "Error: config key datasets: Chinatwn (did you mean Chinatown?)"),
+        ({"trainig": {"batch_size": 8}}, "Error: config key trainig: unknown key"),
+        ({"training": {"batchsize": 8}}, "Error: config key training.batchsize: unknown key"),
+        ({"pretrain": {"epochs": -5}}, "Error: config key pretrain.epochs: -5 is less than the minimum of 1"),
+        ({"finetune": {"epochs": 0}}, "Error: config key finetune.epochs: 0 is less than the minimum of 1"),
+        ({"ucr_root": "/no/such/archive"}, "Error: ucr_root: /no/such/archive is not a folder"),
+    ],
+)
+def test_snakemake_refuses_bad_config_at_start(overlay, message, tmp_path):
+    config = {"ucr_root": str(UCR), "datasets": [BASE, "ItalyPowerDemand"], **overlay}
+    result = snakemake(tmp_path, config)
+    assert_refused(result, message)
+
+
+def test_snakemake_jobs_stop_on_bad_files_with_the_message(tmp_path):
+    """Content errors are found by the job that reads the file: each pretrain job fails with its
+    one-line message in its log and on stderr; nothing is written to results/."""
+    archive = tmp_path / "archive"
+    names = ["header_row", "nan_inside", "single_class", "shorter_than_receptive_field"]
+    messages = {name: message_of(name, archive) for name in names}
+    datasets = sorted(p.name for p in archive.iterdir())
+    config = {
+        "ucr_root": str(archive),
+        "datasets": datasets,
+        "pretrain": {"epochs": 2},
+        "finetune": {"epochs": 1},
+    }
+    result = snakemake(tmp_path / "run", config, "--keep-going", "results/scratch_accuracy.csv")
+    assert_refused(result, *(f"Error: {m}" for m in messages.values()), traceback=True)
+    # the scripts end with exit 1, not an exception: no Python traceback from our code
+    assert "Traceback (most recent call last)" not in result.stderr
+    for dataset in datasets:
+        log = (tmp_path / f"run/logs/pretrain/{dataset}.log").read_text()
+        assert log.count("Error: ") == 1 and "Traceback" not in log
+        assert not (tmp_path / f"run/results/pretrain/{dataset}/model.h5").exists()
+
+
+def test_snakemake_refuses_a_corrupt_source_model(tmp_path):
+    """A pre-trained model.h5 replaced by garbage: fine-tuning stops naming the file."""
+    run = tmp_path / "run"
+    config = {"ucr_root": str(UCR), "datasets": [BASE, "ItalyPowerDemand"], "finetune": {"epochs": 1}}
+    source = run / "results/pretrain/ItalyPowerDemand"
+    source.mkdir(parents=True)
+    (source / "model.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(2000))
+    for name in ("history.csv", "metrics.csv"):
+        (source / name).write_text("dataset\nItalyPowerDemand\n")
+    target = f"results/finetune/ItalyPowerDemand/{BASE}/metrics.csv"
+    result = snakemake(run, config, target)
+    assert_refused(
+        result,
+        "Error: results/pretrain/ItalyPowerDemand/model.h5: not a readable Keras model "
+        "(corrupt or truncated?)",
+        traceback=True,
+    )
+    assert "Traceback (most recent call last)" not in result.stderr
+    assert not (run / target).exists()
+
+
+# -- docs/errors.md -----------------------------------------------------------------------------------
+
+DOC_HEAD = """# Bad input: what stops the pipeline, and the message
+
+Every case below stops with **one line** `Error: <message>` on stderr (and in the rule's log),
+exit status 1, no traceback. The message names the file (or the config key) and the problem.
+*Where* says when it is caught: **start** = while Snakemake reads the workflow, before any
+job runs; **job** = by the job that reads the file (pre-training or fine-tuning).
+
+The messages are the real ones, produced by `tests/test_bad_input.py` on copies of the UCR
+file `Chinatown` damaged under a temporary folder (shown as `<archive>`; `<tmp>` for other
+temporary files). Regenerate this table with `python tests/test_bad_input.py`; the test
+`test_docs_table_is_current` fails when it is out of date.
+
+| Case | Where | Message |
+|---|---|---|
+"""
+
+DOC_TAIL = """
+Also checked (see the tests): real missing values (DodgerLoopDay) stop unless
+`data.fill_missing: true`; a checkpoint that fails to open stops with
+`<path>: corrupt checkpoint (...); delete it to start over` instead of being ignored; a job
+whose memory exceeds its `mem_mb` stops with
+`Error: rule <rule> (<wildcards>): memory use <N> MB exceeded mem_mb=<M> ...` (see
+docs/resources.md).
+
+Interrupted runs (kill, pre-emption, power loss) are not input errors: re-run the same command;
+see docs/resources.md, "Interruptions".
+"""
+
+WHERE = {
+    "missing_train": "start", "missing_test": "start", "folder_name_differs": "start",
+    "unknown_dataset": "start", "unknown_config_key": "start", "negative_epochs": "start",
+}
+
+
+def doc_table(tmp: Path) -> str:
+    lines = []
+    for name, (title, _) in CASES.items():
+        root = tmp / name
+        root.mkdir()
+        message = message_of(name, root)
+        if name.startswith(("model_", "hdf5_")):
+            message = message.replace(str(root), "<tmp>")
+        message = message.replace(str(root), "<archive>").replace("|", "\\|")
+        lines.append(f"| {title} | {WHERE.get(name, 'job')} | `{message}` |")
+    return DOC_HEAD + "\n".join(lines) + "\n" + DOC_TAIL
+
+
+def test_docs_table_is_current(tmp_path):
+    assert DOC.read_text() == doc_table(tmp_path), "docs/errors.md is stale: python tests/test_bad_input.py"
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with tempfile.TemporaryDirectory() as tmp:
+        DOC.parent.mkdir(exist_ok=True)
+        DOC.write_text(doc_table(Path(tmp)))
+    print(f"wrote {DOC}")
