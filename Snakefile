@@ -8,8 +8,10 @@ import sys
 # The rule scripts and this Snakefile use the project's package from src/ (also when it is not
 # pip-installed, e.g. inside the per-rule conda environments of envs/).
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    filter(None, [os.path.join(workflow.basedir, "src"), os.environ.get("PYTHONPATH")])
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        filter(None, [os.path.join(workflow.basedir, "src"), os.getenv("PYTHONPATH")])
+    )
 )
 
 
