@@ -1,3 +1,4 @@
+import os
 import re
 import sys
 from dataclasses import asdict
@@ -69,10 +70,39 @@ def target_files(wildcards):
     return split_paths(wildcards.target)
 
 
+# finetune.sources: all (static DAG), random:K (drawn here from the seed, static DAG) or
+# nearest:K (read from the select_sources checkpoint's table, made from the DTW neighbours).
+BUDGET, BUDGET_K = study.parse_budget(config["finetune"]["sources"])
+
+
 @lru_cache(maxsize=None)
+def _random_selection():
+    return study.selection_map(study.random_sources(DATASETS, BUDGET_K, config["seed"]))
+
+
+@lru_cache(maxsize=None)
+def _read_selection(path, mtime_ns):
+    return study.read_selection(path)
+
+
+def target_sources(target):
+    """The sources fine-tuned on ``target``: every other dataset, or the budget's selection."""
+    if BUDGET == "all":
+        return study.sources_for(target, DATASETS)
+    if BUDGET == "random":
+        return _random_selection().get(target, [])
+    path = checkpoints.select_sources.get().output.selection
+    return _read_selection(path, os.stat(path).st_mtime_ns).get(target, [])
+
+
+@lru_cache(maxsize=None)
+def _batches(sources):
+    return study.batches(list(sources), GROUP_SIZE)
+
+
 def target_batches(target):
     """Batch id -> sources fine-tuned together on ``target``."""
-    return study.batches(study.sources_for(target, DATASETS), GROUP_SIZE)
+    return _batches(tuple(target_sources(target)))
 
 
 def batch_sources(wildcards):
@@ -84,14 +114,25 @@ def batch_models(wildcards):
 
 
 def pair_batch(wildcards):
-    sources = study.sources_for(wildcards.target, DATASETS)
+    sources = target_sources(wildcards.target)
+    if wildcards.source not in sources:
+        raise ValueError(
+            f"{wildcards.source} -> {wildcards.target} is not fine-tuned: finetune.sources "
+            f"is {config['finetune']['sources']} and selects {', '.join(sources)}"
+        )
     batch = study.batch_of(wildcards.source, sources, GROUP_SIZE)
     return f"results/finetune_batches/{wildcards.target}/{batch}"
 
 
 def pair_files(suffix):
-    return [
-        f"results/finetune/{source}/{target}/{suffix}"
-        for target in DATASETS
-        for source in study.sources_for(target, DATASETS)
-    ]
+    """Every fine-tuned pair's file: a list, or for nearest:K an input function (it waits for
+    the select_sources checkpoint)."""
+
+    def files(wildcards=None):
+        return [
+            f"results/finetune/{source}/{target}/{suffix}"
+            for target in DATASETS
+            for source in target_sources(target)
+        ]
+
+    return files if BUDGET == "nearest" else files()

@@ -1,3 +1,25 @@
+checkpoint select_sources:
+    input:
+        **(
+            {"neighbours": "results/similarity/neighbours.csv"}
+            if BUDGET == "nearest"
+            else {}
+        ),
+    output:
+        selection="results/finetune/selection.csv",
+    log:
+        "logs/select_sources.log",
+    localrule: True
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        sources=config["finetune"]["sources"],
+        datasets=DATASETS,
+        seed=config["seed"],
+    script:
+        "../scripts/select_sources.py"
+
+
 rule finetune_batch:
     input:
         unpack(target_files),

@@ -9,10 +9,73 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .errors import InputError
+
 
 def sources_for(target: str, datasets: Sequence[str]) -> list[str]:
     """Every other dataset, sorted: the paper fine-tunes each pre-trained model on all others."""
     return sorted(d for d in datasets if d != target)
+
+
+def parse_budget(spec: str) -> tuple[str, int | None]:
+    """``finetune.sources`` as (mode, K): ("all", None), ("nearest", K) or ("random", K)."""
+    mode, _, k = spec.partition(":")
+    if mode == "all" and not k:
+        return mode, None
+    if mode in ("nearest", "random") and k.isdigit() and int(k) > 0:
+        return mode, int(k)
+    raise InputError(f"config key finetune.sources: {spec!r} is not all, nearest:K or random:K")
+
+
+def nearest_sources(neighbours: pd.DataFrame, datasets: Sequence[str], k: int) -> pd.DataFrame:
+    """Budget mode nearest:K (paper section V-C): per target, its K DTW-nearest sources among
+    ``datasets`` (``neighbours``: target, rank, source, distance; rank 1 the nearest).
+
+    Returns the selection table (target, rank, source), rank renumbered 1..K within the study.
+    A target without neighbours is an error: the similarity step did not cover it."""
+    names = set(datasets)
+    table = neighbours[neighbours["target"].isin(names) & neighbours["source"].isin(names)]
+    table = table[table["source"] != table["target"]].sort_values(["target", "rank", "source"])
+    missing = sorted(names - set(table["target"]))
+    if missing and len(names) > 1:
+        raise InputError(f"neighbours table: no DTW neighbours for target(s) {', '.join(missing)}")
+    picked = table.groupby("target", sort=True).head(k).copy()
+    picked["rank"] = picked.groupby("target").cumcount() + 1
+    return picked[["target", "rank", "source"]].reset_index(drop=True)
+
+
+def random_sources(datasets: Sequence[str], k: int, seed: int) -> pd.DataFrame:
+    """Budget mode random:K, the control of nearest:K: per target, K sources drawn without
+    replacement from all others by a generator seeded with (seed, crc32(target)), so a target's
+    draw does not depend on the order in which targets are visited."""
+    import zlib
+
+    rows = []
+    for target in sorted(datasets):
+        pool = sources_for(target, datasets)
+        rng = np.random.default_rng([seed, zlib.crc32(target.encode())])
+        chosen = rng.choice(len(pool), size=min(k, len(pool)), replace=False)
+        rows += [(target, rank, pool[i]) for rank, i in enumerate(chosen, start=1)]
+    return pd.DataFrame(rows, columns=["target", "rank", "source"])
+
+
+def selection_map(selection: pd.DataFrame) -> dict[str, list[str]]:
+    """target -> its selected sources, sorted by name (the order batches are formed in)."""
+    return {
+        target: sorted(group["source"]) for target, group in selection.groupby("target", sort=True)
+    }
+
+
+def read_selection(path: str) -> dict[str, list[str]]:
+    """A selection table (target, rank, source) written by the select_sources rule, as a map."""
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError) as error:
+        raise InputError(f"{path}: not a readable selection table: {error}") from None
+    missing = {"target", "rank", "source"} - set(frame.columns)
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+    return selection_map(frame.astype({"target": str, "source": str}))
 
 
 def batch_id(sources: Sequence[str]) -> str:
