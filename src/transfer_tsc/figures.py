@@ -71,10 +71,21 @@ def variation_figure(variation: pd.DataFrame, limit: float | None = None, pairs:
     rows, cols = variation.shape
     cell = heatmap_cell_inches(max(rows, cols))
     font = min(11.0, max(6.0, cell * 72 * 0.5))
+    large = max(11.0, font + 2)
     longest = max((len(str(n)) for n in [*variation.index, *variation.columns]), default=1)
-    label_in = longest * font * 0.62 / 72 + 0.9
-    figure = _figure(cols * cell + label_in + 1.6, rows * cell + label_in + 1.0)
-    ax = figure.add_subplot()
+    # Explicit layout in inches: tick labels (about 0.6 em a character) + axis label around the
+    # grid of square cells, the title above, the colour bar on the right, the legend below.
+    labels_in = longest * font * 0.6 / 72 + 0.15 + 2.2 * large / 72
+    left, bottom, top, right = labels_in, labels_in + 0.5, 0.4 + 3 * large / 72, 1.6
+    width, height = cols * cell, rows * cell
+    figure = Figure(figsize=(left + width + right, bottom + height + top), dpi=DPI)
+    FigureCanvasAgg(figure)
+    W, H = figure.get_size_inches()
+    ax = figure.add_axes((left / W, bottom / H, width / W, height / H))
+    bar_height = min(height, max(1.2, 0.6 * height))
+    cax = figure.add_axes(
+        ((left + width + 0.25) / W, (bottom + (height - bar_height) / 2) / H, 0.18 / W, bar_height / H)
+    )
     finite = np.abs(variation.to_numpy(dtype=float))
     finite = finite[np.isfinite(finite)]
     vmax = limit if limit else (float(finite.max()) if finite.size and finite.max() > 0 else 1.0)
@@ -84,6 +95,7 @@ def variation_figure(variation: pd.DataFrame, limit: float | None = None, pairs:
     sns.heatmap(
         variation.astype(float),
         ax=ax,
+        cbar_ax=cax,
         cmap="RdBu",
         center=0.0,
         vmin=-vmax,
@@ -91,8 +103,7 @@ def variation_figure(variation: pd.DataFrame, limit: float | None = None, pairs:
         xticklabels=True,
         yticklabels=True,
         linewidths=0.0,
-        square=True,
-        cbar_kws={"label": "accuracy variation over training from scratch (%)", "shrink": 0.6},
+        cbar_kws={"label": "accuracy variation (%)"},
     )
     diagonal = pd.DataFrame(
         np.where(np.equal.outer(variation.index.to_numpy(), variation.columns.to_numpy()), 1.0, np.nan),
@@ -101,22 +112,23 @@ def variation_figure(variation: pd.DataFrame, limit: float | None = None, pairs:
     )
     if diagonal.notna().any().any():
         sns.heatmap(diagonal, ax=ax, cmap=ListedColormap([DIAGONAL_COLOUR]), cbar=False,
-                    xticklabels=True, yticklabels=True, square=True)
+                    xticklabels=True, yticklabels=True)
     ax.tick_params(axis="both", labelsize=font, length=2)
     ax.set_xticklabels(ax.get_xticklabels(), rotation=90)
     ax.set_yticklabels(ax.get_yticklabels(), rotation=0)
-    large = max(11.0, font + 2)
     ax.set_xlabel("target dataset (fine-tuned and tested on)", fontsize=large)
     ax.set_ylabel("source dataset (pre-trained on)", fontsize=large)
-    ax.collections[0].colorbar.ax.yaxis.label.set_fontsize(large)
-    title = "Accuracy variation when fine-tuning a pre-trained FCN (Fig. 4)"
-    ax.set_title(f"{title}\n{pairs}" if pairs else title, fontsize=large + 2)
+    cax.yaxis.label.set_fontsize(large)
+    cax.tick_params(labelsize=font + 1)
+    title = "Accuracy variation of fine-tuning over training from scratch (Fig. 4)"
+    ax.set_title(f"{title}\n{pairs}" if pairs else title, fontsize=large + 1)
     figure.legend(
         handles=[
             Patch(facecolor=MISSING_COLOUR, edgecolor="#a0a0a0", hatch="////", label="pair not run"),
             Patch(facecolor=DIAGONAL_COLOUR, label="source = target (left out)"),
         ],
-        loc="outside lower right",
+        loc="lower left",
+        bbox_to_anchor=(left / W, 0.02),
         fontsize=large,
         frameon=False,
         ncols=2,
