@@ -6,12 +6,33 @@ from functools import lru_cache
 
 from transfer_tsc import config as settings
 from transfer_tsc import data, study
+from transfer_tsc import workflow as workflow_support
 from transfer_tsc.demo import DEMO_DATASETS
 from transfer_tsc.errors import InputError
 
 
 def _stop(error):
     sys.exit(f"Error: {error}")
+
+
+# A run killed by SIGKILL (pre-emption, power loss) leaves Snakemake's lock behind: remove it
+# when the process that held it is gone, so re-running the same command resumes the study.
+if not (workflow.remote_exec or workflow.subprocess_exec):
+    _released = workflow_support.release_stale_lock()
+    if _released:
+        print(f"Note: {_released}", file=sys.stderr)
+
+
+onstart:
+    workflow_support.record_lock_owner()
+
+
+onsuccess:
+    workflow_support.clear_lock_owner()
+
+
+onerror:
+    workflow_support.clear_lock_owner()
 
 
 try:

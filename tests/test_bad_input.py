@@ -425,6 +425,24 @@ def test_snakemake_refuses_a_corrupt_source_model(tmp_path):
     assert not (run / target).exists()
 
 
+def test_a_job_over_its_mem_mb_stops_with_a_message(tmp_path):
+    """The memory watchdog of rule scripts: a job whose RSS passes its mem_mb stops saying so
+    (TensorFlow alone takes more than 300 MB) rather than being killed without a word."""
+    config = {"ucr_root": str(UCR), "datasets": [BASE, "ItalyPowerDemand"], "pretrain": {"epochs": 2}}
+    target = f"results/pretrain/{BASE}/metrics.csv"
+    result = snakemake(tmp_path, config, target, "--set-resources", "pretrain:mem_mb=300")
+    assert_refused(
+        result,
+        f"Error: rule pretrain (dataset={BASE}): memory use",
+        "MB exceeded mem_mb=300; give it more (--set-resources pretrain:mem_mb=<MB>",
+        traceback=True,
+    )
+    assert "Traceback (most recent call last)" not in result.stderr
+    log = (tmp_path / f"logs/pretrain/{BASE}.log").read_text()
+    assert "exceeded mem_mb=300" in log
+    assert not (tmp_path / target).exists()
+
+
 # -- docs/errors.md -----------------------------------------------------------------------------------
 
 DOC_HEAD = """# Bad input: what stops the pipeline, and the message

@@ -1,7 +1,13 @@
 """What every rule script shares: its log file, quiet TensorFlow, and one-line errors.
 
 A rule script is ``with rule_script(snakemake) as log: <package calls>``; an InputError ends
-the job with its message (naming the file or key) in the log and on stderr, no traceback.
+the job with its message (naming the file or key) in the log and on stderr, no traceback. A job
+whose resident memory exceeds its ``mem_mb`` resource stops with a message saying so (a memory
+watchdog), instead of being killed silently by the kernel or the cluster.
+
+The Snakefile also calls ``release_stale_lock`` and ``record_lock_owner``: a run that was killed
+(SIGKILL, pre-emption, power loss) leaves Snakemake's lock behind; the next run removes it when
+the process that held it is gone, so re-running the same command is enough.
 """
 
 from __future__ import annotations
@@ -10,10 +16,133 @@ import contextlib
 import os
 import sys
 import time
+import socket
+import threading
+import _thread
 from collections.abc import Callable, Iterator
-
+from pathlib import Path
 
 from .errors import InputError
+
+# Snakemake's lock files (FilePersistence) and our record of the run that holds them.
+LOCK_DIR = Path(".snakemake/locks")
+LOCK_OWNER = Path(".snakemake/transfer_tsc-lock-owner")
+WATCH_SECONDS = 0.5
+
+
+def resident_mb() -> float:
+    """This process's resident memory (RSS) in MB."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KB, peak
+
+
+class MemoryWatchdog:
+    """Poll RSS every ``WATCH_SECONDS``; past ``limit_mb``, stop the main thread with a message
+    (and end the process if the main thread does not stop within ``grace`` seconds)."""
+
+    def __init__(
+        self, limit_mb: float, rule: str, what: str, log: Callable[[str], None], grace: float = 10.0
+    ):
+        self.limit_mb, self.rule, self.what = float(limit_mb), rule, what
+        self.log, self.grace = log, grace
+        self.message: str | None = None
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="memory-watchdog", daemon=True)
+
+    def __enter__(self) -> "MemoryWatchdog":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(WATCH_SECONDS):
+            used = resident_mb()
+            self.peak_mb = max(self.peak_mb, used)
+            if used > self.limit_mb:
+                self.message = (
+                    f"{self.what}: memory use {used:.0f} MB exceeded mem_mb={self.limit_mb:.0f}; "
+                    f"give it more (--set-resources {self.rule}:mem_mb=<MB>, or the config's "
+                    "resources) on a machine that has it"
+                )
+                self.log(f"Error: {self.message}")
+                _thread.interrupt_main()
+                if not self._stop.wait(self.grace):
+                    os._exit(1)
+                return
+
+
+def _job_name(snakemake) -> str:
+    wildcards = ", ".join(f"{k}={v}" for k, v in dict(snakemake.wildcards.items()).items())
+    return f"rule {snakemake.rule}" + (f" ({wildcards})" if wildcards else "")
+
+
+def _mem_mb(snakemake) -> float | None:
+    try:
+        value = snakemake.resources.get("mem_mb")
+    except AttributeError:
+        value = getattr(snakemake.resources, "mem_mb", None)
+    try:
+        return float(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of process ``pid`` (clock ticks since boot), None when it does not exist."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        if not Path("/proc").is_dir():  # no procfs: aliveness only
+            try:
+                os.kill(pid, 0)
+                return "alive"
+            except ProcessLookupError:
+                return None
+            except PermissionError:
+                return "alive"
+        return None
+
+
+def record_lock_owner() -> None:
+    """Called when a run starts (``onstart``), after Snakemake took its lock: note which process
+    on which host holds it."""
+    pid = os.getpid()
+    LOCK_OWNER.parent.mkdir(parents=True, exist_ok=True)
+    LOCK_OWNER.write_text(f"{socket.gethostname()} {pid} {_process_start(pid)}\n")
+
+
+def clear_lock_owner() -> None:
+    """Called when a run ends (``onsuccess`` / ``onerror``); Snakemake removes its lock itself."""
+    LOCK_OWNER.unlink(missing_ok=True)
+
+
+def release_stale_lock() -> str | None:
+    """Remove the lock of a run that was killed, when it is certain that run is gone: its record
+    is newer than the lock, names this host, and its process no longer exists. Return a note of
+    what was removed (None when nothing was)."""
+    locks = sorted(LOCK_DIR.glob("*.lock")) if LOCK_DIR.is_dir() else []
+    if not locks or not LOCK_OWNER.is_file():
+        return None
+    try:
+        host, pid, start = LOCK_OWNER.read_text().split()
+        if LOCK_OWNER.stat().st_mtime_ns < max(f.stat().st_mtime_ns for f in locks):
+            return None  # locked again since the record was written: a run is starting
+        if host != socket.gethostname() or _process_start(int(pid)) == start:
+            return None  # another machine's run, or still running
+    except (OSError, ValueError):
+        return None
+    for lock in locks:
+        lock.unlink(missing_ok=True)
+    LOCK_OWNER.unlink(missing_ok=True)
+    return f"removed the lock left by an interrupted run (snakemake pid {pid} is gone)"
 
 
 @contextlib.contextmanager
@@ -29,11 +158,18 @@ def rule_script(snakemake) -> Iterator[Callable[[str], None]]:
         if stream is not sys.stderr:
             print(stamped, file=sys.stderr, flush=True)
 
+    limit = _mem_mb(snakemake)
+    watchdog = MemoryWatchdog(limit, snakemake.rule, _job_name(snakemake), log) if limit else None
     try:
-        yield log
+        with watchdog or contextlib.nullcontext():
+            yield log
     except InputError as error:
         log(f"Error: {error}")
         sys.exit(1)
+    except KeyboardInterrupt:
+        if watchdog is None or watchdog.message is None:
+            raise
+        sys.exit(1)  # the watchdog has logged why
     finally:
         if stream is not sys.stderr:
             stream.close()
