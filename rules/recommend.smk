@@ -1,0 +1,94 @@
+# For a user's own dataset (config recommend.dataset, a UCR-layout folder <Name>): the study's
+# datasets ranked by the paper's DTW distance to it (sections III-C, V-C), and with
+# recommend.finetune the top ones fine-tuned on it next to training from scratch. And the model
+# zoo: the study's pre-trained models and prototypes as one checksummed folder / archive.
+
+
+checkpoint recommend_ranking:
+    input:
+        unpack(recommend_files),
+        prototypes=expand("results/prototypes/{dataset}.h5", dataset=RECOMMEND_SOURCES),
+    output:
+        ranking="results/recommend/{name}/ranking.csv",
+    log:
+        "logs/recommend/{name}_ranking.log",
+    wildcard_constraints:
+        name=RECOMMEND_PATTERN,
+    conda:
+        "../envs/similarity.yaml"
+    threads: 2
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        data=config["data"],
+    script:
+        "../scripts/recommend_ranking.py"
+
+
+rule recommend:
+    input:
+        unpack(recommend_files),
+        ranking="results/recommend/{name}/ranking.csv",
+        models=recommend_models,
+    output:
+        table=report(
+            "results/recommend/{name}/recommendations.csv",
+            caption="../report/recommendations.rst",
+            category="Recommendation",
+            labels={"dataset": "{name}"},
+        ),
+    log:
+        "logs/recommend/{name}.log",
+    wildcard_constraints:
+        name=RECOMMEND_PATTERN,
+    conda:
+        "../envs/training.yaml"
+    threads: 2
+    resources:
+        mem_mb=training_mem_mb,
+        runtime=training_runtime("finetune", lambda wildcards: RECOMMEND["top"] + 1),
+    params:
+        top=RECOMMEND["top"],
+        finetune=RECOMMEND["finetune"],
+        recipe=FINETUNE_RECIPE,
+        data=config["data"],
+    script:
+        "../scripts/recommend.py"
+
+
+rule export_zoo:
+    input:
+        models=expand("results/pretrain/{dataset}/model.h5", dataset=DATASETS),
+        metrics=expand("results/pretrain/{dataset}/metrics.csv", dataset=DATASETS),
+        prototypes=expand("results/prototypes/{dataset}.h5", dataset=DATASETS),
+    output:
+        zoo=directory("results/zoo"),
+    log:
+        "logs/export_zoo.log",
+    conda:
+        "../envs/similarity.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        config=config,
+        files={name: split_paths(name) for name in DATASETS},
+    script:
+        "../scripts/zoo_export.py"
+
+
+rule zoo_archive:
+    input:
+        zoo="results/zoo",
+    output:
+        archive="results/zoo.tar.gz",
+    log:
+        "logs/zoo_archive.log",
+    conda:
+        "../envs/similarity.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    script:
+        "../scripts/zoo_archive.py"

@@ -1,0 +1,219 @@
+"""The ``transfer-tsc`` command: recommend (and fine-tune) sources for a new dataset, export
+and check a model zoo.
+
+::
+
+    transfer-tsc recommend --dataset PATH/TO/<Name> (--study results | --zoo ZOO) [--top 5]
+                           [--finetune [--epochs N]] [--out recommendations.csv]
+    transfer-tsc export-zoo --study results --out ZOO[.tar.gz] [--config config.yaml]
+    transfer-tsc verify-zoo ZOO
+
+Bad input ends with one line ``Error: ...`` naming the file or option, and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import InputError
+
+
+def _log(line: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def _read_config(path: str | None) -> dict | None:
+    """A study config file, validated (defaults filled), or None."""
+    if path is None:
+        return None
+    import yaml
+
+    from . import config as settings
+
+    try:
+        loaded = yaml.safe_load(Path(path).read_text()) or {}
+    except FileNotFoundError:
+        raise InputError(f"{path}: config file not found") from None
+    except yaml.YAMLError as error:
+        raise InputError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from None
+    if not isinstance(loaded, dict):
+        raise InputError(f"{path}: not a config (a mapping of keys) ")
+    try:
+        return settings.validate(loaded)
+    except InputError as error:
+        raise InputError(f"{path}: {error}") from None
+
+
+def _recipe(study_config: dict | None, epochs: int | None, seed: int | None):
+    """The training recipe: the study's (from a zoo's manifest) or the paper's defaults, with
+    ``--epochs`` / ``--seed`` on top."""
+    from . import config as settings
+
+    base = settings.validate({})
+    if study_config:
+        base["training"].update(study_config.get("training", {}))
+        base["finetune"]["epochs"] = study_config.get("finetune", {}).get("epochs", base["finetune"]["epochs"])
+        base["seed"] = study_config.get("seed", base["seed"])
+    if epochs is not None:
+        base["finetune"]["epochs"] = epochs
+    if seed is not None:
+        base["seed"] = seed
+    return settings.recipe(settings.validate(base), "finetune")
+
+
+def _load_user_dataset(path: str, data_options: dict):
+    from .data import load_dataset
+
+    folder = Path(path)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: dataset folder not found (a UCR-layout folder "
+                         "<Name>/<Name>_TRAIN.tsv and _TEST.tsv, or the 2015 layout)")
+    return load_dataset(folder.parent, folder.name, **data_options)
+
+
+def cmd_recommend(args: argparse.Namespace) -> None:
+    from . import recommend as rec
+    from . import zoo
+    from .io import write_csv
+
+    with zoo.references_from(study=args.study, zoo=args.zoo) as (references, study_config):
+        name = Path(args.dataset).name
+        usable = rec.rankable(references, name)
+        prototype_settings = rec.study_settings([r.prototypes for r in usable])
+        data_options = {
+            **{k: False for k in rec.DATA_OPTIONS},
+            **((study_config or {}).get("data") or {}),
+            **prototype_settings.data,
+        }
+        if args.fill_missing:
+            data_options["fill_missing"] = True
+        if args.znormalise:
+            data_options["znormalise"] = True
+        dataset = _load_user_dataset(args.dataset, data_options)
+        table = rec.recommend(dataset, usable, args.top, _log, prototype_settings)
+        if args.finetune:
+            recipe = _recipe(study_config, args.epochs, args.seed)
+            table = rec.transfer_to(dataset, table, usable, recipe, _log)
+    print(rec.format_table(table))
+    if args.out:
+        write_csv(table, args.out)
+        _log(f"{len(table)} rows -> {args.out}")
+
+
+def cmd_export_zoo(args: argparse.Namespace) -> None:
+    from . import config as settings
+    from . import zoo
+    from .data import load_dataset
+
+    config = _read_config(args.config)
+    references = zoo.study_references(args.study)
+    root = settings.ucr_root(config) if config else None
+
+    def describe(name: str):
+        ref = next(r for r in references if r.name == name)
+        if root is not None:
+            try:
+                return zoo.describe(load_dataset(root, name, **config["data"]))
+            except InputError as error:
+                _log(f"{name}: data not readable under {root} ({error}); described from its prototypes")
+        return zoo.describe_prototypes(ref.prototypes) if ref.prototypes is not None else None
+
+    manifest = zoo.export_zoo(references, args.out, config, describe)
+    with_model = sum(1 for e in manifest["datasets"].values() if e["model"])
+    with_protos = sum(1 for e in manifest["datasets"].values() if e["prototypes"])
+    print(
+        f"{args.out}: {len(manifest['datasets'])} datasets ({with_model} pre-trained models, "
+        f"{with_protos} prototype files), {len(manifest['files'])} files checksummed"
+    )
+
+
+def cmd_verify_zoo(args: argparse.Namespace) -> None:
+    from . import zoo
+
+    with zoo.open_zoo(args.zoo) as opened:
+        print(f"{args.zoo}: {len(opened.manifest['files'])} files match their sha256 "
+              f"({len(opened.manifest['datasets'])} datasets)")
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(
+        prog="transfer-tsc",
+        description="Transfer learning for time series classification (Ismail Fawaz et al. 2018): "
+        "pick and fine-tune a pre-trained source for your own dataset.",
+    )
+    commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    rec = commands.add_parser(
+        "recommend",
+        help="rank a study's (or zoo's) datasets by DTW distance to your dataset",
+        description="Compute your dataset's class prototypes with the study's settings, rank the "
+        "study's datasets by the paper's DTW distance (nearest first), print the top k and "
+        "optionally fine-tune them on your train set next to training from scratch.",
+    )
+    rec.add_argument("--dataset", required=True, metavar="PATH",
+                     help="your dataset's folder, UCR layout: <Name>/<Name>_TRAIN.tsv and _TEST.tsv (or 2015 layout)")
+    source = rec.add_mutually_exclusive_group(required=True)
+    source.add_argument("--study", metavar="DIR", help="a study's results folder (finished or partial)")
+    source.add_argument("--zoo", metavar="ZOO", help="a model zoo folder or .tar.gz (transfer-tsc export-zoo)")
+    rec.add_argument("--top", type=_positive, default=5, metavar="K",
+                     help="how many sources to show and fine-tune (0: all; default 5)")
+    rec.add_argument("--finetune", action="store_true",
+                     help="fine-tune the top K sources on your train set and train from scratch, report test accuracy")
+    rec.add_argument("--epochs", type=_positive, default=None, metavar="N",
+                     help="training epochs for --finetune (default: the study's, else 2000)")
+    rec.add_argument("--seed", type=_positive, default=None, help="training seed (default: the study's, else 0)")
+    rec.add_argument("--fill-missing", action="store_true", help="interpolate missing values inside series")
+    rec.add_argument("--znormalise", action="store_true", help="z-normalise every series")
+    rec.add_argument("--out", metavar="CSV", help="also write the table as CSV")
+    rec.set_defaults(run=cmd_recommend)
+
+    exp = commands.add_parser(
+        "export-zoo",
+        help="export a study's pre-trained models and prototypes as a checksummed zoo",
+        description="Copy every finished pre-trained model, its metrics and prototype file of a "
+        "study into one folder (or .tar.gz) with manifest.json: datasets, classes, train size, "
+        "series length, the config, software versions and the sha256 of every file.",
+    )
+    exp.add_argument("--study", required=True, metavar="DIR", help="the study's results folder")
+    exp.add_argument("--out", required=True, metavar="ZOO", help="zoo folder, or an archive ending in .tar.gz")
+    exp.add_argument("--config", metavar="YAML",
+                     help="the study's config file: recorded in the manifest, and its ucr_root describes the datasets")
+    exp.set_defaults(run=cmd_export_zoo)
+
+    ver = commands.add_parser("verify-zoo", help="check every file of a zoo against its manifest")
+    ver.add_argument("zoo", metavar="ZOO", help="zoo folder or .tar.gz")
+    ver.set_defaults(run=cmd_verify_zoo)
+    return main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``transfer-tsc`` console script."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = parser().parse_args(argv)
+    from .similarity import DTWCheckError
+
+    try:
+        args.run(args)
+    except (InputError, DTWCheckError) as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

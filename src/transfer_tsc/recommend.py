@@ -1,0 +1,187 @@
+"""Which pre-trained source to transfer to a new dataset (paper sections III-C and V-C).
+
+The paper's practical result: the source dataset nearest to the target by its inter-datasets
+similarity is usually a good source for fine-tuning (Fig. 6, DTW-nearest beats a random source
+on 71 of 85 targets). For a user's own dataset ``T`` and the datasets ``S`` of a (possibly
+partial) study or model zoo:
+
+1. ``T``'s class prototypes are computed exactly as the study computed its own (Algorithm 1,
+   lines 1-7: per-class DBA from the medoid, on the TRAIN split; the DBA iterations, the DTW
+   window and the data options are read from the study's prototype files, so the distances
+   are in the same units);
+2. ``D(T, S) = min over t in prototypes(T), s in prototypes(S) of DTW(t, s)`` (lines 8-22,
+   ``similarity``), and the sources are ranked nearest first (ties by name);
+3. optionally the top ``k`` pre-trained sources are fine-tuned on ``T``'s train set (section
+   III-B) and their test accuracy is reported next to the FCN trained from scratch on ``T``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import prototypes as protos
+from . import similarity
+from .data import Dataset
+from .errors import InputError
+from .io import open_hdf5
+from .training import Recipe
+from .zoo import Reference
+
+# data options a study may record in its prototype files (write_prototypes(**settings))
+DATA_OPTIONS = ("znormalise", "fill_missing")
+
+
+@dataclass(frozen=True)
+class PrototypeSettings:
+    """How the study computed its prototypes: a new dataset's must be computed the same way."""
+
+    window: float | None
+    iterations: int
+    data: Mapping[str, bool]
+
+
+def _settings_of(path) -> PrototypeSettings:
+    with open_hdf5(path) as f:
+        try:
+            window = json.loads(f.attrs["window"])
+            iterations = int(f.attrs["dba_iterations"])
+        except (KeyError, ValueError, TypeError) as error:
+            raise InputError(f"{path}: not a prototypes file (missing or bad attribute {error})") from None
+        data = {key: bool(f.attrs[key]) for key in DATA_OPTIONS if key in f.attrs}
+    return PrototypeSettings(window, iterations, data)
+
+
+def study_settings(paths: Sequence) -> PrototypeSettings:
+    """The prototype settings shared by every file in ``paths``; files that disagree (a study
+    run with two configs) are refused by name, since their distances are not comparable."""
+    if not paths:
+        raise InputError("the study has no prototype files yet (results/prototypes/*.h5)")
+    first = _settings_of(paths[0])
+    for path in paths[1:]:
+        other = _settings_of(path)
+        if (other.window, other.iterations) != (first.window, first.iterations):
+            raise InputError(
+                f"{path}: prototypes made with window {other.window}, {other.iterations} DBA "
+                f"iterations, but {paths[0]} with window {first.window}, {first.iterations}: "
+                "a study's prototypes must share their settings"
+            )
+    return first
+
+
+def dataset_distance(a: Sequence[np.ndarray], b: Sequence[np.ndarray], window: float | None) -> float:
+    """Algorithm 1's distance between two datasets: the smallest squared DTW between a
+    prototype of one and a prototype of the other (``similarity.cross``)."""
+    return float(similarity.cross(list(b), list(a), window).min())
+
+
+def rank_sources(
+    target: Sequence[np.ndarray],
+    sources: Mapping[str, Sequence[np.ndarray]],
+    window: float | None,
+) -> pd.DataFrame:
+    """Every source ranked by its distance to ``target``'s prototypes, nearest first (ties by
+    name, as ``similarity.neighbours``). Columns ``rank, source, distance``."""
+    distances = {name: dataset_distance(target, series, window) for name, series in sources.items()}
+    ranked = sorted(distances.items(), key=lambda item: (item[1], item[0]))
+    return pd.DataFrame(
+        [(rank, name, value) for rank, (name, value) in enumerate(ranked, start=1)],
+        columns=["rank", "source", "distance"],
+    )
+
+
+def target_prototypes(
+    dataset: Dataset, settings: PrototypeSettings, log: Callable[[str], None] | None = None
+) -> protos.Prototypes:
+    """The new dataset's class prototypes, with the study's settings (TRAIN split only)."""
+    return protos.class_prototypes(
+        dataset.name, dataset.series("train"), dataset.y_train, dataset.classes,
+        settings.window, settings.iterations, log,
+    )
+
+
+def rankable(references: Sequence[Reference], name: str) -> list[Reference]:
+    """The references with prototypes, other than the dataset ``name`` itself."""
+    usable = [r for r in references if r.prototypes is not None and r.name != name]
+    if not usable:
+        raise InputError(
+            "no source to rank: the study or zoo has no prototypes of datasets other than "
+            f"'{name}' yet (results/prototypes/*.h5)"
+        )
+    return usable
+
+
+def recommend(
+    dataset: Dataset,
+    references: Sequence[Reference],
+    top: int = 5,
+    log: Callable[[str], None] = print,
+    settings: PrototypeSettings | None = None,
+) -> pd.DataFrame:
+    """Rank the references that have prototypes by their DTW distance to ``dataset``; the ``top``
+    nearest rows (every row when ``top`` is 0). A reference named as ``dataset`` is left out
+    (a dataset is no source for itself).
+
+    Columns: ``dataset, rank, source, distance, source_classes, source_train_size``."""
+    usable = rankable(references, dataset.name)
+    settings = settings or study_settings([r.prototypes for r in usable])
+    log(
+        f"{dataset.name}: prototypes of {dataset.n_classes} classes from {len(dataset.y_train)} "
+        f"train series (window {settings.window}, {settings.iterations} DBA iterations)"
+    )
+    similarity.self_check(settings.window)  # DTWCheckError if dtaidistance's C code is broken
+    mine = target_prototypes(dataset, settings)
+    loaded = {r.name: protos.read_prototypes(r.prototypes) for r in usable}
+    table = rank_sources(mine.prototypes, {n: p.prototypes for n, p in loaded.items()}, settings.window)
+    if top:
+        table = table.head(top)
+    table.insert(0, "dataset", dataset.name)
+    table["source_classes"] = [len(loaded[n].classes) for n in table["source"]]
+    table["source_train_size"] = [int(loaded[n].class_size.sum()) for n in table["source"]]
+    return table.reset_index(drop=True)
+
+
+def transfer_to(
+    dataset: Dataset,
+    ranking: pd.DataFrame,
+    references: Sequence[Reference],
+    recipe: Recipe,
+    log: Callable[[str], None] = print,
+) -> pd.DataFrame:
+    """Fine-tune the ranked sources that have a pre-trained model on ``dataset`` (all together,
+    batched engine) and train the FCN from scratch on it with the same recipe; the ranking
+    with ``transfer_accuracy``, ``scratch_accuracy`` and ``gain`` (transfer - scratch) added.
+    A source without a model gets NaN."""
+    from .transfer import finetune, pretrain
+
+    models = {r.name: r.model for r in references if r.model is not None}
+    chosen = {name: models[name] for name in ranking["source"] if name in models}
+    missing = [name for name in ranking["source"] if name not in models]
+    if missing:
+        log(f"no pre-trained model (yet) for {', '.join(missing)}: not fine-tuned")
+    table = ranking.copy()
+    accuracy = {}
+    if chosen:
+        log(f"fine-tuning {len(chosen)} source(s) on {dataset.name}, {recipe.epochs} epochs")
+        outcomes = finetune(chosen, dataset, recipe, log=log)
+        accuracy = {name: outcome.test_accuracy for name, (_, outcome) in outcomes.items()}
+    log(f"training from scratch on {dataset.name}, {recipe.epochs} epochs")
+    _, scratch = pretrain(dataset, recipe, log=log)
+    table["transfer_accuracy"] = [accuracy.get(name, np.nan) for name in table["source"]]
+    table["scratch_accuracy"] = scratch.test_accuracy
+    table["gain"] = table["transfer_accuracy"] - table["scratch_accuracy"]
+    return table
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """The recommendation as a terminal table."""
+    shown = table.drop(columns=["dataset"], errors="ignore")
+    formats = {
+        "distance": "{:.6g}".format,
+        **{c: "{:.4f}".format for c in ("transfer_accuracy", "scratch_accuracy", "gain")},
+    }
+    return shown.to_string(index=False, formatters={k: v for k, v in formats.items() if k in shown})

@@ -1,0 +1,335 @@
+"""A model zoo: a study's pre-trained FCNs and class prototypes as one shareable folder or
+``.tar.gz`` archive, with a manifest that makes it checkable and self-describing.
+
+The paper's pre-trained models were shared by a download link; a user who wants to transfer to
+a new dataset needs the models *and* the similarity (section III-C: the source nearest by DTW
+between class prototypes is usually a good one, section V-C). A zoo holds both::
+
+    ZOO/manifest.json            what is in the zoo (below)
+    ZOO/models/<Name>.h5         pre-trained FCN (results/pretrain/<Name>/model.h5)
+    ZOO/metrics/<Name>.csv       its from-scratch test accuracy (results/pretrain/<Name>/metrics.csv)
+    ZOO/prototypes/<Name>.h5     per-class DBA prototypes (results/prototypes/<Name>.h5)
+
+``manifest.json`` lists per dataset its classes, train size and series length and which of the
+three files it has (a partial study exports what is finished), the study's config, the software
+versions, and the size and sha256 of every file. :func:`open_zoo` checks every file against the
+manifest before anything is read: a missing, truncated or tampered file is refused by name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError
+
+FORMAT = "transfer-tsc-zoo"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+# kind -> (folder in the zoo, path in a study's results/ folder)
+ARTEFACTS: dict[str, tuple[str, str]] = {
+    "model": ("models/{name}.h5", "pretrain/{name}/model.h5"),
+    "metrics": ("metrics/{name}.csv", "pretrain/{name}/metrics.csv"),
+    "prototypes": ("prototypes/{name}.h5", "prototypes/{name}.h5"),
+}
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One dataset a new dataset can be compared with and transferred from: its prototypes
+    (for the ranking), its pre-trained model and from-scratch metrics (for fine-tuning); a
+    partial study may lack some (None)."""
+
+    name: str
+    prototypes: Path | None
+    model: Path | None
+    metrics: Path | None
+    info: Mapping[str, object] = field(default_factory=dict)
+
+
+def sha256(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def describe(dataset) -> dict[str, object]:
+    """A dataset's manifest entry: class labels, train / test sizes, series length."""
+    return {
+        "classes": list(dataset.classes),
+        "n_classes": dataset.n_classes,
+        "train_size": int(len(dataset.y_train)),
+        "test_size": int(len(dataset.y_test)),
+        "length": dataset.length,
+        "variable_length": dataset.variable_length,
+    }
+
+
+def describe_prototypes(path: str | os.PathLike) -> dict[str, object]:
+    """A manifest entry from a prototypes file when the data are not at hand: class labels,
+    train size (the class sizes' sum) and the longest prototype's length (the series length
+    of a fixed-length dataset)."""
+    from .prototypes import read_prototypes
+
+    found = read_prototypes(path)
+    return {
+        "classes": list(found.classes),
+        "n_classes": len(found.classes),
+        "train_size": int(found.class_size.sum()),
+        "length": max(len(p) for p in found.prototypes),
+    }
+
+
+def study_references(results: str | os.PathLike, datasets: Sequence[str] | None = None) -> list[Reference]:
+    """The finished artefacts of a (possibly partial) study's ``results/`` folder: every dataset
+    with a pre-trained model or prototypes, or only ``datasets`` when given."""
+    root = Path(results)
+    if not root.is_dir():
+        raise InputError(f"{root}: study results folder not found")
+    if datasets is None:
+        found = {p.stem for p in (root / "prototypes").glob("*.h5")}
+        found |= {p.parent.name for p in (root / "pretrain").glob("*/model.h5")}
+        datasets = sorted(found)
+    references = []
+    for name in datasets:
+        paths = {}
+        for kind, (_, in_study) in ARTEFACTS.items():
+            path = root / in_study.format(name=name)
+            paths[kind] = path if path.is_file() else None
+        if any(paths.values()):
+            references.append(Reference(name, paths["prototypes"], paths["model"], paths["metrics"]))
+    return references
+
+
+def export_zoo(
+    references: Sequence[Reference],
+    out: str | os.PathLike,
+    config: Mapping[str, object] | None = None,
+    describe_dataset: Callable[[str], dict[str, object] | None] = lambda name: None,
+    software: Mapping[str, str] | None = None,
+) -> dict:
+    """Write ``references`` as a zoo folder ``out`` (or an archive when ``out`` ends in
+    ``.tar.gz``), assembled under a temporary name and renamed into place whole.
+
+    ``describe_dataset(name)`` gives a dataset's manifest entry (see :func:`describe`), or None
+    when its data are not at hand. Returns the manifest."""
+    if not references:
+        raise InputError("nothing to export: the study has no pre-trained models or prototypes yet")
+    out = Path(out)
+    archive = out.name.endswith(".tar.gz")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        folder = staging / (out.name[: -len(".tar.gz")] if archive else out.name)
+        folder.mkdir()
+        entries, files = {}, {}
+        for ref in sorted(references, key=lambda r: r.name):
+            entry: dict[str, object] = {"name": ref.name, **(describe_dataset(ref.name) or {})}
+            for kind, (in_zoo, _) in ARTEFACTS.items():
+                source = getattr(ref, kind)
+                if source is None:
+                    entry[kind] = None
+                    continue
+                relative = in_zoo.format(name=ref.name)
+                (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, folder / relative)
+                entry[kind] = relative
+                files[relative] = {
+                    "sha256": sha256(folder / relative),
+                    "bytes": (folder / relative).stat().st_size,
+                }
+            entries[ref.name] = entry
+        if software is None:
+            from .analysis import software_versions
+
+            software = software_versions()
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "paper": "Ismail Fawaz et al., Transfer learning for time series classification, "
+            "IEEE BigData 2018",
+            "config": dict(config) if config is not None else None,
+            "software": dict(software),
+            "datasets": entries,
+            "files": files,
+        }
+        (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+        if archive:
+            packed = staging / out.name
+            with tarfile.open(packed, "w:gz") as tar:
+                tar.add(folder, arcname=folder.name)
+            result = packed
+        else:
+            result = folder
+        if out.is_dir():
+            shutil.rmtree(out)
+        os.replace(result, out)
+        return manifest
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+
+
+@dataclass
+class Zoo:
+    """An opened, verified zoo: ``references`` point into ``root`` (a temporary folder for an
+    archive, removed by :meth:`close`)."""
+
+    root: Path
+    manifest: dict
+    _tmp: tempfile.TemporaryDirectory | None = None
+
+    @property
+    def references(self) -> list[Reference]:
+        refs = []
+        for name, entry in sorted(self.manifest["datasets"].items()):
+            paths = {kind: (self.root / entry[kind]) if entry.get(kind) else None for kind in ARTEFACTS}
+            info = {k: v for k, v in entry.items() if k not in ARTEFACTS}
+            refs.append(Reference(name, paths["prototypes"], paths["model"], paths["metrics"], info))
+        return refs
+
+    @property
+    def config(self) -> dict | None:
+        return self.manifest.get("config")
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> Zoo:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _extract(archive: Path, into: Path) -> Path:
+    """Unpack a zoo archive (regular files and folders only, nothing outside ``into``) and
+    return the folder that holds its manifest."""
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            members = tar.getmembers()
+            for member in members:
+                if not (member.isfile() or member.isdir()):
+                    raise InputError(f"{archive}: {member.name} is not a regular file")
+            tar.extractall(into, members=members, filter="data")
+    except (tarfile.TarError, EOFError, OSError, ValueError) as error:
+        reason = " ".join(str(error).split())
+        raise InputError(f"{archive}: not a readable zoo archive (corrupt or truncated?): {reason}") from None
+    manifests = sorted(into.glob(f"*/{MANIFEST}")) + sorted(into.glob(MANIFEST))
+    if not manifests:
+        raise InputError(f"{archive}: no {MANIFEST} in the archive: not a model zoo")
+    return manifests[0].parent
+
+
+def read_manifest(root: str | os.PathLike, label: str | None = None) -> dict:
+    """The manifest of a zoo folder, with its format checked."""
+    path = Path(root) / MANIFEST
+    label = label or str(path)
+    if not path.is_file():
+        raise InputError(f"{label}: not found: {root} is not a model zoo (export one with "
+                         "`transfer-tsc export-zoo`)")
+    try:
+        manifest = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"{label}: not valid JSON (corrupt or truncated?): {error}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise InputError(f"{label}: not a {FORMAT} manifest")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise InputError(
+            f"{label}: zoo format version {manifest.get('format_version')}, this package reads "
+            f"version {FORMAT_VERSION}"
+        )
+    for key in ("datasets", "files"):
+        if not isinstance(manifest.get(key), dict):
+            raise InputError(f"{label}: no '{key}' table")
+    return manifest
+
+
+def verify(root: Path, manifest: dict, label: Callable[[str], str] = str) -> None:
+    """Check every file the manifest lists: present, of its size, of its sha256; and every
+    file a dataset names is listed. Raise InputError naming the first bad file."""
+    listed = manifest["files"]
+    for name, entry in manifest["datasets"].items():
+        for kind in ARTEFACTS:
+            relative = entry.get(kind) if isinstance(entry, dict) else None
+            if relative and relative not in listed:
+                raise InputError(f"{label(MANIFEST)}: {name}'s {kind} {relative} has no checksum")
+    for relative, expected in sorted(listed.items()):
+        path = (root / relative).resolve()
+        if root.resolve() not in path.parents:
+            raise InputError(f"{label(MANIFEST)}: {relative} points outside the zoo")
+        if not path.is_file():
+            raise InputError(f"{label(relative)}: missing (listed in {MANIFEST})")
+        size = path.stat().st_size
+        if size != expected.get("bytes"):
+            raise InputError(
+                f"{label(relative)}: {size} bytes, the manifest says {expected.get('bytes')}: "
+                "truncated or altered, refused"
+            )
+        if sha256(path) != expected.get("sha256"):
+            raise InputError(f"{label(relative)}: sha256 differs from the manifest: altered or "
+                             "corrupt, refused")
+
+
+def pack(folder: str | os.PathLike, archive: str | os.PathLike) -> dict:
+    """Verify a zoo folder and write its manifest and listed files as a ``.tar.gz`` archive
+    (atomically); return the manifest."""
+    from .io import atomic_path
+
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    verify(folder, manifest, lambda relative: str(folder / relative))
+    top = Path(str(archive)).name.removesuffix(".tar.gz")
+    with atomic_path(archive) as tmp:
+        with tarfile.open(tmp, "w:gz") as tar:
+            for relative in [MANIFEST, *sorted(manifest["files"])]:  # nothing unlisted
+                tar.add(folder / relative, arcname=f"{top}/{relative}")
+    return manifest
+
+
+def open_zoo(path: str | os.PathLike) -> Zoo:
+    """Open a zoo folder or ``.tar.gz`` archive and verify every file's checksum."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: model zoo not found")
+    if path.is_dir():
+        manifest = read_manifest(path)
+        verify(path, manifest, lambda relative: str(path / relative))
+        return Zoo(path, manifest)
+    tmp = tempfile.TemporaryDirectory(prefix="transfer-tsc-zoo.")
+    try:
+        root = _extract(path, Path(tmp.name))
+        manifest = read_manifest(root, f"{path}:{MANIFEST}")
+        verify(root, manifest, lambda relative: f"{path}:{relative}")
+    except BaseException:
+        tmp.cleanup()
+        raise
+    return Zoo(root, manifest, tmp)
+
+
+@contextlib.contextmanager
+def references_from(study: str | os.PathLike | None = None, zoo: str | os.PathLike | None = None) -> Iterator[tuple[list[Reference], dict | None]]:
+    """The references (and the study's config, when known) of a study folder or a zoo."""
+    if (study is None) == (zoo is None):
+        raise InputError("give either a study's results folder or a model zoo")
+    if zoo is not None:
+        with open_zoo(zoo) as opened:
+            yield opened.references, opened.config
+    else:
+        yield study_references(study), None
