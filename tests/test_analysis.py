@@ -346,14 +346,19 @@ def test_report_builds_on_the_demo_archive(tmp_path):
     config = {"ucr_root": "demo", **SHORT_TRAINING}
     run_snakemake(tmp_path, config)
     analyses = tmp_path / "results" / "analysis"
-    for name in ("accuracy_variation", "aggregates"):
+    names = ("accuracy_variation", "aggregates", "dtw_vs_random", "rank_curves")
+    for name in names:
         _written(analyses / f"{name}.png")
         _written(analyses / f"{name}.svg")
+        assert len(pd.read_csv(analyses / f"{name}.csv")) >= 3
     info = pd.read_csv(analyses / "run_info.csv")
     assert "6 of 6 pairs" in set(info["value"])
+    assert set(info["section"]) == {"coverage", "config", "software"}
+    summary = analysis.dtw_summary(pd.read_csv(analyses / "dtw_vs_random.csv"))
+    assert summary["wins"] + summary["ties"] + summary["losses"] == summary["n_targets"] == 3
     run_snakemake(tmp_path, config, "--report", "results/report.html")
     html = (tmp_path / "results" / "report.html").read_text()
     assert len(html) > 10000
-    for text in ("accuracy_variation.png", "aggregates.png", "run_info.csv", "Fig. 4"):
+    for text in [*(f"{name}.png" for name in names), "run_info.csv", "Fig. 4", "1000 seeded draws"]:
         assert text in html, text
     shutil.rmtree(tmp_path / ".snakemake", ignore_errors=True)
