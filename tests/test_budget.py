@@ -117,3 +117,13 @@ def test_nearest_budget_dry_run_after_the_similarity_outputs(tmp_path, ucr_root)
     )
     assert refused.returncode != 0
     assert "is not fine-tuned: finetune.sources is nearest:2" in refused.stdout + refused.stderr
+
+
+@pytest.mark.parametrize("sources", ["nearest:0", "random", "closest:2"])
+def test_a_bad_budget_is_refused_with_the_key(tmp_path, ucr_root, sources):
+    refused = run_snakemake(
+        tmp_path, budget_config(ucr_root, sources), "results/transfer_accuracy.csv", "-n",
+        check=False,
+    )
+    assert refused.returncode != 0
+    assert "Error: config key finetune.sources" in refused.stdout + refused.stderr

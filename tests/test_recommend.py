@@ -199,3 +199,18 @@ def test_cli_help_and_usage_errors():
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
     negative = transfer_tsc("recommend", "--dataset", "X", "--study", "a", "--top", "-1")
     assert negative.returncode == 2 and "negative" in negative.stderr
+
+
+def test_snakemake_refuses_a_missing_recommend_dataset(tmp_path, ucr_root):
+    config = {
+        "ucr_root": str(ucr_root), "datasets": ["Coffee", "GunPoint"],
+        "recommend": {"dataset": str(tmp_path / "NoSuch")},
+    }
+    refused = run_snakemake(tmp_path / "run", config, "results/recommend/NoSuch/recommendations.csv",
+                            "-n", check=False)
+    assert refused.returncode != 0
+    output = refused.stdout + refused.stderr
+    assert f"Error: config key recommend.dataset: dataset 'NoSuch': no folder {tmp_path / 'NoSuch'}" in output
+    assert "Traceback" not in output
+    # the study's own targets do not read it
+    run_snakemake(tmp_path / "run", config, "results/scratch_accuracy.csv", "-n")
