@@ -1,3 +1,4 @@
+import math
 import os
 import re
 import sys
@@ -78,7 +79,9 @@ def split_paths(name):
     if DEMO:
         return {s.lower(): f"{UCR_ROOT}/{name}/{name}_{s}.tsv" for s in data.SPLITS}
     try:
-        return {s.lower(): str(data.split_file(UCR_ROOT, name, s).path) for s in data.SPLITS}
+        return {
+            s.lower(): str(data.split_file(UCR_ROOT, name, s).path) for s in data.SPLITS
+        }
     except InputError as error:
         _stop(error)
 
@@ -157,3 +160,28 @@ def pair_files(suffix):
         ]
 
     return files if BUDGET == "nearest" else files()
+
+
+TRAINING = config["resources"]["training"]
+
+
+def _train_mb(input):
+    """MB of the job's TRAIN file: a stat, no read (a file not made yet defers the value)."""
+    return os.path.getsize(input.train) / 1e6
+
+
+def training_mem_mb(wildcards, input):
+    return int(TRAINING["mem_mb"] + TRAINING["mem_mb_per_mb"] * _train_mb(input))
+
+
+def training_runtime(stage, models=lambda wildcards: 1):
+    """Minutes for ``models`` trainings of ``stage``'s epochs; a retried job gets attempt x."""
+    epochs = config[stage]["epochs"]
+
+    def runtime(wildcards, input, attempt):
+        per_model = TRAINING["minutes"] + TRAINING["minutes_per_mb"] * _train_mb(input)
+        return (
+            max(1, math.ceil(models(wildcards) * epochs / 1000 * per_model)) * attempt
+        )
+
+    return runtime

@@ -26,22 +26,24 @@ rule finetune_batch:
         sources=batch_models,
     output:
         directory("results/finetune_batches/{target}/{batch}"),
+    log:
+        "logs/finetune/{target}/{batch}.log",
+    benchmark:
+        "benchmarks/out/finetune/{target}/{batch}.tsv"
+    conda:
+        "../envs/training.yaml"
+    threads: 2
+    resources:
+        mem_mb=training_mem_mb,
+        runtime=training_runtime(
+            "finetune", lambda wildcards: len(batch_sources(wildcards))
+        ),
     params:
         sources=batch_sources,
         recipe=FINETUNE_RECIPE,
         data=config["data"],
         save_models=config["finetune"]["save_models"],
         checkpoint="results/checkpoints/finetune/{target}/{batch}.h5",
-    log:
-        "logs/finetune/{target}/{batch}.log",
-    benchmark:
-        "benchmarks/out/finetune/{target}/{batch}.tsv"
-    threads: 2
-    resources:
-        mem_mb=4000,
-        runtime=60,
-    conda:
-        "../envs/training.yaml"
     script:
         "../scripts/finetune_batch.py"
 
@@ -50,13 +52,13 @@ rule finetune_pair:
     input:
         batch=pair_batch,
     output:
-        metrics="results/finetune/{source}/{target}/metrics.csv",
-        history="results/finetune/{source}/{target}/history.csv",
         **(
             {"model": "results/finetune/{source}/{target}/model.h5"}
             if config["finetune"]["save_models"]
             else {}
         ),
+        metrics="results/finetune/{source}/{target}/metrics.csv",
+        history="results/finetune/{source}/{target}/history.csv",
     log:
         "logs/finetune_pair/{source}/{target}.log",
     localrule: True
@@ -69,12 +71,12 @@ rule transfer_accuracy:
         pair_files("metrics.csv"),
     output:
         "results/transfer_accuracy.csv",
-    params:
-        datasets=DATASETS,
     log:
         "logs/transfer_accuracy.log",
     localrule: True
     conda:
         "../envs/analysis.yaml"
+    params:
+        datasets=DATASETS,
     script:
         "../scripts/transfer_accuracy.py"

@@ -5,20 +5,20 @@ rule pretrain:
         model="results/pretrain/{dataset}/model.h5",
         history="results/pretrain/{dataset}/history.csv",
         metrics="results/pretrain/{dataset}/metrics.csv",
-    params:
-        recipe=PRETRAIN_RECIPE,
-        data=config["data"],
-        checkpoint="results/checkpoints/pretrain/{dataset}.h5",
     log:
         "logs/pretrain/{dataset}.log",
     benchmark:
         "benchmarks/out/pretrain/{dataset}.tsv"
-    threads: 2
-    resources:
-        mem_mb=4000,
-        runtime=60,
     conda:
         "../envs/training.yaml"
+    threads: 2
+    resources:
+        mem_mb=training_mem_mb,
+        runtime=training_runtime("pretrain"),
+    params:
+        recipe=PRETRAIN_RECIPE,
+        data=config["data"],
+        checkpoint="results/checkpoints/pretrain/{dataset}.h5",
     script:
         "../scripts/pretrain.py"
 
