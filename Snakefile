@@ -26,6 +26,7 @@ include: "rules/data.smk"
 include: "rules/pretrain.smk"
 include: "rules/finetune.smk"
 include: "rules/analysis.smk"
+include: "rules/recommend.smk"
 
 
 rule all:

@@ -64,11 +64,12 @@ def study_settings(paths: Sequence) -> PrototypeSettings:
     first = _settings_of(paths[0])
     for path in paths[1:]:
         other = _settings_of(path)
-        if (other.window, other.iterations) != (first.window, first.iterations):
+        if other != first:
             raise InputError(
                 f"{path}: prototypes made with window {other.window}, {other.iterations} DBA "
-                f"iterations, but {paths[0]} with window {first.window}, {first.iterations}: "
-                "a study's prototypes must share their settings"
+                f"iterations, data options {dict(other.data)}, but {paths[0]} with window "
+                f"{first.window}, {first.iterations}, {dict(first.data)}: a study's prototypes "
+                "must share their settings"
             )
     return first
 

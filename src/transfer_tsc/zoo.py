@@ -227,7 +227,12 @@ def _extract(archive: Path, into: Path) -> Path:
             for member in members:
                 if not (member.isfile() or member.isdir()):
                     raise InputError(f"{archive}: {member.name} is not a regular file")
-            tar.extractall(into, members=members, filter="data")
+                if member.name.startswith(("/", "\\")) or ".." in Path(member.name).parts:
+                    raise InputError(f"{archive}: {member.name} points outside the archive")
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(into, members=members, filter="data")
+            else:  # Python before 3.10.12: the checks above are the filter
+                tar.extractall(into, members=members)
     except (tarfile.TarError, EOFError, OSError, ValueError) as error:
         reason = " ".join(str(error).split())
         raise InputError(f"{archive}: not a readable zoo archive (corrupt or truncated?): {reason}") from None
