@@ -1,9 +1,14 @@
+from transfer_tsc.workflow import select_backend
+
+select_backend(snakemake.config)  # KERAS_BACKEND, before Keras is imported
+
 from transfer_tsc.data import load_dataset_files
-from transfer_tsc.training import Recipe, use_threads
+from transfer_tsc.training import Recipe, backend, use_threads
 from transfer_tsc.transfer import pretrain, write_outcome
 from transfer_tsc.workflow import rule_script
 
 with rule_script(snakemake) as log:
+    log(f"Keras backend: {backend()}")
     use_threads(snakemake.threads)
     name = snakemake.wildcards.dataset
     dataset = load_dataset_files(

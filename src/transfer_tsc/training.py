@@ -10,8 +10,25 @@ are stepped by one compiled function: one backward pass of the summed loss gives
 gradient of its own loss, since no model depends on another's weights. Each model has its own
 Adam state, learning-rate schedule, best weights and history.
 
+How the S models are stepped together depends on the Keras backend (``KERAS_BACKEND``, the
+config key ``training.backend``):
+
+* TensorFlow (the reference): one ``tf.function`` holds S graph branches; one backward pass of
+  the summed loss ``L = sum_s L_s(theta_s)`` gives each model the gradient of its own loss,
+  ``dL/dtheta_s = dL_s/dtheta_s``, since no model depends on another's weights.
+* JAX: the S models' weights, batch-norm statistics and Adam states are stacked along a leading
+  axis and one ``jax.jit(jax.vmap(step))`` steps them all, where ``step`` is Keras' stateless
+  API (``model.stateless_call`` for the forward pass, ``jax.value_and_grad`` for the gradient,
+  ``optimizer.stateless_apply`` for Keras' own Adam update). The per-model learning rate is the
+  Adam state's ``learning_rate`` entry, so each model's plateau schedule reaches its own update.
+
+Either way each model has its own Adam state (m, v, step count; Kingma & Ba 2015 with Keras'
+epsilon-hat form ``theta -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``), its own
+learning-rate schedule on its own epoch train loss, its own best weights and its own history.
+
 A checkpoint of the whole state (weights, optimizer moments, schedules, best weights, history)
-is written every ``checkpoint_every`` epochs; a run started again resumes from it.
+is written every ``checkpoint_every`` epochs; a run started again resumes from it. The file
+layout is the same for both backends.
 """
 
 from __future__ import annotations
@@ -77,12 +94,11 @@ class PlateauSchedule:
 
 @dataclass
 class ModelRun:
-    """One model's own training state."""
+    """One model's own training record (its weights live in the engine)."""
 
     schedule: PlateauSchedule
     best_loss: float = math.inf
     best_epoch: int = 0
-    best_weights: list[np.ndarray] | None = None
     history: list[dict] = field(default_factory=list)
 
     def history_frame(self) -> pd.DataFrame:
@@ -107,34 +123,240 @@ def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
-def _make_step(models, optimizers):
-    import tensorflow as tf
+def backend() -> str:
+    """The Keras backend in use ("tensorflow" or "jax")."""
+    import keras
 
-    variables = [m.trainable_variables for m in models]
-    loss_fn = _cross_entropy
+    return keras.backend.backend()
 
-    @tf.function(reduce_retracing=True)
-    def step(x, y):
-        with tf.GradientTape() as tape:
-            probabilities = [m(x, training=True) for m in models]
-            losses = [loss_fn(y, p) for p in probabilities]
-            total = tf.add_n(losses)
-        grads = tape.gradient(total, variables)
-        for optimizer, g, v in zip(optimizers, grads, variables):
-            optimizer.apply_gradients(zip(g, v))
-        accuracies = [
-            tf.reduce_mean(tf.cast(tf.argmax(p, -1) == tf.argmax(y, -1), tf.float32))
-            for p in probabilities
-        ]
-        return tf.stack(losses), tf.stack(accuracies)
 
-    return step
+def _adam(recipe: Recipe):
+    import keras
+
+    return keras.optimizers.Adam(
+        learning_rate=recipe.learning_rate,
+        beta_1=recipe.beta_1,
+        beta_2=recipe.beta_2,
+        epsilon=recipe.epsilon,
+    )
 
 
 def _cross_entropy(y, p):
     import keras
 
     return keras.ops.mean(keras.losses.categorical_crossentropy(y, p))
+
+
+class _TensorFlowEngine:
+    """S Keras models and S Keras Adams stepped by one ``tf.function`` (graph branches)."""
+
+    def __init__(self, models: list, recipe: Recipe):
+        import tensorflow as tf
+
+        self.models = models
+        self.optimizers = [_adam(recipe) for _ in models]
+        for optimizer, model in zip(self.optimizers, models):
+            optimizer.build(model.trainable_variables)
+        self.best: list[list[np.ndarray] | None] = [None] * len(models)
+        variables = [m.trainable_variables for m in models]
+        models_, optimizers = self.models, self.optimizers
+
+        @tf.function(reduce_retracing=True)
+        def step(x, y):
+            with tf.GradientTape() as tape:
+                probabilities = [m(x, training=True) for m in models_]
+                losses = [_cross_entropy(y, p) for p in probabilities]
+                total = tf.add_n(losses)
+            grads = tape.gradient(total, variables)
+            for optimizer, g, v in zip(optimizers, grads, variables):
+                optimizer.apply_gradients(zip(g, v))
+            accuracies = [
+                tf.reduce_mean(tf.cast(tf.argmax(p, -1) == tf.argmax(y, -1), tf.float32))
+                for p in probabilities
+            ]
+            return tf.stack(losses), tf.stack(accuracies)
+
+        self._step = step
+
+    def step(self, x: np.ndarray, y: np.ndarray):
+        return self._step(x, y)
+
+    def weights(self, k: int) -> list[np.ndarray]:
+        return self.models[k].get_weights()
+
+    def set_weights(self, k: int, weights: list[np.ndarray]) -> None:
+        self.models[k].set_weights(weights)
+
+    def optimizer_values(self, k: int) -> list[np.ndarray]:
+        return [np.asarray(v) for v in self.optimizers[k].variables]
+
+    def set_optimizer_values(self, k: int, values: list[np.ndarray]) -> None:
+        for v, value in zip(self.optimizers[k].variables, values):
+            v.assign(value)
+
+    def set_learning_rate(self, k: int, lr: float) -> None:
+        self.optimizers[k].learning_rate = lr
+
+    def keep_best(self, improved: np.ndarray) -> None:
+        for k in np.flatnonzero(improved):
+            self.best[k] = [w.copy() for w in self.models[k].get_weights()]
+
+    def best_weights(self, k: int) -> list[np.ndarray] | None:
+        return self.best[k]
+
+    def set_best_weights(self, k: int, weights: list[np.ndarray]) -> None:
+        self.best[k] = weights
+
+    def finish(self) -> None:
+        for model, best in zip(self.models, self.best):
+            if best is not None:
+                model.set_weights(best)
+
+
+class _JaxEngine:
+    """S models of one architecture as stacked arrays, stepped by ``jit(vmap(step))``.
+
+    ``step`` is one model's training step written with Keras' stateless API on a template
+    model (the first): the forward pass ``stateless_call``, the gradient by
+    ``jax.value_and_grad``, the update by one Keras Adam's ``stateless_apply``. ``vmap`` maps it
+    over the leading (model) axis of the weights, batch-norm statistics and Adam states, with
+    the batch shared. The best weights are kept stacked on the device, replaced per model by a
+    ``where`` on the improved mask, so nothing leaves the device during training.
+    """
+
+    def __init__(self, models: list, recipe: Recipe):
+        import jax
+        import jax.numpy as jnp
+
+        template = models[0]
+        shapes = [tuple(w.shape) for w in template.weights]
+        for model in models[1:]:
+            if [tuple(w.shape) for w in model.weights] != shapes:
+                raise ValueError("models trained together must have the same architecture")
+        self.models = models
+        self.optimizer = _adam(recipe)
+        self.optimizer.build(template.trainable_variables)
+        names = [v.name for v in self.optimizer.variables]
+        self._lr_index = names.index("learning_rate")
+        # Where each entry of model.weights (get_weights order) sits: (trainable?, index).
+        trainable = {id(v): i for i, v in enumerate(template.trainable_variables)}
+        non_trainable = {id(v): i for i, v in enumerate(template.non_trainable_variables)}
+        self._order = [
+            (True, trainable[id(v)]) if id(v) in trainable else (False, non_trainable[id(v)])
+            for v in template.weights
+        ]
+        initial_optimizer = [np.asarray(v.value) for v in self.optimizer.variables]
+
+        def stack(per_model):
+            return [jnp.asarray(np.stack(values)) for values in zip(*per_model)]
+
+        self.trainable = stack([[np.asarray(v.value) for v in m.trainable_variables] for m in models])
+        self.non_trainable = stack(
+            [[np.asarray(v.value) for v in m.non_trainable_variables] for m in models]
+        )
+        self.opt_state = stack([initial_optimizer for _ in models])
+        self.best = None
+        self.has_best = np.zeros(len(models), dtype=bool)
+        optimizer = self.optimizer
+
+        def loss_of(trainable, non_trainable, x, y):
+            p, non_trainable = template.stateless_call(trainable, non_trainable, x, training=True)
+            accuracy = jnp.mean(jnp.argmax(p, -1) == jnp.argmax(y, -1))
+            return _cross_entropy(y, p), (non_trainable, accuracy)
+
+        def one_step(trainable, non_trainable, opt_state, x, y):
+            (loss, (non_trainable, accuracy)), grads = jax.value_and_grad(loss_of, has_aux=True)(
+                trainable, non_trainable, x, y
+            )
+            trainable, opt_state = optimizer.stateless_apply(opt_state, grads, trainable)
+            return trainable, non_trainable, opt_state, loss, accuracy
+
+        self._step = jax.jit(
+            jax.vmap(one_step, in_axes=(0, 0, 0, None, None)), donate_argnums=(0, 1, 2)
+        )
+
+        def where(mask, new, old):
+            return [
+                jnp.where(mask.reshape((-1,) + (1,) * (n.ndim - 1)), n, o) for n, o in zip(new, old)
+            ]
+
+        self._where = jax.jit(where)
+
+    def step(self, x: np.ndarray, y: np.ndarray):
+        self.trainable, self.non_trainable, self.opt_state, loss, accuracy = self._step(
+            self.trainable, self.non_trainable, self.opt_state, x, y
+        )
+        return loss, accuracy
+
+    def _model_weights(self, trainable, non_trainable, k: int) -> list[np.ndarray]:
+        return [
+            np.asarray(trainable[i][k] if is_trainable else non_trainable[i][k])
+            for is_trainable, i in self._order
+        ]
+
+    def _stacked_set(self, trainable, non_trainable, k: int, weights: list[np.ndarray]):
+        trainable, non_trainable = list(trainable), list(non_trainable)
+        for (is_trainable, i), w in zip(self._order, weights):
+            target = trainable if is_trainable else non_trainable
+            target[i] = target[i].at[k].set(w)
+        return trainable, non_trainable
+
+    def weights(self, k: int) -> list[np.ndarray]:
+        return self._model_weights(self.trainable, self.non_trainable, k)
+
+    def set_weights(self, k: int, weights: list[np.ndarray]) -> None:
+        self.trainable, self.non_trainable = self._stacked_set(
+            self.trainable, self.non_trainable, k, weights
+        )
+
+    def optimizer_values(self, k: int) -> list[np.ndarray]:
+        return [np.asarray(v[k]) for v in self.opt_state]
+
+    def set_optimizer_values(self, k: int, values: list[np.ndarray]) -> None:
+        self.opt_state = [v.at[k].set(value) for v, value in zip(self.opt_state, values)]
+
+    def set_learning_rate(self, k: int, lr: float) -> None:
+        i = self._lr_index
+        self.opt_state[i] = self.opt_state[i].at[k].set(lr)
+
+    def keep_best(self, improved: np.ndarray) -> None:
+        import jax.numpy as jnp
+
+        if not improved.any():
+            return
+        current = self.trainable + self.non_trainable
+        if self.best is None:
+            self.best = [jnp.array(a, copy=True) for a in current]
+        else:
+            self.best = self._where(jnp.asarray(improved), current, self.best)
+        self.has_best |= improved
+
+    def best_weights(self, k: int) -> list[np.ndarray] | None:
+        if not self.has_best[k]:
+            return None
+        n = len(self.trainable)
+        return self._model_weights(self.best[:n], self.best[n:], k)
+
+    def set_best_weights(self, k: int, weights: list[np.ndarray]) -> None:
+        import jax.numpy as jnp
+
+        if self.best is None:
+            self.best = [jnp.array(a, copy=True) for a in self.trainable + self.non_trainable]
+        n = len(self.trainable)
+        trainable, non_trainable = self._stacked_set(self.best[:n], self.best[n:], k, weights)
+        self.best = trainable + non_trainable
+        self.has_best[k] = True
+
+    def finish(self) -> None:
+        for k, model in enumerate(self.models):
+            best = self.best_weights(k)
+            model.set_weights(best if best is not None else self.weights(k))
+
+
+def _engine(models: list, recipe: Recipe):
+    if backend() == "jax":
+        return _JaxEngine(models, recipe)
+    return _TensorFlowEngine(models, recipe)
 
 
 def predict(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -163,52 +385,47 @@ def train_together(
 ) -> list[TrainResult]:
     """Train ``models`` on (x, y) for ``recipe.epochs`` epochs; leave each at its best weights.
 
-    ``x`` has shape (n, length, 1), ``y`` holds class codes 0..n_classes-1.
+    ``x`` has shape (n, length, 1), ``y`` holds class codes 0..n_classes-1. On the JAX backend
+    the models must share one architecture (as the sources fine-tuned on one target do).
     """
-    import keras
-
-    optimizers = [
-        keras.optimizers.Adam(
-            learning_rate=recipe.learning_rate,
-            beta_1=recipe.beta_1,
-            beta_2=recipe.beta_2,
-            epsilon=recipe.epsilon,
-        )
-        for _ in models
-    ]
-    for optimizer, model in zip(optimizers, models):
-        optimizer.build(model.trainable_variables)
+    engine = _engine(models, recipe)
     runs = [ModelRun(PlateauSchedule(recipe.learning_rate)) for _ in models]
     start_epoch, elapsed = 0, 0.0
     if checkpoint is not None and Path(checkpoint).exists():
-        start_epoch, elapsed = _load_checkpoint(checkpoint, models, optimizers, runs, recipe)
+        start_epoch, elapsed = _load_checkpoint(checkpoint, engine, runs, recipe)
         log(f"{label}resumed from {checkpoint} at epoch {start_epoch}")
 
-    step = _make_step(models, optimizers)
+    x = np.asarray(x, dtype=np.float32)
     targets = one_hot(y, n_classes)
     n = len(x)
     batch = recipe.batch_size_for(n)
     started = time.perf_counter() - elapsed
     for epoch in range(start_epoch, recipe.epochs):
         order = epoch_order(recipe.seed, epoch, n)
-        loss_sum = np.zeros(len(models))
-        correct = np.zeros(len(models))
+        loss_sum, correct = 0.0, 0.0
         for lo in range(0, n, batch):
             idx = order[lo : lo + batch]
-            losses, accuracies = step(x[idx], targets[idx])
-            loss_sum += np.asarray(losses) * len(idx)
-            correct += np.asarray(accuracies) * len(idx)
-        for k, (model, optimizer, run) in enumerate(zip(models, optimizers, runs)):
-            loss, accuracy = loss_sum[k] / n, correct[k] / n
+            losses, accuracies = engine.step(x[idx], targets[idx])
+            # Device arrays: summed without waiting for the step (one transfer per epoch).
+            loss_sum = loss_sum + losses * len(idx)
+            correct = correct + accuracies * len(idx)
+        epoch_loss = np.asarray(loss_sum, dtype=np.float64) / n
+        epoch_accuracy = np.asarray(correct, dtype=np.float64) / n
+        improved = np.zeros(len(models), dtype=bool)
+        for k, run in enumerate(runs):
+            loss = float(epoch_loss[k])
             run.history.append(
-                {"epoch": epoch + 1, "loss": loss, "accuracy": accuracy, "lr": run.schedule.lr}
+                {"epoch": epoch + 1, "loss": loss, "accuracy": float(epoch_accuracy[k]),
+                 "lr": run.schedule.lr}
             )
             if loss < run.best_loss:
                 run.best_loss, run.best_epoch = loss, epoch + 1
-                run.best_weights = [w.copy() for w in model.get_weights()]
-            new_lr = run.schedule.update(loss, recipe)
-            if new_lr != float(optimizer.learning_rate):
-                optimizer.learning_rate = new_lr
+                improved[k] = True
+        engine.keep_best(improved)
+        for k, run in enumerate(runs):
+            lr = run.schedule.lr
+            if run.schedule.update(run.history[-1]["loss"], recipe) != lr:
+                engine.set_learning_rate(k, run.schedule.lr)
         done = epoch + 1
         if done % recipe.progress_every == 0 or done == recipe.epochs:
             losses = [r.history[-1]["loss"] for r in runs]
@@ -219,32 +436,30 @@ def train_together(
                 + f", {time.perf_counter() - started:.1f} s"
             )
         if checkpoint is not None and done % recipe.checkpoint_every == 0 and done < recipe.epochs:
-            _save_checkpoint(checkpoint, done, time.perf_counter() - started, models, optimizers, runs, recipe)
+            _save_checkpoint(checkpoint, done, time.perf_counter() - started, engine, runs, recipe)
     seconds = time.perf_counter() - started
-    results = []
-    for model, run in zip(models, runs):
-        if run.best_weights is not None:
-            model.set_weights(run.best_weights)
-        results.append(
-            TrainResult(run.history_frame(), run.best_epoch, run.best_loss, recipe.epochs, seconds)
-        )
+    engine.finish()
+    results = [
+        TrainResult(run.history_frame(), run.best_epoch, run.best_loss, recipe.epochs, seconds)
+        for run in runs
+    ]
     if checkpoint is not None and Path(checkpoint).exists():
         Path(checkpoint).unlink()
     return results
 
 
-def _save_checkpoint(path, epoch, elapsed, models, optimizers, runs, recipe) -> None:
+def _save_checkpoint(path, epoch, elapsed, engine, runs, recipe) -> None:
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["epoch"] = epoch
         f.attrs["elapsed"] = elapsed
         f.attrs["recipe"] = repr(sorted(asdict(recipe).items()))
-        for k, (model, optimizer, run) in enumerate(zip(models, optimizers, runs)):
+        for k, run in enumerate(runs):
             g = f.create_group(f"model{k}")
-            for i, w in enumerate(model.get_weights()):
+            for i, w in enumerate(engine.weights(k)):
                 g[f"weights/{i}"] = w
-            for i, v in enumerate(optimizer.variables):
-                g[f"optimizer/{i}"] = np.asarray(v)
-            for i, w in enumerate(run.best_weights or []):
+            for i, v in enumerate(engine.optimizer_values(k)):
+                g[f"optimizer/{i}"] = v
+            for i, w in enumerate(engine.best_weights(k) or []):
                 g[f"best/{i}"] = w
             g.attrs.update(
                 lr=run.schedule.lr, plateau_best=run.schedule.best, plateau_wait=run.schedule.wait,
@@ -253,7 +468,7 @@ def _save_checkpoint(path, epoch, elapsed, models, optimizers, runs, recipe) -> 
             g["history"] = run.history_frame().to_numpy(dtype=np.float64)
 
 
-def _load_checkpoint(path, models, optimizers, runs, recipe) -> tuple[int, float]:
+def _load_checkpoint(path, engine, runs, recipe) -> tuple[int, float]:
     try:
         f = h5py.File(path, "r")
     except OSError as error:
@@ -261,17 +476,18 @@ def _load_checkpoint(path, models, optimizers, runs, recipe) -> tuple[int, float
     with f:
         if f.attrs["recipe"] != repr(sorted(asdict(recipe).items())):
             raise InputError(f"{path}: checkpoint was written with other settings; delete it to start over")
-        for k, (model, optimizer, run) in enumerate(zip(models, optimizers, runs)):
+        for k, run in enumerate(runs):
             g = f[f"model{k}"]
-            model.set_weights([g[f"weights/{i}"][()] for i in range(len(g["weights"]))])
-            for i, v in enumerate(optimizer.variables):
-                v.assign(g[f"optimizer/{i}"][()])
+            engine.set_weights(k, [g[f"weights/{i}"][()] for i in range(len(g["weights"]))])
+            engine.set_optimizer_values(
+                k, [g[f"optimizer/{i}"][()] for i in range(len(g["optimizer"]))]
+            )
             if "best" in g:
-                run.best_weights = [g[f"best/{i}"][()] for i in range(len(g["best"]))]
+                engine.set_best_weights(k, [g[f"best/{i}"][()] for i in range(len(g["best"]))])
             run.schedule = PlateauSchedule(
                 float(g.attrs["lr"]), float(g.attrs["plateau_best"]), int(g.attrs["plateau_wait"])
             )
-            optimizer.learning_rate = run.schedule.lr
+            engine.set_learning_rate(k, run.schedule.lr)
             run.best_loss, run.best_epoch = float(g.attrs["best_loss"]), int(g.attrs["best_epoch"])
             run.history = [
                 {"epoch": int(r[0]), "loss": r[1], "accuracy": r[2], "lr": r[3]} for r in g["history"][()]
@@ -280,7 +496,13 @@ def _load_checkpoint(path, models, optimizers, runs, recipe) -> tuple[int, float
 
 
 def use_threads(n: int) -> None:
-    """Let TensorFlow use ``n`` threads per operation (a job's ``threads``)."""
+    """Let TensorFlow use ``n`` threads per operation (a job's ``threads``).
+
+    On the JAX backend this does nothing: XLA's CPU thread pool is sized when JAX starts (to
+    the machine's cores), not per call.
+    """
+    if backend() == "jax":
+        return
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(int(n))

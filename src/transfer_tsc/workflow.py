@@ -24,6 +24,24 @@ from pathlib import Path
 
 from .errors import InputError
 
+BACKENDS = ("tensorflow", "jax")
+
+
+def select_backend(config: dict) -> str:
+    """Set ``KERAS_BACKEND`` from the config key ``training.backend`` (default tensorflow).
+
+    Must run before Keras is imported; if Keras already runs on another backend, raise.
+    """
+    name = config.get("training", {}).get("backend", "tensorflow")
+    if name not in BACKENDS:
+        raise InputError(f"config key training.backend: {name!r} is not one of {', '.join(BACKENDS)}")
+    os.environ["KERAS_BACKEND"] = name
+    if "keras" in sys.modules:
+        running = sys.modules["keras"].backend.backend()
+        if running != name:
+            raise RuntimeError(f"Keras was imported on the {running} backend before select_backend({name!r})")
+    return name
+
 # Snakemake's lock files (FilePersistence) and our record of the run that holds them.
 LOCK_DIR = Path(".snakemake/locks")
 LOCK_OWNER = Path(".snakemake/transfer_tsc-lock-owner")

@@ -1,0 +1,286 @@
+"""The training engine (``transfer_tsc.training``): models trained together are trained exactly as
+if alone, on each supported Keras backend; the learning-rate schedule is Keras'
+ReduceLROnPlateau; the model kept is the one of the lowest train loss; the batch-size cap.
+
+The batched-against-alone comparison runs in a fresh interpreter per backend (the Keras backend
+is fixed when Keras is imported): ``python tests/test_training.py <backend> <ucr_root> <out>``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from transfer_tsc.training import PlateauSchedule, Recipe
+
+BACKENDS = ["tensorflow", "jax"]
+# 48 of GunPoint's 50 train series: three whole batches of 16. (A last batch of 2 series
+# normalises by the variance of two values, which magnifies rounding differences.)
+N_TRAIN = 48
+# The S = 3 and S = 1 steps are the same sums in TensorFlow (bit-identical graph branches);
+# under jax.vmap the S = 3 step is a grouped convolution that sums in another order, so
+# per-epoch losses agree to rounding amplified over a few epochs of training.
+LOSS_TOLERANCE = {"tensorflow": 1e-6, "jax": 1e-3}
+# lr_patience 1 with a large min_delta: the models' schedules halve at different epochs.
+RECIPE = dict(epochs=4, lr_patience=1, lr_min_delta=0.02, progress_every=1, checkpoint_every=2)
+
+
+class Interrupt(Exception):
+    pass
+
+
+def _equivalence_run(ucr_root: str) -> dict:
+    """Train 3 FCNs batched, each alone, and batched with a crash and a resume; report all."""
+    from transfer_tsc.data import load_dataset
+    from transfer_tsc.fcn import build_fcn
+    from transfer_tsc.training import evaluate, train_together
+
+    d = load_dataset(ucr_root, "GunPoint")
+    x, y = d.network_input("train")[:N_TRAIN], d.y_train[:N_TRAIN]
+    x_test = d.network_input("test")
+    recipe = Recipe(**RECIPE)
+    initial = [build_fcn(d.n_classes, seed=s).get_weights() for s in range(3)]
+
+    def fresh():
+        models = [build_fcn(d.n_classes, seed=0) for _ in initial]
+        for model, weights in zip(models, initial):
+            model.set_weights(weights)
+        return models
+
+    def record(models, results):
+        return [
+            {
+                "history": r.history[["loss", "accuracy", "lr"]].to_numpy().tolist(),
+                "best_epoch": r.best_epoch,
+                "best_loss": r.best_loss,
+                "test_accuracy": evaluate(m, x_test, d.y_test)["accuracy"],
+            }
+            for m, r in zip(models, results)
+        ]
+
+    quiet = lambda _line: None  # noqa: E731
+    models = fresh()
+    batched = record(models, train_together(models, x, y, d.n_classes, recipe, log=quiet))
+    alone = []
+    for model in fresh():
+        alone += record([model], train_together([model], x, y, d.n_classes, recipe, log=quiet))
+
+    checkpoint = Path(os.environ.get("TMPDIR", "/tmp")) / f"ckpt-{os.getpid()}.h5"
+
+    def crash_at_epoch_3(line: str) -> None:
+        if "epoch 3/" in line:
+            raise Interrupt
+
+    try:
+        train_together(fresh(), x, y, d.n_classes, recipe, checkpoint, log=crash_at_epoch_3)
+    except Interrupt:
+        pass
+    saved = checkpoint.exists()
+    models = fresh()
+    resumed = record(models, train_together(models, x, y, d.n_classes, recipe, checkpoint, log=quiet))
+    return {"batched": batched, "alone": alone, "resumed": resumed, "checkpoint_saved": saved,
+            "checkpoint_removed": not checkpoint.exists()}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def equivalence(request, ucr_root, tmp_path_factory):
+    backend = request.param
+    out = tmp_path_factory.mktemp(backend) / "runs.json"
+    env = dict(os.environ, KERAS_BACKEND=backend, TMPDIR=str(out.parent))
+    done = subprocess.run(
+        [sys.executable, __file__, str(ucr_root), str(out)],
+        env=env, capture_output=True, text=True, timeout=1200,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return backend, json.loads(out.read_text())
+
+
+def test_batched_models_train_as_if_alone(equivalence):
+    backend, runs = equivalence
+    tolerance = LOSS_TOLERANCE[backend]
+    for batched, alone in zip(runs["batched"], runs["alone"]):
+        b, a = np.array(batched["history"]), np.array(alone["history"])
+        assert b.shape == a.shape == (RECIPE["epochs"], 3)
+        np.testing.assert_allclose(b[:, 0], a[:, 0], rtol=0, atol=tolerance)  # loss
+        np.testing.assert_allclose(b[:, 1], a[:, 1], rtol=0, atol=1.5 / N_TRAIN)  # accuracy
+        np.testing.assert_array_equal(b[:, 2], a[:, 2])  # each model's own learning rate
+        assert batched["best_epoch"] == alone["best_epoch"]
+        assert batched["test_accuracy"] == alone["test_accuracy"]
+    # The test means something: the three schedules are not all the same.
+    lrs = {tuple(np.array(r["history"])[:, 2]) for r in runs["batched"]}
+    assert len(lrs) > 1, lrs
+
+
+def test_resume_from_checkpoint_continues_the_same_run(equivalence):
+    backend, runs = equivalence
+    assert runs["checkpoint_saved"] and runs["checkpoint_removed"]
+    for resumed, batched in zip(runs["resumed"], runs["batched"]):
+        np.testing.assert_allclose(
+            np.array(resumed["history"]), np.array(batched["history"]), rtol=0, atol=1e-6
+        )
+        assert resumed["test_accuracy"] == batched["test_accuracy"]
+
+
+# ----------------------------------------------------------------------------- the schedule
+
+
+def test_plateau_schedule_hand_computed():
+    """patience 2, factor 0.5, min_delta 0.1, min_lr 2.5e-4, by hand from Keras' rules."""
+    recipe = Recipe(lr_patience=2, lr_factor=0.5, lr_min_delta=0.1, min_lr=2.5e-4)
+    schedule = PlateauSchedule(1e-3)
+    losses = [1.0, 0.95, 0.92, 0.85, 0.80, 0.79, 0.78, 0.77, 0.5]
+    # 1.0 improves on inf; 0.95, 0.92 are not below 1.0 - 0.1: halve after the 2nd;
+    # 0.85 improves; 0.80, 0.79 do not (0.75): halve to the floor 2.5e-4; 0.78, 0.77 wait at
+    # the floor without change; 0.5 improves.
+    expected_lr = [1e-3, 1e-3, 5e-4, 5e-4, 5e-4, 2.5e-4, 2.5e-4, 2.5e-4, 2.5e-4]
+    expected_wait = [0, 1, 0, 0, 1, 0, 1, 2, 0]
+    got = []
+    for loss in losses:
+        schedule.update(loss, recipe)
+        got.append((schedule.lr, schedule.wait))
+    assert got == list(zip(expected_lr, expected_wait))
+    assert schedule.best == 0.5
+
+
+def test_plateau_schedule_matches_keras_reduce_lr_on_plateau():
+    import keras
+
+    from transfer_tsc.fcn import build_fcn
+
+    recipe = Recipe(lr_patience=5, lr_factor=0.5, lr_min_delta=1e-3, min_lr=1e-4)
+    rng = np.random.default_rng(0)
+    # A noisy decreasing train loss with long plateaus: 300 epochs.
+    losses = 1.0 / (1.0 + np.cumsum(rng.random(300) < 0.1)) + rng.normal(0, 2e-4, 300)
+
+    model = build_fcn(2, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(recipe.learning_rate), loss="categorical_crossentropy")
+    callback = keras.callbacks.ReduceLROnPlateau(
+        monitor="loss", factor=recipe.lr_factor, patience=recipe.lr_patience,
+        min_delta=recipe.lr_min_delta, min_lr=recipe.min_lr, cooldown=0,
+    )
+    callback.set_model(model)
+    callback.on_train_begin()
+    schedule = PlateauSchedule(recipe.learning_rate)
+    ours, theirs = [], []
+    for epoch, loss in enumerate(losses):
+        callback.on_epoch_end(epoch, {"loss": float(loss)})
+        theirs.append(float(model.optimizer.learning_rate))
+        ours.append(schedule.update(float(loss), recipe))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    assert len(set(np.round(theirs, 8))) >= 3  # the sequence reaches several rates
+
+
+# ----------------------------------------------------------------------- best weights, batch
+
+
+@pytest.fixture(scope="module")
+def gunpoint(ucr_root):
+    from transfer_tsc.data import load_dataset
+
+    d = load_dataset(ucr_root, "GunPoint")
+    return d.network_input("train")[:N_TRAIN], d.y_train[:N_TRAIN], d.n_classes
+
+
+def test_model_kept_is_the_lowest_train_loss(gunpoint):
+    """Train 6 epochs at a high learning rate (a bumpy loss); the weights kept equal those of
+    the same run stopped at its best epoch."""
+    from transfer_tsc.fcn import build_fcn
+    from transfer_tsc.training import train_together
+
+    x, y, n_classes = gunpoint
+    recipe = Recipe(epochs=6, learning_rate=0.05, progress_every=100)
+    initial = build_fcn(n_classes, seed=3).get_weights()
+    model = build_fcn(n_classes, seed=3)
+    (result,) = train_together([model], x, y, n_classes, recipe, log=lambda _l: None)
+    losses = result.history["loss"].to_numpy()
+    best = int(np.argmin(losses)) + 1
+    assert result.best_epoch == best and result.best_loss == losses.min()
+    assert best < recipe.epochs, f"loss fell every epoch ({losses}); the test needs a bump"
+
+    again = build_fcn(n_classes, seed=3)
+    again.set_weights(initial)
+    stopped = dataclasses.replace(recipe, epochs=best)
+    train_together([again], x, y, n_classes, stopped, log=lambda _l: None)
+    for kept, at_best in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(kept, at_best)
+
+
+def test_batch_size_cap():
+    assert Recipe().batch_size_for(50) == 16
+    assert Recipe().batch_size_for(5) == 16
+    capped = Recipe(batch_size_cap_tenth=True)
+    assert capped.batch_size_for(1000) == 16
+    assert capped.batch_size_for(50) == 5
+    assert capped.batch_size_for(9) == 1
+
+
+def test_capped_batch_is_what_the_engine_steps(gunpoint, tmp_path):
+    """With the cap, one epoch on 48 series is ceil(48 / 4) = 12 Adam steps (the step count in
+    the checkpoint's optimizer state), against 3 without it."""
+    from transfer_tsc.fcn import build_fcn
+    from transfer_tsc.training import train_together
+
+    x, y, n_classes = gunpoint
+    steps = {}
+    for cap in (False, True):
+        recipe = Recipe(epochs=2, batch_size_cap_tenth=cap, progress_every=1, checkpoint_every=1)
+        path = tmp_path / f"cap{cap}.h5"
+
+        def stop_at_2(line: str) -> None:
+            if "epoch 2/" in line:
+                raise Interrupt
+
+        with pytest.raises(Interrupt):
+            train_together([build_fcn(n_classes, seed=0)], x, y, n_classes, recipe, path, stop_at_2)
+        with h5py.File(path, "r") as f:
+            assert f.attrs["epoch"] == 1
+            steps[cap] = int(f["model0/optimizer/0"][()])  # Keras Adam's "iteration"
+    assert steps == {False: math.ceil(N_TRAIN / 16), True: math.ceil(N_TRAIN / 4)}
+
+
+# ------------------------------------------------------------------------- the config choice
+
+
+def test_workflow_trains_on_the_configured_backend(tmp_path, ucr_root):
+    """``training.backend: jax`` reaches the rule scripts: pre-training and a fine-tuning batch
+    of two sources run on JAX and write the usual per-pair files."""
+    from conftest import SHORT_TRAINING, run_snakemake
+
+    config = {
+        "ucr_root": str(ucr_root),
+        "datasets": ["Chinatown", "Coffee", "GunPoint"],
+        **SHORT_TRAINING,
+        "training": {**SHORT_TRAINING["training"], "backend": "jax"},
+        "finetune": {**SHORT_TRAINING["finetune"], "group_size": 2},
+    }
+    targets = [f"results/finetune/{s}/GunPoint/metrics.csv" for s in ("Chinatown", "Coffee")]
+    run_snakemake(tmp_path, config, *targets)
+    for target in targets:
+        assert (tmp_path / target).is_file()
+    logs = list((tmp_path / "logs").rglob("*.log"))
+    training_logs = [p for p in logs if p.parent.name in ("pretrain", "GunPoint")]
+    assert len(training_logs) == 3, logs  # two pre-trains, one batch of two sources
+    for path in training_logs:
+        assert "Keras backend: jax" in path.read_text(), path
+
+
+def test_unknown_backend_is_refused():
+    from transfer_tsc.errors import InputError
+    from transfer_tsc.workflow import select_backend
+
+    with pytest.raises(InputError, match="training.backend"):
+        select_backend({"training": {"backend": "torch"}})
+
+
+if __name__ == "__main__":
+    root, out = sys.argv[1], sys.argv[2]
+    Path(out).write_text(json.dumps(_equivalence_run(root)))
