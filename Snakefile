@@ -25,6 +25,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/pretrain.smk"
 include: "rules/finetune.smk"
+include: "rules/similarity.smk"
 include: "rules/analysis.smk"
 include: "rules/recommend.smk"
 
@@ -34,12 +35,25 @@ rule all:
     input:
         "results/scratch_accuracy.csv",
         "results/transfer_accuracy.csv",
+        "results/similarity/dtw_distance.csv",
+        "results/similarity/neighbours.csv",
         expand(
             "results/analysis/{table}.csv",
-            table=["accuracy_variation", "aggregates", "run_info"],
+            table=[
+                "accuracy_variation",
+                "aggregates",
+                "dtw_vs_random",
+                "rank_curves",
+                "run_info",
+            ],
         ),
         expand(
             "results/analysis/{figure}.{ext}",
-            figure=["accuracy_variation", "aggregates"],
+            figure=[
+                "accuracy_variation",
+                "aggregates",
+                "dtw_vs_random",
+                "rank_curves",
+            ],
             ext=["png", "svg"],
         ),
