@@ -166,6 +166,10 @@ def test_errors_name_the_file(study, ucr_root, tmp_path):
     assert no_test.returncode == 1 and "Half_TEST" in no_test.stderr
     assert "Traceback" not in no_test.stderr
 
+    gaps = transfer_tsc("recommend", "--dataset", str(ucr_root / "DodgerLoopDay"), "--study", results)
+    assert gaps.returncode == 1 and "DodgerLoopDay_TRAIN.tsv: row" in gaps.stderr
+    assert "--fill-missing" in gaps.stderr
+
     empty = tmp_path / "empty_results"
     empty.mkdir()
     nothing = transfer_tsc("recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(empty))

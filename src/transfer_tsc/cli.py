@@ -83,7 +83,12 @@ def _load_user_dataset(path: str, data_options: dict):
     if not folder.is_dir():
         raise InputError(f"{folder}: dataset folder not found (a UCR-layout folder "
                          "<Name>/<Name>_TRAIN.tsv and _TEST.tsv, or the 2015 layout)")
-    return load_dataset(folder.parent, folder.name, **data_options)
+    try:
+        return load_dataset(folder.parent, folder.name, **data_options)
+    except InputError as error:
+        if "data.fill_missing" in str(error):
+            raise InputError(f"{error}; here: --fill-missing") from None
+        raise
 
 
 def cmd_recommend(args: argparse.Namespace) -> None:
