@@ -488,6 +488,8 @@ def doc_table(tmp: Path) -> str:
         if name.startswith(("model_", "hdf5_")):
             message = message.replace(str(root), "<tmp>")
         message = message.replace(str(root), "<archive>").replace("|", "\\|")
+        message = re.sub(r"\(known: [^)]*\)", "(known: <the keys of that section>)", message)
+        message = re.sub(r"\(truncated file: [^)]*\)", "(truncated file: eof = <bytes>, ...)", message)
         lines.append(f"| {title} | {WHERE.get(name, 'job')} | `{message}` |")
     return DOC_HEAD + "\n".join(lines) + "\n" + DOC_TAIL
 
