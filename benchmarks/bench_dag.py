@@ -1,0 +1,185 @@
+"""The full study's scale for Snakemake itself, on 85 small generated datasets (the demo
+generators, ``transfer_tsc.demo.write_variant_archive``):
+
+1. the dry run of the whole study through the SLURM profile (85 pre-trains, 7140 fine-tuned
+   pairs, the similarity and the analyses): wall time against the goal of 15 s;
+2. the SLURM submissions that dry run plans: group jobs plus the non-local jobs outside groups,
+   against the goal of at most ~200;
+3. (as root, with SLURM installed) the start-up of one job inside SLURM on the single-node test
+   cluster of tests/slurm/cluster.py: from the job's start (``scontrol`` StartTime, whole
+   seconds, so up to 1 s too long) to its shell command running, after the job step has re-read
+   the Snakefile of the 85-dataset study; goal under 5 s.
+
+Run: .venv/bin/python benchmarks/bench_dag.py   (prints each figure with its goal and ratio)
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+sys.path.insert(0, str(REPO / "src"))
+
+from transfer_tsc.demo import write_variant_archive  # noqa: E402
+
+DRY_RUN_GOAL_S = 15.0
+SUBMISSIONS_GOAL = 200
+STARTUP_GOAL_S = 5.0
+WORKFLOW_FILES = ("Snakefile", "rules", "scripts", "envs", "report", "src", "config.yaml", "profiles")
+PROBE = """\
+include: "Snakefile"
+
+
+rule probe:
+    output:
+        "probe/{i}.txt",
+    log:
+        "logs/probe/{i}.log",
+    localrule: False
+    shell:
+        "python3 -c 'import time; print(time.time())' > {output} 2> {log}"
+"""
+
+
+def copy_workflow(dest: Path) -> None:
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.exists():
+            shutil.copy2(source, dest / name)
+
+
+def env() -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SNAKEMAKE_", "SLURM_"))}
+    clean["PATH"] = f"{VENV_BIN}{os.pathsep}{clean['PATH']}"
+    return clean
+
+
+def local_rules(workdir: Path) -> set[str]:
+    """Rules that run on the submitting machine (``localrule: True``, ``localrules:``, rule all)."""
+    names = {"all"}
+    for path in (workdir / "rules").glob("*.smk"):
+        text = path.read_text()
+        for block in re.split(r"\n(?=(?:rule|checkpoint) )", text):
+            head = re.match(r"(?:rule|checkpoint) (\w+):", block)
+            if head and re.search(r"^\s+localrule: True", block, re.M):
+                names.add(head.group(1))
+        for line in re.findall(r"^localrules:(.*)$", text, re.M):
+            names.update(n.strip() for n in line.split(",") if n.strip())
+    return names
+
+
+def count_submissions(dry_run_output: str, local: set[str]) -> tuple[int, dict[str, int]]:
+    """Group jobs and non-local top-level jobs of a dry run's listing."""
+    counts: dict[str, int] = {}
+    for line in dry_run_output.splitlines():
+        line = re.sub(r"^\[[^]]*\] ?", "", line)
+        group = re.match(r"Group job (\S+)", line)
+        rule = re.match(r"(?:rule|checkpoint) (\w+):", line)  # unindented: outside a group
+        name = f"group {group.group(1)}" if group else rule.group(1) if rule else None
+        if name and name not in local:
+            counts[name] = counts.get(name, 0) + 1
+    return sum(counts.values()), counts
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def dry_run(workdir: Path, *flags: str) -> tuple[float, float, str]:
+    """Wall and CPU seconds (the CPU figure is what a machine of its own would take) and output."""
+    command = ["timeout", "-k", "10", "600", "snakemake", "-n", *flags,
+               "--profile", "profiles/slurm", "--configfile", "bench.yaml"]
+    cpu, started = _children_cpu(), time.perf_counter()
+    result = subprocess.run(command, cwd=workdir, env=env(), capture_output=True, text=True)
+    elapsed, cpu = time.perf_counter() - started, _children_cpu() - cpu
+    if result.returncode != 0:
+        sys.exit(f"dry run failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+    return elapsed, cpu, result.stdout + result.stderr
+
+
+def job_startup(workdir: Path, root: Path, repeats: int) -> list[float]:
+    spec = importlib.util.spec_from_file_location("cluster", REPO / "tests/slurm/cluster.py")
+    cluster_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cluster_module)
+    reason = cluster_module.unavailable()
+    if reason:
+        print(f"job start-up inside SLURM: not measured ({reason})")
+        return []
+    (workdir / "probe.smk").write_text(PROBE)
+    targets = [f"probe/{i}.txt" for i in range(repeats)]
+    with cluster_module.Cluster(root) as cluster:
+        result = subprocess.run(
+            ["timeout", "-k", "10", "400", "snakemake", "-s", "probe.smk", "--profile",
+             "profiles/slurm", "--configfile", "bench.yaml", "--jobs", "1", *targets],
+            cwd=workdir, env=env(), capture_output=True, text=True,
+        )
+        if result.returncode != 0:
+            sys.exit(f"probe run failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+        jobs = {j["Comment"]: j for j in cluster.all_jobs()}
+    startups = []
+    for i in range(repeats):
+        job = jobs[f"rule_probe_wildcards_{i}"]
+        started = datetime.fromisoformat(job["StartTime"]).timestamp()
+        ran = float((workdir / f"probe/{i}.txt").read_text())
+        startups.append(ran - started)
+    return startups
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", type=int, default=85)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} CPUs, {sys.platform}; snakemake from {VENV_BIN}")
+    with tempfile.TemporaryDirectory(prefix="bench_dag_") as tmp:
+        tmp = Path(tmp)
+        archive, workdir = tmp / "archive", tmp / "work"
+        workdir.mkdir()
+        names = write_variant_archive(archive, args.datasets)
+        copy_workflow(workdir)
+        (workdir / "bench.yaml").write_text(f"ucr_root: {archive}\ndatasets: all\n")
+        n = len(names)
+        print(f"{n} generated datasets: {n} pre-trains, {n * (n - 1)} fine-tuned pairs")
+
+        seconds, cpu, text = dry_run(workdir)
+        stats = re.search(r"Job stats:\n(.*?)\n\n", text, re.S)
+        print(stats.group(0).strip() if stats else text[-1500:])
+        print(f"dry run, every job listed (snakemake -n --profile profiles/slurm): {seconds:.1f} s "
+              f"wall, {cpu:.1f} s CPU; goal {DRY_RUN_GOAL_S:.0f} s, ratio "
+              f"{seconds / DRY_RUN_GOAL_S:.2f} (wall) {cpu / DRY_RUN_GOAL_S:.2f} (CPU)")
+        total, per = count_submissions(text, local_rules(workdir))
+        print("SLURM submissions by rule or group: "
+              + ", ".join(f"{k} {v}" for k, v in sorted(per.items())))
+        print(f"SLURM submissions: {total}, goal <= {SUBMISSIONS_GOAL}, "
+              f"ratio {total / SUBMISSIONS_GOAL:.2f}")
+        seconds, cpu, _ = dry_run(workdir, "--quiet")
+        print(f"dry run, summary only (snakemake -n -q --profile profiles/slurm): {seconds:.1f} s "
+              f"wall, {cpu:.1f} s CPU; goal {DRY_RUN_GOAL_S:.0f} s, ratio "
+              f"{seconds / DRY_RUN_GOAL_S:.2f} (wall) {cpu / DRY_RUN_GOAL_S:.2f} (CPU)")
+
+        startups = job_startup(workdir, tmp / "cluster", args.repeats)
+        if startups:
+            median = statistics.median(startups)
+            print("job start-up inside SLURM (s): " + ", ".join(f"{s:.1f}" for s in startups))
+            print(f"job start-up inside SLURM: median {median:.1f} s, goal {STARTUP_GOAL_S:.0f} s, "
+                  f"ratio {median / STARTUP_GOAL_S:.2f}")
+
+
+if __name__ == "__main__":
+    main()
