@@ -169,6 +169,13 @@ def _log(result: subprocess.CompletedProcess) -> str:
     return f"exit {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
 
 
+def _minutes(limit: str) -> int:
+    """Minutes of a SLURM time limit ([days-]hours:minutes:seconds)."""
+    days, _, clock = limit.rpartition("-")
+    hours, minutes, _ = (int(x) for x in clock.split(":"))
+    return (int(days or 0) * 24 + hours) * 60 + minutes
+
+
 def _rules(job: dict[str, str]) -> str:
     """The rule (or group) a SLURM job ran, from the comment the plugin gives it."""
     return job.get("Comment", "")
@@ -221,6 +228,8 @@ def test_cancelled_job_is_retried_and_nothing_finished_is_redone(slurm_run):
         if j["Comment"] == record["Comment"] and int(j["JobId"]) > int(cancelled)
     ]
     assert [j["JobState"] for j in later] == ["COMPLETED"], later
+    # the second attempt of a training job asks for twice the time
+    assert _minutes(later[0]["TimeLimit"]) == 2 * _minutes(record["TimeLimit"]), (record, later)
     assert "Trying to restart job" in run.stderr, _log(run)
     # the other jobs ran once each: the retry redid nothing that had finished
     comments = [j["Comment"] for j in jobs if j["JobId"] != cancelled]
