@@ -359,9 +359,20 @@ def _engine(models: list, recipe: Recipe):
     return _TensorFlowEngine(models, recipe)
 
 
-def predict(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities in inference mode."""
-    out = [np.asarray(model(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+# Series x time steps per inference batch: the activations (batch x length x 256 channels)
+# dominate a job's memory, so long series are predicted in smaller batches.
+PREDICT_STEPS = 32_768
+
+
+def predict(model, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+    """Class probabilities in inference mode, in batches of at most PREDICT_STEPS time steps
+    (at most 256 series)."""
+    if batch_size is None:
+        batch_size = max(1, min(256, PREDICT_STEPS // max(1, x.shape[1])))
+    out = [
+        np.asarray(model(x[i : i + batch_size], training=False))
+        for i in range(0, len(x), batch_size)
+    ]
     return np.concatenate(out)
 
 
