@@ -1,14 +1,13 @@
 """Rule recommend_ranking: every study dataset ranked by DTW distance to the user's dataset."""
 
 import os
-import sys
 
 # dtaidistance's OpenMP reads this when its library loads: one thread per core the rule holds.
 os.environ["OMP_NUM_THREADS"] = str(snakemake.threads)
 
 from pathlib import Path  # noqa: E402
 
-from transfer_tsc import recommend, similarity  # noqa: E402
+from transfer_tsc import recommend  # noqa: E402
 from transfer_tsc.data import load_dataset_files  # noqa: E402
 from transfer_tsc.io import write_csv  # noqa: E402
 from transfer_tsc.workflow import rule_script  # noqa: E402
@@ -25,10 +24,6 @@ with rule_script(snakemake) as log:
         Reference(Path(path).stem, Path(path), None, None)
         for path in snakemake.input.prototypes
     ]
-    try:
-        ranking = recommend.recommend(dataset, references, top=0, log=log)
-    except similarity.DTWCheckError as error:
-        log(f"Error: {error}")
-        sys.exit(1)
+    ranking = recommend.recommend(dataset, references, top=0, log=log)
     write_csv(ranking, snakemake.output.ranking)
     log(f"{len(ranking)} sources ranked -> {snakemake.output.ranking}")

@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, PipelineError
 
 
 def _log(line: str) -> None:
@@ -210,11 +210,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``transfer-tsc`` console script."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = parser().parse_args(argv)
-    from .similarity import DTWCheckError
-
     try:
         args.run(args)
-    except (InputError, DTWCheckError) as error:
+    except PipelineError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -1,9 +1,13 @@
-"""The one exception type the pipeline raises for bad input.
+"""The exception types the pipeline reports as one line (no traceback).
 
-Rule scripts and the command line catch it and print its message alone (no traceback):
-the message names the file or config key and the problem.
+Rule scripts (``workflow.rule_script``) and the command line catch ``PipelineError`` and print
+its message alone: the message names the file, config key or library and the problem.
 """
 
 
-class InputError(Exception):
+class PipelineError(Exception):
+    """An error whose message says everything the user needs; reported without a traceback."""
+
+
+class InputError(PipelineError):
     """Bad input data, configuration or model file; the message says which and why."""

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from dtaidistance import dtw
 
-from .errors import InputError
+from .errors import InputError, PipelineError
 from .io import write_csv, write_text
 
 MEASURE = "squared DTW (sum of squared differences along the best warping path)"
@@ -58,7 +58,7 @@ Series = np.ndarray
 PairKey = tuple[str, str, str]
 
 
-class DTWCheckError(RuntimeError):
+class DTWCheckError(PipelineError):
     """dtaidistance's C library disagrees with its Python implementation."""
 
 

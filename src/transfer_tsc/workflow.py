@@ -1,7 +1,7 @@
 """What every rule script shares: its log file, quiet TensorFlow, and one-line errors.
 
-A rule script is ``with rule_script(snakemake) as log: <package calls>``; an InputError ends
-the job with its message (naming the file or key) in the log and on stderr, no traceback. A job
+A rule script is ``with rule_script(snakemake) as log: <package calls>``; a PipelineError (bad
+input, or dtaidistance's C library failing its start-up check) ends the job with its message in the log and on stderr, no traceback. A job
 whose resident memory exceeds its ``mem_mb`` resource stops with a message saying so (a memory
 watchdog), instead of being killed silently by the kernel or the cluster.
 
@@ -22,7 +22,7 @@ import _thread
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, PipelineError
 
 BACKENDS = ("tensorflow", "jax")
 
@@ -165,7 +165,7 @@ def release_stale_lock() -> str | None:
 
 @contextlib.contextmanager
 def rule_script(snakemake) -> Iterator[Callable[[str], None]]:
-    """Yield a ``log(line)`` function writing to the rule's log (and stderr); turn InputError
+    """Yield a ``log(line)`` function writing to the rule's log (and stderr); turn a PipelineError
     into a one-line message and a non-zero exit."""
     log_path = snakemake.log[0] if len(snakemake.log) else None
     stream = open(log_path, "a", buffering=1) if log_path else sys.stderr
@@ -181,7 +181,7 @@ def rule_script(snakemake) -> Iterator[Callable[[str], None]]:
     try:
         with watchdog or contextlib.nullcontext():
             yield log
-    except InputError as error:
+    except PipelineError as error:
         log(f"Error: {error}")
         sys.exit(1)
     except KeyboardInterrupt:
