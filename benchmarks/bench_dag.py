@@ -20,7 +20,6 @@ import importlib.util
 import os
 import re
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,6 @@ from transfer_tsc.demo import write_variant_archive  # noqa: E402
 DRY_RUN_GOAL_S = 15.0
 SUBMISSIONS_GOAL = 200
 STARTUP_GOAL_S = 5.0
-WORKFLOW_FILES = ("Snakefile", "rules", "scripts", "envs", "report", "src", "config.yaml", "profiles")
 PROBE = """\
 include: "Snakefile"
 
@@ -54,13 +52,12 @@ rule probe:
 """
 
 
-def copy_workflow(dest: Path) -> None:
-    for name in WORKFLOW_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif source.exists():
-            shutil.copy2(source, dest / name)
+def load_cluster_module():
+    """tests/slurm/cluster.py: the single-node test cluster and the workflow copy."""
+    spec = importlib.util.spec_from_file_location("cluster", REPO / "tests/slurm/cluster.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def env() -> dict[str, str]:
@@ -114,9 +111,7 @@ def dry_run(workdir: Path, *flags: str) -> tuple[float, float, str]:
 
 
 def job_startup(workdir: Path, root: Path, repeats: int) -> list[float]:
-    spec = importlib.util.spec_from_file_location("cluster", REPO / "tests/slurm/cluster.py")
-    cluster_module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cluster_module)
+    cluster_module = load_cluster_module()
     reason = cluster_module.unavailable()
     if reason:
         print(f"job start-up inside SLURM: not measured ({reason})")
@@ -152,7 +147,7 @@ def main() -> None:
         archive, workdir = tmp / "archive", tmp / "work"
         workdir.mkdir()
         names = write_variant_archive(archive, args.datasets)
-        copy_workflow(workdir)
+        load_cluster_module().copy_workflow(REPO, workdir)
         (workdir / "bench.yaml").write_text(f"ucr_root: {archive}\ndatasets: all\n")
         n = len(names)
         print(f"{n} generated datasets: {n} pre-trains, {n * (n - 1)} fine-tuned pairs")

@@ -30,9 +30,6 @@ from transfer_tsc.demo import write_demo_dataset
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 SETUP = 'mkdir -p ~/.config/snakemake && ln -sfn "$PWD/profiles/slurm" ~/.config/snakemake/slurm'
-WORKFLOW_FILES = (
-    "Snakefile", "rules", "scripts", "envs", "report", "src", "config.yaml", "demo.yaml", "profiles"
-)
 # Short training on top of demo.yaml, two of the demo datasets (generated before the run): a
 # pre-training group, a fine-tuning group and the analyses' group on a 2-CPU machine in minutes.
 DATASETS = ["CBF", "SyntheticControl"]
@@ -116,12 +113,7 @@ def slurm_run(tmp_path_factory):
     workdir, home = root / "work", root / "home"
     home.mkdir()
     workdir.mkdir()
-    for name in WORKFLOW_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, workdir / name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif source.exists():
-            shutil.copy2(source, workdir / name)
+    cluster_module.copy_workflow(REPO, workdir)
     (workdir / "short.yaml").write_text(yaml.safe_dump(SHORT))
     for name in DATASETS:
         write_demo_dataset(workdir / DEMO_ROOT, name)

@@ -74,6 +74,22 @@ NodeName={host} Name=gpu File=/dev/null
 """
 
 
+# What a working copy of the workflow needs (the test and the benchmark run from a copy).
+WORKFLOW_FILES = (
+    "Snakefile", "rules", "scripts", "envs", "report", "src", "config.yaml", "demo.yaml", "profiles"
+)
+
+
+def copy_workflow(repo: Path, dest: Path) -> None:
+    """Copy the workflow's files (not results, caches or the venv) from ``repo`` into ``dest``."""
+    for name in WORKFLOW_FILES:
+        source = repo / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.exists():
+            shutil.copy2(source, dest / name)
+
+
 def unavailable() -> str | None:
     """Why this machine cannot run the test cluster, or None when it can."""
     if os.geteuid() != 0:
