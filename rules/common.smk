@@ -137,15 +137,36 @@ def batch_models(wildcards):
     return [f"results/pretrain/{s}/model.h5" for s in batch_sources(wildcards)]
 
 
-def pair_batch(wildcards):
+def check_pair_selected(wildcards):
+    """Refuse a (source, target) pair that finetune.sources does not fine-tune."""
     sources = target_sources(wildcards.target)
     if wildcards.source not in sources:
         raise ValueError(
             f"{wildcards.source} -> {wildcards.target} is not fine-tuned: finetune.sources "
             f"is {config['finetune']['sources']} and selects {', '.join(sources)}"
         )
+    return sources
+
+
+def pair_source_model(wildcards):
+    """The pre-trained model of the pair's source (group_size 1: one job per pair)."""
+    check_pair_selected(wildcards)
+    return [f"results/pretrain/{wildcards.source}/model.h5"]
+
+
+def pair_batch(wildcards):
+    """The folder of the batch job that fine-tuned the pair (group_size > 1)."""
+    sources = check_pair_selected(wildcards)
     batch = study.batch_of(wildcards.source, sources, GROUP_SIZE)
     return f"results/finetune_batches/{wildcards.target}/{batch}"
+
+
+def pair_outputs(folder):
+    """A fine-tuned pair's files in ``folder`` (the model only with finetune.save_models)."""
+    files = {"metrics": f"{folder}/metrics.csv", "history": f"{folder}/history.csv"}
+    if config["finetune"]["save_models"]:
+        files["model"] = f"{folder}/model.h5"
+    return files
 
 
 def pair_files(suffix):

@@ -20,50 +20,74 @@ checkpoint select_sources:
         "../scripts/select_sources.py"
 
 
-rule finetune_batch:
-    input:
-        unpack(target_files),
-        sources=batch_models,
-    output:
-        directory("results/finetune_batches/{target}/{batch}"),
-    log:
-        "logs/finetune/{target}/{batch}.log",
-    benchmark:
-        "benchmarks/out/finetune/{target}/{batch}.tsv"
-    conda:
-        "../envs/training.yaml"
-    threads: 2
-    resources:
-        mem_mb=training_mem_mb,
-        runtime=training_runtime(
-            "finetune", lambda wildcards: len(batch_sources(wildcards))
-        ),
-    params:
-        sources=batch_sources,
-        recipe=FINETUNE_RECIPE,
-        data=config["data"],
-        save_models=config["finetune"]["save_models"],
-        checkpoint="results/checkpoints/finetune/{target}/{batch}.h5",
-    script:
-        "../scripts/finetune_batch.py"
+# finetune.group_size 1: one job per (source, target) pair writes the pair's files. Above 1: one
+# job trains a batch of sources on a target together (the batched engine) into a folder, and a
+# local job per pair publishes the pair's files from it (hard links).
+if GROUP_SIZE == 1:
 
+    rule finetune:
+        input:
+            unpack(target_files),
+            sources=pair_source_model,
+        output:
+            **pair_outputs("results/finetune/{source}/{target}"),
+        log:
+            "logs/finetune/{target}/{source}.log",
+        benchmark:
+            "benchmarks/out/finetune/{target}/{source}.tsv"
+        conda:
+            "../envs/training.yaml"
+        threads: 2
+        resources:
+            mem_mb=training_mem_mb,
+            runtime=training_runtime("finetune"),
+        params:
+            sources=lambda wildcards: [wildcards.source],
+            recipe=FINETUNE_RECIPE,
+            data=config["data"],
+            checkpoint="results/checkpoints/finetune/{target}/{source}.h5",
+        script:
+            "../scripts/finetune.py"
 
-rule finetune_pair:
-    input:
-        batch=pair_batch,
-    output:
-        **(
-            {"model": "results/finetune/{source}/{target}/model.h5"}
-            if config["finetune"]["save_models"]
-            else {}
-        ),
-        metrics="results/finetune/{source}/{target}/metrics.csv",
-        history="results/finetune/{source}/{target}/history.csv",
-    log:
-        "logs/finetune_pair/{source}/{target}.log",
-    localrule: True
-    run:
-        study.link_pair_outputs(input.batch, wildcards.source, output)
+else:
+
+    rule finetune_batch:
+        input:
+            unpack(target_files),
+            sources=batch_models,
+        output:
+            batch=directory("results/finetune_batches/{target}/{batch}"),
+        log:
+            "logs/finetune/{target}/{batch}.log",
+        benchmark:
+            "benchmarks/out/finetune/{target}/{batch}.tsv"
+        conda:
+            "../envs/training.yaml"
+        threads: 2
+        resources:
+            mem_mb=training_mem_mb,
+            runtime=training_runtime(
+                "finetune", lambda wildcards: len(batch_sources(wildcards))
+            ),
+        params:
+            sources=batch_sources,
+            recipe=FINETUNE_RECIPE,
+            data=config["data"],
+            save_models=config["finetune"]["save_models"],
+            checkpoint="results/checkpoints/finetune/{target}/{batch}.h5",
+        script:
+            "../scripts/finetune.py"
+
+    rule finetune_pair:
+        input:
+            batch=pair_batch,
+        output:
+            **pair_outputs("results/finetune/{source}/{target}"),
+        log:
+            "logs/finetune_pair/{source}/{target}.log",
+        localrule: True
+        run:
+            study.link_pair_outputs(input.batch, wildcards.source, output)
 
 
 rule transfer_accuracy:

@@ -74,8 +74,7 @@ def test_random_budget_dry_run_schedules_n_times_k_finetunes(tmp_path, ucr_root,
         tmp_path, budget_config(ucr_root, f"random:{k}"), "results/transfer_accuracy.csv", "-n"
     )
     counts = job_counts(dry.stdout)
-    assert counts["finetune_pair"] == len(DATASETS) * k
-    assert counts["finetune_batch"] == len(DATASETS) * k
+    assert counts["finetune"] == len(DATASETS) * k
     assert "select_sources" not in counts  # random:K needs no checkpoint: a static DAG
     # the selection table the rule writes is the one the DAG was built from
     run_snakemake(tmp_path, budget_config(ucr_root, f"random:{k}"), "results/finetune/selection.csv")
@@ -90,7 +89,7 @@ def test_nearest_budget_dry_run_after_the_similarity_outputs(tmp_path, ucr_root)
     config = budget_config(ucr_root, "nearest:2")
     dry = run_snakemake(tmp_path, config, "results/transfer_accuracy.csv", "-n")
     counts = job_counts(dry.stdout)
-    assert counts.get("select_sources") == 1 and "finetune_pair" not in counts
+    assert counts.get("select_sources") == 1 and "finetune" not in counts
 
     run_snakemake(tmp_path, config, "results/finetune/selection.csv")
     neighbours = pd.read_csv(tmp_path / "results/similarity/neighbours.csv")
@@ -103,7 +102,7 @@ def test_nearest_budget_dry_run_after_the_similarity_outputs(tmp_path, ucr_root)
 
     dry = run_snakemake(tmp_path, config, "results/transfer_accuracy.csv", "-n")
     counts = job_counts(dry.stdout)
-    assert counts["finetune_pair"] == len(DATASETS) * 2
+    assert counts["finetune"] == len(DATASETS) * 2
     assert "select_sources" not in counts
 
     # a pair outside the selection is refused with the reason

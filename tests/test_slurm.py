@@ -39,7 +39,7 @@ SHORT = {
     "finetune": {"epochs": 2},
     "training": {"progress_every": 1, "checkpoint_every": 1},
 }
-TRAINING_RULES = ("pretrain", "finetune_batch")
+TRAINING_RULES = ("pretrain", "finetune")
 RUN_TIMEOUT = 400  # 138-194 s measured on 2 cores shared with other work; room for more load
 CONFIG = ("--configfile", "demo.yaml", "short.yaml")
 
@@ -194,7 +194,7 @@ def test_training_jobs_ask_the_gpu_partition_for_a_gpu(slurm_run):
     jobs = slurm_run["jobs"]
     training = [j for j in jobs if any(rule in _rules(j) for rule in TRAINING_RULES)]
     names = {_rules(j) for j in training}
-    assert any("pretrain" in n for n in names) and any("finetune_batch" in n for n in names), names
+    assert any("pretrain" in n for n in names) and any("finetune" in n for n in names), names
     for job in training:
         assert job["Partition"] == "gpu", job
         assert "gres:gpu:1" in (job.get("TresPerNode", "") + job.get("TresPerJob", "")), job
@@ -248,4 +248,4 @@ def test_one_pair_runs_alone(slurm_run):
         for line in text.split("Job stats:")[1].splitlines()[3:]
         if len(line.split()) == 2 and line.split()[1].isdigit()
     }
-    assert counts.get("finetune_batch") == 1 and counts.get("pretrain") == 1, text[-3000:]
+    assert counts.get("finetune") == 1 and counts.get("pretrain") == 1, text[-3000:]

@@ -29,7 +29,7 @@ def study_config(ucr_root):
 def test_one_pair_runs_only_what_it_needs_then_the_study_completes(tmp_path, study_config):
     target = "results/finetune/Coffee/GunPoint/metrics.csv"
     dry = run_snakemake(tmp_path, study_config, target, "-n")
-    assert job_counts(dry.stdout) == {"pretrain": 1, "finetune_batch": 1, "finetune_pair": 1}
+    assert job_counts(dry.stdout) == {"pretrain": 1, "finetune": 1}
     assert "results/pretrain/Coffee/model.h5" in dry.stdout
     assert "results/pretrain/GunPoint/model.h5" not in dry.stdout
 
@@ -48,7 +48,7 @@ def test_one_pair_runs_only_what_it_needs_then_the_study_completes(tmp_path, stu
     tables = ["results/scratch_accuracy.csv", "results/transfer_accuracy.csv"]
     dry = run_snakemake(tmp_path, study_config, *tables, "-n")
     counts = job_counts(dry.stdout)
-    assert counts["pretrain"] == 2 and counts["finetune_pair"] == 5
+    assert counts["pretrain"] == 2 and counts["finetune"] == 5
     run_snakemake(tmp_path, study_config, *tables)
     assert coffee_model.stat().st_mtime_ns == first_mtime
 
@@ -86,21 +86,23 @@ def test_one_pair_runs_only_what_it_needs_then_the_study_completes(tmp_path, stu
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
-def test_batched_groups_write_the_same_per_pair_files(tmp_path, study_config):
+def test_batched_groups_plan_a_link_job_per_pair(tmp_path, study_config):
     config = {**study_config, "finetune": {"epochs": 2, "group_size": 2}}
     dry = run_snakemake(tmp_path, config, "results/transfer_accuracy.csv", "-n")
     counts = job_counts(dry.stdout)
     assert counts["finetune_batch"] == 3 and counts["finetune_pair"] == 6
+    assert "finetune" not in counts
 
 
 def test_rulegraph_and_dag_are_drawn(tmp_path, study_config):
     rulegraph = run_snakemake(tmp_path, study_config, "--rulegraph").stdout
     assert rulegraph.lstrip().startswith("digraph")
-    for rule in ["pretrain", "finetune_batch", "finetune_pair", "scratch_accuracy", "transfer_accuracy"]:
+    for rule in ["pretrain", "finetune", "scratch_accuracy", "transfer_accuracy"]:
         assert f'label = "{rule}"' in rulegraph
+    assert "finetune_pair" not in rulegraph  # group_size 1: the fine-tune job writes the pair
     dag = run_snakemake(tmp_path, study_config, "--dag").stdout
     assert dag.lstrip().startswith("digraph")
-    assert dag.count("finetune_batch") == 6
+    assert len(re.findall(r'label = "finetune\\n', dag)) == 6, dag
 
 
 def test_demo_archive_is_generated_by_the_workflow(tmp_path):
@@ -108,7 +110,7 @@ def test_demo_archive_is_generated_by_the_workflow(tmp_path):
         tmp_path, {"ucr_root": "demo", **SHORT_TRAINING}, "results/transfer_accuracy.csv", "-n"
     )
     counts = job_counts(dry.stdout)
-    assert counts["demo_dataset"] == 3 and counts["pretrain"] == 3 and counts["finetune_pair"] == 6
+    assert counts["demo_dataset"] == 3 and counts["pretrain"] == 3 and counts["finetune"] == 6
 
 
 @pytest.mark.parametrize(

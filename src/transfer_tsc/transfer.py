@@ -148,6 +148,18 @@ def write_outcome(
     write_csv(outcome.metrics(**identity), metrics_path)
 
 
+def write_pair(
+    outcomes: dict[str, tuple[object, Outcome]], target: str, outputs,
+) -> None:
+    """Write the one fine-tuned pair of ``outcomes`` to ``outputs`` (``metrics``, ``history`` and,
+    when named, ``model``), each file atomically."""
+    ((source, (model, outcome)),) = outcomes.items()
+    write_outcome(
+        model, outcome, outputs.get("model"), outputs["metrics"], outputs["history"],
+        source=source, target=target,
+    )
+
+
 def write_batch(
     outcomes: dict[str, tuple[object, Outcome]], target: str, folder: str | os.PathLike,
     save_models: bool,

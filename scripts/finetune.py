@@ -4,7 +4,7 @@ select_backend(snakemake.config)  # KERAS_BACKEND, before Keras is imported
 
 from transfer_tsc.data import load_dataset_files
 from transfer_tsc.training import Recipe, backend, use_threads
-from transfer_tsc.transfer import finetune, write_batch
+from transfer_tsc.transfer import finetune, write_batch, write_pair
 from transfer_tsc.workflow import rule_script
 
 with rule_script(snakemake) as log:
@@ -19,6 +19,10 @@ with rule_script(snakemake) as log:
     sources = dict(zip(snakemake.params.sources, snakemake.input.sources))
     recipe = Recipe(**snakemake.params.recipe)
     outcomes = finetune(sources, target, recipe, snakemake.params.checkpoint, log)
-    write_batch(outcomes, target.name, snakemake.output[0], snakemake.params.save_models)
+    output = dict(snakemake.output.items())
+    if "batch" in output:  # finetune_batch: the batch's folder
+        write_batch(outcomes, target.name, output["batch"], snakemake.params.save_models)
+    else:  # finetune: the one pair's files
+        write_pair(outcomes, target.name, output)
     for source, (_, outcome) in outcomes.items():
         log(f"{source} -> {target.name}: test accuracy {outcome.test_accuracy:.4f}")
