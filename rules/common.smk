@@ -26,6 +26,7 @@ if not (workflow.remote_exec or workflow.subprocess_exec):
 
 onstart:
     workflow_support.record_lock_owner()
+    workflow_support.clear_finished_records()
 
 
 onsuccess:
@@ -161,12 +162,13 @@ def pair_batch(wildcards):
     return f"results/finetune_batches/{wildcards.target}/{batch}"
 
 
-def pair_outputs(folder):
-    """A fine-tuned pair's files in ``folder`` (the model only with finetune.save_models)."""
+def pair_outputs(folder, flag=lambda path: path):
+    """A fine-tuned pair's files in ``folder`` (the model only with finetune.save_models), each
+    passed through ``flag``."""
     files = {"metrics": f"{folder}/metrics.csv", "history": f"{folder}/history.csv"}
     if config["finetune"]["save_models"]:
         files["model"] = f"{folder}/model.h5"
-    return files
+    return {name: flag(path) for name, path in files.items()}
 
 
 def pair_files(suffix):

@@ -30,7 +30,7 @@ if GROUP_SIZE == 1:
             unpack(target_files),
             sources=pair_source_model,
         output:
-            **pair_outputs("results/finetune/{source}/{target}"),
+            **pair_outputs("results/finetune/{source}/{target}", update),
         log:
             "logs/finetune/{target}/{source}.log",
         benchmark:
@@ -56,7 +56,7 @@ else:
             unpack(target_files),
             sources=batch_models,
         output:
-            batch=directory("results/finetune_batches/{target}/{batch}"),
+            batch=update(directory("results/finetune_batches/{target}/{batch}")),
         log:
             "logs/finetune/{target}/{batch}.log",
         benchmark:

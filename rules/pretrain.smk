@@ -2,9 +2,9 @@ rule pretrain:
     input:
         unpack(dataset_files),
     output:
-        model="results/pretrain/{dataset}/model.h5",
-        history="results/pretrain/{dataset}/history.csv",
-        metrics="results/pretrain/{dataset}/metrics.csv",
+        model=update("results/pretrain/{dataset}/model.h5"),
+        history=update("results/pretrain/{dataset}/history.csv"),
+        metrics=update("results/pretrain/{dataset}/metrics.csv"),
     log:
         "logs/pretrain/{dataset}.log",
     benchmark:

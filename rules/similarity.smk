@@ -16,7 +16,7 @@ rule prototypes:
     input:
         unpack(dataset_files),
     output:
-        "results/prototypes/{dataset}.h5",
+        update("results/prototypes/{dataset}.h5"),
     log:
         "logs/prototypes/{dataset}.log",
     benchmark:

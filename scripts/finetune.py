@@ -7,7 +7,7 @@ from transfer_tsc.training import Recipe, backend, use_threads
 from transfer_tsc.transfer import finetune, write_batch, write_pair
 from transfer_tsc.workflow import rule_script
 
-with rule_script(snakemake) as log:
+with rule_script(snakemake, keep_finished=True) as log:
     log(f"Keras backend: {backend()}")
     use_threads(snakemake.threads)
     target = load_dataset_files(

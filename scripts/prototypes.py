@@ -9,7 +9,7 @@ from transfer_tsc import prototypes, similarity  # noqa: E402
 from transfer_tsc.data import load_dataset_files  # noqa: E402
 from transfer_tsc.workflow import rule_script  # noqa: E402
 
-with rule_script(snakemake) as log:
+with rule_script(snakemake, keep_finished=True) as log:
     window = snakemake.params.window
     similarity.self_check(window)
     name = snakemake.wildcards.dataset

@@ -360,3 +360,64 @@ def test_a_live_run_keeps_its_lock(tmp_path):
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         log.close()
+
+
+class _Wildcards(dict):
+    """The part of Snakemake's Wildcards that rule_script reads."""
+
+
+def _job(tmp_path: Path, outputs: list[str]):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        rule="finetune",
+        wildcards=_Wildcards(source="Coffee", target="GunPoint"),
+        output=[str(tmp_path / name) for name in outputs],
+        log=[str(tmp_path / "job.log")],
+        resources={},
+    )
+
+
+def test_a_job_finished_in_this_run_keeps_its_outputs_when_run_again(tmp_path, monkeypatch):
+    """A retried SLURM group job runs every member again: rule_script(keep_finished=True) lets
+    the members that had finished exit at once (status 0) with their files, and only those."""
+    from transfer_tsc import workflow
+
+    monkeypatch.chdir(tmp_path)
+    job = _job(tmp_path, ["metrics.csv", "history.csv"])
+
+    def train(content: str) -> int:
+        runs = 0
+        try:
+            with workflow.rule_script(job, keep_finished=True):
+                runs += 1
+                for path in job.output:
+                    Path(path).write_text(content)
+        except SystemExit as stop:
+            assert stop.code == 0
+        return runs
+
+    assert train("first") == 1
+    assert train("second") == 0  # finished in this run: kept
+    assert Path(job.output[0]).read_text() == "first"
+    assert "outputs kept, not trained again" in Path(job.log[0]).read_text()
+
+    Path(job.output[1]).write_text("changed")  # not the files it wrote: trained again
+    assert train("third") == 1 and train("fourth") == 0
+
+    workflow.clear_finished_records()  # a new run (onstart): trained again
+    assert train("fifth") == 1
+
+    def fail() -> None:
+        with workflow.rule_script(job, keep_finished=True):
+            raise workflow.PipelineError("bad input")
+
+    workflow.clear_finished_records()
+    with pytest.raises(SystemExit) as stop:
+        fail()
+    assert stop.value.code == 1
+    assert train("sixth") == 1  # a job that failed is not recorded as finished
+
+    other = _job(tmp_path, ["metrics.csv", "history.csv"])
+    other.wildcards = _Wildcards(source="Beef", target="GunPoint")
+    assert workflow.finished_in_this_run(job) and not workflow.finished_in_this_run(other)

@@ -3,9 +3,10 @@ run as the README says: `snakemake --profile slurm` after the one set-up command
 project's profile into ~/.config/snakemake.
 
 Checks: every output written; the training jobs went to the GPU partition with a GPU request and
-the CPU jobs without one (read back with `scontrol show job`); one training job cancelled with
-`scancel` while it ran was submitted again and the run finished on its own; nothing finished is
-redone by a second run; the other documented ways to name the profile find it.
+the CPU jobs without one (read back with `scontrol show job`); the fine-tuning group job cancelled
+with `scancel` after one of its two pairs had finished was submitted again, the finished pair kept
+its files and the run finished on its own; nothing finished is redone by a second run; the other
+documented ways to name the profile find it.
 
 Skipped, with the reason, only where SLURM cannot run (not root, or no apt to install it).
 """
@@ -36,9 +37,10 @@ DATASETS = ["CBF", "SyntheticControl"]
 SHORT = {
     "datasets": DATASETS,
     "pretrain": {"epochs": 2},
-    "finetune": {"epochs": 2},
+    "finetune": {"epochs": 6},  # a few seconds per pair: time to cancel the second one
     "training": {"progress_every": 1, "checkpoint_every": 1},
 }
+PAIRS = [("CBF", "SyntheticControl"), ("SyntheticControl", "CBF")]
 TRAINING_RULES = ("pretrain", "finetune")
 RUN_TIMEOUT = 400  # 138-194 s measured on 2 cores shared with other work; room for more load
 CONFIG = ("--configfile", "demo.yaml", "short.yaml")
@@ -83,13 +85,20 @@ def snakemake(workdir: Path, env: dict, *args: str, timeout: int = 120) -> subpr
 
 
 class Canceller(threading.Thread):
-    """Cancel the first job of ``rule`` once SLURM runs it (as a user's `scancel` would)."""
+    """Cancel the first running job of ``rule`` (as a user's `scancel` would) once its SLURM log
+    says one of its members finished, keeping the content of the ``outputs`` that exist then in
+    ``finished``."""
 
-    def __init__(self, rule: str):
+    def __init__(self, rule: str, workdir: Path, outputs: list[Path]):
         super().__init__(daemon=True)
-        self.rule = rule
+        self.rule, self.workdir, self.outputs = rule, workdir, outputs
         self.cancelled: str | None = None
+        self.finished: dict[Path, bytes] = {}
         self.done = threading.Event()
+
+    def _a_member_finished(self, job: str) -> bool:
+        logs = self.workdir.glob(f".snakemake/slurm_logs/*/{job}.log")
+        return any(f"(Rule: {self.rule})" in log.read_text(errors="replace") for log in logs)
 
     def run(self) -> None:
         while not self.done.is_set():
@@ -98,10 +107,11 @@ class Canceller(threading.Thread):
             ).stdout
             for line in queue.splitlines():
                 job, state, comment = line.split("|", 2)
-                if state == "RUNNING" and self.rule in comment:
-                    time.sleep(1)  # let it start its work
+                if state == "RUNNING" and self.rule in comment and self._a_member_finished(job):
+                    time.sleep(1)  # the group's own bookkeeping of that member; the next starts
                     subprocess.run(["scancel", job], check=True)
                     self.cancelled = job
+                    self.finished = {p: p.read_bytes() for p in self.outputs if p.is_file()}
                     return
             time.sleep(0.2)
 
@@ -122,7 +132,8 @@ def slurm_run(tmp_path_factory):
     with cluster_module.Cluster(root / "cluster") as cluster:
         setup = subprocess.run(["bash", "-c", SETUP], cwd=workdir, env=env, capture_output=True, text=True)
         assert setup.returncode == 0, setup.stderr
-        canceller = Canceller("pretrain")
+        pairs = [workdir / f"results/finetune/{s}/{t}/metrics.csv" for s, t in PAIRS]
+        canceller = Canceller("finetune", workdir, pairs)
         canceller.start()
         started = time.monotonic()
         run = snakemake(
@@ -153,7 +164,7 @@ def slurm_run(tmp_path_factory):
     print(f"SLURM run: {elapsed:.0f} s, {len(jobs)} SLURM jobs")
     return dict(
         workdir=workdir, run=run, jobs=jobs, again=again, forms=forms, one_pair=one_pair,
-        cancelled=canceller.cancelled, jobs_after=jobs_after,
+        cancelled=canceller.cancelled, finished=canceller.finished, jobs_after=jobs_after,
     )
 
 
@@ -212,7 +223,7 @@ def test_cpu_jobs_ask_no_gpu(slurm_run):
 def test_cancelled_job_is_retried_and_nothing_finished_is_redone(slurm_run):
     jobs, run = slurm_run["jobs"], slurm_run["run"]
     cancelled = slurm_run["cancelled"]
-    assert cancelled, "no pretrain job was seen running to cancel"
+    assert cancelled, "no fine-tuning job was seen running with one pair finished, to cancel"
     record = next(j for j in jobs if j["JobId"] == cancelled)
     assert record["JobState"] == "CANCELLED", record
     later = [
@@ -223,6 +234,17 @@ def test_cancelled_job_is_retried_and_nothing_finished_is_redone(slurm_run):
     # the second attempt of a training job asks for twice the time
     assert _minutes(later[0]["TimeLimit"]) == 2 * _minutes(record["TimeLimit"]), (record, later)
     assert "Trying to restart job" in run.stderr, _log(run)
+    # the resubmitted group ran both members: the pair that had finished kept its files
+    workdir = slurm_run["workdir"]
+    assert len(slurm_run["finished"]) == 1, slurm_run["finished"]
+    for path, content in slurm_run["finished"].items():
+        assert path.read_bytes() == content, path
+        source, target = path.parent.parent.name, path.parent.name
+        log = (workdir / f"logs/finetune/{target}/{source}.log").read_text()
+        assert "outputs kept, not trained again" in log and "epoch" not in log, log
+        (other,) = [pair for pair in PAIRS if pair != (source, target)]
+        other_log = (workdir / f"logs/finetune/{other[1]}/{other[0]}.log").read_text()
+        assert "test accuracy" in other_log, other_log
     # the other jobs ran once each: the retry redid nothing that had finished
     comments = [j["Comment"] for j in jobs if j["JobId"] != cancelled]
     assert len(comments) == len(set(comments)), sorted(comments)

@@ -1,9 +1,17 @@
 """What every rule script shares: its log file, quiet TensorFlow, and one-line errors.
 
 A rule script is ``with rule_script(snakemake) as log: <package calls>``; a PipelineError (bad
-input, or dtaidistance's C library failing its start-up check) ends the job with its message in the log and on stderr, no traceback. A job
-whose resident memory exceeds its ``mem_mb`` resource stops with a message saying so (a memory
-watchdog), instead of being killed silently by the kernel or the cluster.
+input, or dtaidistance's C library failing its start-up check) ends the job with its message in
+the log and on stderr, no traceback. A job whose resident memory exceeds its ``mem_mb`` resource
+stops with a message saying so (a memory watchdog), instead of being killed silently by the
+kernel or the cluster.
+
+A SLURM job that runs a Snakemake job group and is killed (time limit, ``scancel``, node failure)
+is submitted again with every member, and Snakemake deletes a member's outputs before running it
+unless they are flagged ``update()``. The training and prototype rules flag them, and
+``rule_script(snakemake, keep_finished=True)`` records each finished job's outputs (sha256 under
+``.snakemake/transfer_tsc-finished/``, cleared when a run starts): a member that finished before
+the kill keeps its files instead of training again.
 
 The Snakefile also calls ``release_stale_lock`` and ``record_lock_owner``: a run that was killed
 (SIGKILL, pre-emption, power loss) leaves Snakemake's lock behind; the next run removes it when
@@ -13,7 +21,10 @@ the process that held it is gone, so re-running the same command is enough.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
+import shutil
 import sys
 import time
 import socket
@@ -41,6 +52,54 @@ def select_backend(config: dict) -> str:
         if running != name:
             raise RuntimeError(f"Keras was imported on the {running} backend before select_backend({name!r})")
     return name
+
+# Jobs finished in this run (rule_script's keep_finished), cleared by the onstart hook.
+FINISHED_DIR = Path(".snakemake/transfer_tsc-finished")
+
+
+def _digest(path: Path) -> str:
+    """sha256 of a file, or of a folder's files (their relative names and contents)."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        digest.update(str(file.relative_to(path)).encode() if path.is_dir() else b"")
+        with open(file, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _finished_record(snakemake) -> Path:
+    wildcards = ",".join(f"{k}={v}" for k, v in sorted(dict(snakemake.wildcards.items()).items()))
+    return FINISHED_DIR / snakemake.rule / f"{wildcards or 'job'}.json"
+
+
+def _output_digests(snakemake) -> dict[str, str]:
+    return {str(path): _digest(Path(path)) for path in snakemake.output}
+
+
+def record_finished(snakemake) -> None:
+    """Note that the job finished, with the sha256 of each of its outputs."""
+    from .io import write_text
+
+    record = _finished_record(snakemake)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    write_text(json.dumps(_output_digests(snakemake), indent=1), record)
+
+
+def finished_in_this_run(snakemake) -> bool:
+    """True when the job finished earlier in this run and its outputs are the ones it wrote."""
+    try:
+        recorded = json.loads(_finished_record(snakemake).read_text())
+        return recorded == _output_digests(snakemake)
+    except (OSError, ValueError):
+        return False
+
+
+def clear_finished_records() -> None:
+    """Called when a run starts (``onstart``): only a retry within the run keeps outputs."""
+    shutil.rmtree(FINISHED_DIR, ignore_errors=True)
+
 
 # Snakemake's lock files (FilePersistence) and our record of the run that holds them.
 LOCK_DIR = Path(".snakemake/locks")
@@ -164,9 +223,13 @@ def release_stale_lock() -> str | None:
 
 
 @contextlib.contextmanager
-def rule_script(snakemake) -> Iterator[Callable[[str], None]]:
+def rule_script(snakemake, keep_finished: bool = False) -> Iterator[Callable[[str], None]]:
     """Yield a ``log(line)`` function writing to the rule's log (and stderr); turn a PipelineError
-    into a one-line message and a non-zero exit."""
+    into a one-line message and a non-zero exit.
+
+    With ``keep_finished`` (rules whose outputs are flagged ``update()``), a job that already
+    finished in this run, as a member of a group job that was killed and submitted again, exits
+    at once keeping its outputs; a job that ends normally is recorded as finished."""
     log_path = snakemake.log[0] if len(snakemake.log) else None
     stream = open(log_path, "a", buffering=1) if log_path else sys.stderr
 
@@ -176,11 +239,21 @@ def rule_script(snakemake) -> Iterator[Callable[[str], None]]:
         if stream is not sys.stderr:
             print(stamped, file=sys.stderr, flush=True)
 
+    if keep_finished and finished_in_this_run(snakemake):
+        log(
+            f"{_job_name(snakemake)} finished earlier in this run (its group job was submitted "
+            "again): outputs kept, not trained again"
+        )
+        if stream is not sys.stderr:
+            stream.close()
+        sys.exit(0)
     limit = _mem_mb(snakemake)
     watchdog = MemoryWatchdog(limit, snakemake.rule, _job_name(snakemake), log) if limit else None
     try:
         with watchdog or contextlib.nullcontext():
             yield log
+        if keep_finished:
+            record_finished(snakemake)
     except PipelineError as error:
         log(f"Error: {error}")
         sys.exit(1)
