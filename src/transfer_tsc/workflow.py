@@ -252,6 +252,8 @@ def rule_script(snakemake, keep_finished: bool = False) -> Iterator[Callable[[st
     try:
         with watchdog or contextlib.nullcontext():
             yield log
+        if watchdog is not None and watchdog.message is not None:
+            sys.exit(1)  # over its memory, and the interrupt was lost inside TensorFlow's C++
         if keep_finished:
             record_finished(snakemake)
     except PipelineError as error:
