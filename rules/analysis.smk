@@ -165,6 +165,7 @@ rule figure_dtw_vs_random:
         runtime=10,
     params:
         draws=config["analysis"]["random_draws"],
+        second_nn_gain=config["analysis"]["second_nn_gain"],
     script:
         "../scripts/analysis_figure_dtw_vs_random.py"
 

@@ -185,6 +185,24 @@ def test_dtw_vs_random_on_a_partial_study_counts_ties_losses_and_skips():
     assert table.loc["B", "outcome"] == "tie" and table.loc["B", "random_accuracy"] == pytest.approx(0.7)
     assert table.loc["C", "outcome"] == "loss"
     assert table.loc["D", "outcome"] == "tie"
+    # the second-nearest source that was run (the paper's "2nd NN")
+    assert (table.loc["A", "second_source"], table.loc["A", "second_rank"]) == ("C", 3)
+    assert table.loc["A", "second_accuracy"] == pytest.approx(0.3)
+    assert pd.isna(table.loc["B", "second_source"]) and pd.isna(table.loc["B", "second_rank"])
+    assert (table.loc["C", "second_source"], table.loc["C", "second_rank"]) == ("D", 2)
+    assert table.loc["C", "second_accuracy"] == pytest.approx(0.9)
+    assert table.loc["D", "second_source"] == "C"
+    flat = table.reset_index()
+    assert figures.second_nn_gains(flat, 0.1)["target"].tolist() == ["C"]  # 0.6 -> 0.9
+    assert figures.second_nn_gains(flat, 0.31).empty
+    drawn = figures.dtw_vs_random_figure(flat, 1000, second_nn_gain=0.1)
+    ax = drawn.axes[0]
+    assert [t.get_text() for t in ax.texts if t.get_text() in names] == ["C"]
+    assert any(t.get_text().startswith("2nd NN") for t in ax.get_legend().get_texts())
+    assert not any(
+        t.get_text().startswith("2nd NN")
+        for t in figures.dtw_vs_random_figure(flat, second_nn_gain=0.5).axes[0].get_legend().get_texts()
+    )
     summary = table.loc[analysis.SUMMARY]
     assert (summary["wins"], summary["ties"], summary["losses"], summary["n_targets"]) == (1, 2, 1, 4)
     # Ties are dropped by the test: scipy on the two non-zero differences.
