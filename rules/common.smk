@@ -162,6 +162,15 @@ def pair_batch(wildcards):
     return f"results/finetune_batches/{wildcards.target}/{batch}"
 
 
+def kept_if_finished(path):
+    """update() in cluster jobs: a killed group job is submitted again with all its members, and
+    Snakemake deletes a member's outputs before running it unless they are flagged; the rule
+    script (keep_finished) then keeps those of members that had finished. Not flagged on the
+    submitting side, where a failed job's flagged outputs only add "Cannot restore" warnings.
+    """
+    return update(path) if workflow.remote_exec else path
+
+
 def pair_outputs(folder, flag=lambda path: path):
     """A fine-tuned pair's files in ``folder`` (the model only with finetune.save_models), each
     passed through ``flag``."""

@@ -30,7 +30,7 @@ if GROUP_SIZE == 1:
             unpack(target_files),
             sources=pair_source_model,
         output:
-            **pair_outputs("results/finetune/{source}/{target}", update),
+            **pair_outputs("results/finetune/{source}/{target}", kept_if_finished),
         log:
             "logs/finetune/{target}/{source}.log",
         benchmark:
@@ -56,7 +56,9 @@ else:
             unpack(target_files),
             sources=batch_models,
         output:
-            batch=update(directory("results/finetune_batches/{target}/{batch}")),
+            batch=kept_if_finished(
+                directory("results/finetune_batches/{target}/{batch}")
+            ),
         log:
             "logs/finetune/{target}/{batch}.log",
         benchmark:

@@ -2,9 +2,9 @@ rule pretrain:
     input:
         unpack(dataset_files),
     output:
-        model=update("results/pretrain/{dataset}/model.h5"),
-        history=update("results/pretrain/{dataset}/history.csv"),
-        metrics=update("results/pretrain/{dataset}/metrics.csv"),
+        model=kept_if_finished("results/pretrain/{dataset}/model.h5"),
+        history=kept_if_finished("results/pretrain/{dataset}/history.csv"),
+        metrics=kept_if_finished("results/pretrain/{dataset}/metrics.csv"),
     log:
         "logs/pretrain/{dataset}.log",
     benchmark:

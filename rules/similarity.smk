@@ -16,7 +16,7 @@ rule prototypes:
     input:
         unpack(dataset_files),
     output:
-        update("results/prototypes/{dataset}.h5"),
+        kept_if_finished("results/prototypes/{dataset}.h5"),
     log:
         "logs/prototypes/{dataset}.log",
     benchmark:

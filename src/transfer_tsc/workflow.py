@@ -8,10 +8,10 @@ kernel or the cluster.
 
 A SLURM job that runs a Snakemake job group and is killed (time limit, ``scancel``, node failure)
 is submitted again with every member, and Snakemake deletes a member's outputs before running it
-unless they are flagged ``update()``. The training and prototype rules flag them, and
-``rule_script(snakemake, keep_finished=True)`` records each finished job's outputs (sha256 under
-``.snakemake/transfer_tsc-finished/``, cleared when a run starts): a member that finished before
-the kill keeps its files instead of training again.
+unless they are flagged ``update()``. The training and prototype rules flag them in cluster
+jobs, and ``rule_script(snakemake, keep_finished=True)`` records each finished job's outputs
+(sha256 under ``.snakemake/transfer_tsc-finished/``, cleared when a run starts): a member that
+finished before the kill keeps its files instead of training again.
 
 The Snakefile also calls ``release_stale_lock`` and ``record_lock_owner``: a run that was killed
 (SIGKILL, pre-emption, power loss) leaves Snakemake's lock behind; the next run removes it when
