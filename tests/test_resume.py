@@ -424,23 +424,31 @@ def test_a_job_finished_in_this_run_keeps_its_outputs_when_run_again(tmp_path, m
 
 
 def test_a_job_over_its_memory_fails_even_when_the_interrupt_is_swallowed(tmp_path, monkeypatch):
-    """The watchdog interrupts the main thread; code that catches the KeyboardInterrupt (as
-    TensorFlow's C++ may, then trains on) still ends the job with status 1, not recorded."""
+    """The watchdog interrupts the main thread, also where the process ignores SIGINT (as a job's
+    process can); code that catches the KeyboardInterrupt (as TensorFlow's C++ may, then trains
+    on) still ends the job with status 1, not recorded as finished."""
+    import signal
+
     from transfer_tsc import workflow
 
     monkeypatch.chdir(tmp_path)
     job = _job(tmp_path, ["metrics.csv"])
     job.resources = {"mem_mb": 1}  # this process is far above 1 MB
     interrupted = 0
-    with pytest.raises(SystemExit) as stop:
-        with workflow.rule_script(job, keep_finished=True):
-            deadline = time.monotonic() + 2.0
-            while time.monotonic() < deadline:
-                try:
-                    time.sleep(0.05)
-                except KeyboardInterrupt:
-                    interrupted += 1
-            Path(job.output[0]).write_text("written after the interrupt")
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with pytest.raises(SystemExit) as stop:
+            with workflow.rule_script(job, keep_finished=True):
+                deadline = time.monotonic() + 2.0
+                while time.monotonic() < deadline:
+                    try:
+                        time.sleep(0.05)
+                    except KeyboardInterrupt:
+                        interrupted += 1
+                Path(job.output[0]).write_text("written after the interrupt")
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN  # restored
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert stop.value.code == 1 and interrupted == 1
     assert "memory use" in Path(job.log[0]).read_text()
     assert not workflow.finished_in_this_run(job)

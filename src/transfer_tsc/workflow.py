@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 import socket
@@ -133,11 +134,18 @@ class MemoryWatchdog:
         self._thread = threading.Thread(target=self._watch, name="memory-watchdog", daemon=True)
 
     def __enter__(self) -> "MemoryWatchdog":
+        # interrupt_main does nothing while SIGINT is ignored or at its default (as it can be in
+        # a job's process): Python's own handler makes it raise KeyboardInterrupt
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, signal.default_int_handler)
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
     def _watch(self) -> None:
         while not self._stop.wait(WATCH_SECONDS):
