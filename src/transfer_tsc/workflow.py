@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import InputError, PipelineError
+from .zoo import sha256
 
 BACKENDS = ("tensorflow", "jax")
 
@@ -54,20 +55,18 @@ def select_backend(config: dict) -> str:
             raise RuntimeError(f"Keras was imported on the {running} backend before select_backend({name!r})")
     return name
 
+
 # Jobs finished in this run (rule_script's keep_finished), cleared by the onstart hook.
 FINISHED_DIR = Path(".snakemake/transfer_tsc-finished")
 
 
 def _digest(path: Path) -> str:
-    """sha256 of a file, or of a folder's files (their relative names and contents)."""
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        digest.update(str(file.relative_to(path)).encode() if path.is_dir() else b"")
-        with open(file, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
+    """sha256 of a file; of a folder, the sha256 of its files' relative names and sha256s."""
+    if not path.is_dir():
+        return sha256(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    listing = "".join(f"{file.relative_to(path)}\0{sha256(file)}\n" for file in files)
+    return hashlib.sha256(listing.encode()).hexdigest()
 
 
 def _finished_record(snakemake) -> Path:
@@ -247,21 +246,19 @@ def rule_script(snakemake, keep_finished: bool = False) -> Iterator[Callable[[st
         if stream is not sys.stderr:
             print(stamped, file=sys.stderr, flush=True)
 
-    if keep_finished and finished_in_this_run(snakemake):
-        log(
-            f"{_job_name(snakemake)} finished earlier in this run (its group job was submitted "
-            "again): outputs kept, not trained again"
-        )
-        if stream is not sys.stderr:
-            stream.close()
-        sys.exit(0)
     limit = _mem_mb(snakemake)
     watchdog = MemoryWatchdog(limit, snakemake.rule, _job_name(snakemake), log) if limit else None
     try:
+        if keep_finished and finished_in_this_run(snakemake):
+            log(
+                f"{_job_name(snakemake)} finished earlier in this run (its group job was "
+                "submitted again): outputs kept, not trained again"
+            )
+            sys.exit(0)
         with watchdog or contextlib.nullcontext():
             yield log
         if watchdog is not None and watchdog.message is not None:
-            sys.exit(1)  # over its memory, and the interrupt was lost inside TensorFlow's C++
+            sys.exit(1)  # over its memory, but the interrupt was swallowed (e.g. by TensorFlow)
         if keep_finished:
             record_finished(snakemake)
     except PipelineError as error:
