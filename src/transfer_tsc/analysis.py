@@ -334,7 +334,7 @@ def dtw_vs_random(
             )
         rows.append(row)
     table = pd.DataFrame(rows, columns=list(DTW_TARGET_COLUMNS))
-    compared = table[table["outcome"].notna()]
+    compared = compared_targets(table)
     counts = compared["outcome"].value_counts()
     summary = {
         "target": SUMMARY,
@@ -353,6 +353,11 @@ def dtw_vs_random(
     for column in ("nearest_rank", "second_rank", "wins", "ties", "losses", "n_targets"):
         table[column] = table[column].astype("Int64")
     return table
+
+
+def compared_targets(table: pd.DataFrame) -> pd.DataFrame:
+    """The per-target rows of a ``dtw_vs_random`` table that were compared (have an outcome)."""
+    return table[table["outcome"].notna() & (table["target"] != SUMMARY)]
 
 
 def dtw_summary(table: pd.DataFrame) -> pd.Series:

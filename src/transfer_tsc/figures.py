@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .analysis import SUMMARY, dtw_summary
+from .analysis import compared_targets, dtw_summary
 from .io import atomic_path
 
 DPI = 150
@@ -185,7 +185,7 @@ def _p_text(p: float) -> str:
 def second_nn_gains(table: pd.DataFrame, gain: float) -> pd.DataFrame:
     """The targets whose second-nearest source beats the nearest by at least ``gain`` (accuracy,
     0-1): the paper's "2nd NN" dots (DiatomSizeReduction 3.3 -> 46.7 %, Wine 51.9 -> 77.8 %)."""
-    rows = table[(table["target"] != SUMMARY) & table["outcome"].notna()]
+    rows = compared_targets(table)
     return rows[rows["second_accuracy"] - rows["dtw_accuracy"] >= gain - 1e-12]
 
 
@@ -197,7 +197,7 @@ def dtw_vs_random_figure(
     signed-rank p-value in the legend; for targets whose second-nearest source gains at least
     ``second_nn_gain`` over the nearest, a named "2nd NN" dot above theirs."""
     summary = dtw_summary(table)
-    rows = table[(table["target"] != SUMMARY) & table["outcome"].notna()]
+    rows = compared_targets(table)
     figure = _figure(6.4, 6.4)
     ax = figure.add_subplot()
     x, y = _percent(rows["random_accuracy"]), _percent(rows["dtw_accuracy"])
