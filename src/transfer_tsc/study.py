@@ -113,21 +113,3 @@ def transfer_matrix(metrics: Iterable[pd.DataFrame], datasets: Sequence[str]) ->
     matrix.index.name, matrix.columns.name = "source", None
     return matrix.mask(np.eye(len(names), dtype=bool))
 
-
-def link_pair_outputs(batch_dir: str, source: str, outputs) -> None:
-    """Publish one pair's files from its batch folder (hard links: no copy, no half-file)."""
-    import os
-    from pathlib import Path
-
-    from .io import atomic_path
-
-    for path in outputs:
-        origin = Path(batch_dir) / source / Path(path).name
-        with atomic_path(path) as tmp:
-            tmp.unlink()
-            try:
-                os.link(origin, tmp)
-            except OSError:
-                import shutil
-
-                shutil.copyfile(origin, tmp)
