@@ -123,6 +123,20 @@ def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
+def epoch_batches(
+    x: np.ndarray, targets: np.ndarray, order: np.ndarray, batch: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """One epoch's batches in ``order``: the k = n // batch whole batches stacked as
+    (k, batch, ...) arrays, and the last partial batch (None when batch divides n)."""
+    whole = len(order) // batch * batch
+    xs = x[order[:whole]].reshape((-1, batch) + x.shape[1:])
+    ys = targets[order[:whole]].reshape((-1, batch) + targets.shape[1:])
+    rest = order[whole:]
+    if len(rest) == 0:
+        return xs, ys, None, None
+    return xs, ys, x[rest], targets[rest]
+
+
 def backend() -> str:
     """The Keras backend in use ("tensorflow" or "jax")."""
     import keras
@@ -148,11 +162,16 @@ def _cross_entropy(y, p):
 
 
 class _TensorFlowEngine:
-    """S Keras models and S Keras Adams stepped by one ``tf.function`` (graph branches)."""
+    """S Keras models and S Keras Adams stepped by one ``tf.function`` (graph branches).
 
-    def __init__(self, models: list, recipe: Recipe):
+    An epoch is one call: a graph loop over the epoch's batches. With ``jit_compile`` the step
+    is compiled by XLA inside that loop (faster on tiny batches; a compile of its own per job).
+    """
+
+    def __init__(self, models: list, recipe: Recipe, jit_compile: bool = False):
         import tensorflow as tf
 
+        n_classes = models[0].output_shape[-1]
         self.models = models
         self.optimizers = [_adam(recipe) for _ in models]
         for optimizer, model in zip(self.optimizers, models):
@@ -161,8 +180,7 @@ class _TensorFlowEngine:
         variables = [m.trainable_variables for m in models]
         models_, optimizers = self.models, self.optimizers
 
-        @tf.function(reduce_retracing=True)
-        def step(x, y):
+        def train_step(x, y):
             with tf.GradientTape() as tape:
                 probabilities = [m(x, training=True) for m in models_]
                 losses = [_cross_entropy(y, p) for p in probabilities]
@@ -176,10 +194,41 @@ class _TensorFlowEngine:
             ]
             return tf.stack(losses), tf.stack(accuracies)
 
-        self._step = step
+        if jit_compile:
+            train_step = tf.function(train_step, jit_compile=True)
+
+        def whole_batches(xs, ys):
+            # The same sums as the step-by-step loop of train_together, in the same order.
+            loss_sum = tf.zeros([len(models_)])
+            correct = tf.zeros([len(models_)])
+            size = tf.cast(tf.shape(xs)[1], tf.float32)
+            for i in tf.range(tf.shape(xs)[0]):
+                losses, accuracies = train_step(xs[i], ys[i])
+                loss_sum = loss_sum + losses * size
+                correct = correct + accuracies * size
+            return loss_sum, correct
+
+        def with_last_batch(xs, ys, x_last, y_last):
+            loss_sum, correct = whole_batches(xs, ys)
+            losses, accuracies = train_step(x_last, y_last)
+            size = tf.cast(tf.shape(x_last)[0], tf.float32)
+            return loss_sum + losses * size, correct + accuracies * size
+
+        # Shapes left open, so the step and the epoch run the same kernels whatever the batch.
+        series = tf.TensorSpec([None, None, 1], tf.float32)
+        labels = tf.TensorSpec([None, n_classes], tf.float32)
+        stacked = [tf.TensorSpec([None, *spec.shape], tf.float32) for spec in (series, labels)]
+        self._step = tf.function(train_step, input_signature=[series, labels])
+        self._whole = tf.function(whole_batches, input_signature=stacked)
+        self._with_last = tf.function(with_last_batch, input_signature=[*stacked, series, labels])
 
     def step(self, x: np.ndarray, y: np.ndarray):
         return self._step(x, y)
+
+    def epoch(self, xs, ys, x_last, y_last):
+        if x_last is None:
+            return self._whole(xs, ys)
+        return self._with_last(xs, ys, x_last, y_last)
 
     def weights(self, k: int) -> list[np.ndarray]:
         return self.models[k].get_weights()
@@ -275,6 +324,35 @@ class _JaxEngine:
             jax.vmap(one_step, in_axes=(0, 0, 0, None, None)), donate_argnums=(0, 1, 2)
         )
 
+        def batches(trainable, non_trainable, opt_state, loss_sum, correct, xs, ys, x_last,
+                    y_last):
+            # The same sums as the step-by-step loop of train_together, in the same order.
+            def body(carry, batch):
+                trainable, non_trainable, opt_state, loss_sum, correct = carry
+                x, y = batch
+                trainable, non_trainable, opt_state, loss, accuracy = one_step(
+                    trainable, non_trainable, opt_state, x, y
+                )
+                size = x.shape[0]
+                return (trainable, non_trainable, opt_state, loss_sum + loss * size,
+                        correct + accuracy * size), None
+
+            carry = (trainable, non_trainable, opt_state, loss_sum, correct)
+            carry, _ = jax.lax.scan(body, carry, (xs, ys), unroll=self._unroll)
+            if x_last is not None:
+                carry, _ = body(carry, (x_last, y_last))
+            return carry
+
+        # XLA's CPU backend runs a convolution inside a while loop tens of times slower than
+        # outside one, so on CPU the loop is unrolled, in calls of at most CPU_UNROLL steps
+        # (compile time grows with the unrolled length); elsewhere one call runs the epoch.
+        self._unroll = jax.default_backend() == "cpu"
+        self._chunk = CPU_UNROLL if self._unroll else None
+        self._batches = jax.jit(
+            jax.vmap(batches, in_axes=(0, 0, 0, 0, 0, None, None, None, None)),
+            donate_argnums=(0, 1, 2, 3, 4),
+        )
+
         def where(mask, new, old):
             return [
                 jnp.where(mask.reshape((-1,) + (1,) * (n.ndim - 1)), n, o) for n, o in zip(new, old)
@@ -287,6 +365,24 @@ class _JaxEngine:
             self.trainable, self.non_trainable, self.opt_state, x, y
         )
         return loss, accuracy
+
+    def epoch(self, xs, ys, x_last, y_last):
+        import jax.numpy as jnp
+
+        loss_sum = jnp.zeros(len(self.models), jnp.float32)
+        correct = jnp.zeros(len(self.models), jnp.float32)
+        chunk = self._chunk or max(1, len(xs))
+        starts = list(range(0, len(xs), chunk)) or [0]
+        for start in starts:
+            last = start == starts[-1]
+            (self.trainable, self.non_trainable, self.opt_state, loss_sum, correct) = (
+                self._batches(
+                    self.trainable, self.non_trainable, self.opt_state, loss_sum, correct,
+                    xs[start : start + chunk], ys[start : start + chunk],
+                    x_last if last else None, y_last if last else None,
+                )
+            )
+        return loss_sum, correct
 
     def _model_weights(self, trainable, non_trainable, k: int) -> list[np.ndarray]:
         return [
@@ -353,10 +449,14 @@ class _JaxEngine:
             model.set_weights(best if best is not None else self.weights(k))
 
 
-def _engine(models: list, recipe: Recipe):
+# Steps per compiled call on XLA's CPU backend (see _JaxEngine).
+CPU_UNROLL = 32
+
+
+def _engine(models: list, recipe: Recipe, jit_compile: bool):
     if backend() == "jax":
         return _JaxEngine(models, recipe)
-    return _TensorFlowEngine(models, recipe)
+    return _TensorFlowEngine(models, recipe, jit_compile)
 
 
 # Series x time steps per inference batch: the activations (batch x length x 256 channels)
@@ -393,13 +493,18 @@ def train_together(
     checkpoint: str | Path | None = None,
     log: Callable[[str], None] = print,
     label: str = "",
+    fused: bool = True,
+    jit_compile: bool = False,
 ) -> list[TrainResult]:
     """Train ``models`` on (x, y) for ``recipe.epochs`` epochs; leave each at its best weights.
 
     ``x`` has shape (n, length, 1), ``y`` holds class codes 0..n_classes-1. On the JAX backend
     the models must share one architecture (as the sources fine-tuned on one target do).
+    ``fused`` runs each epoch as one compiled call (all its steps in a loop on the device);
+    ``False`` calls one compiled step per batch (the same arithmetic, kept for comparison).
+    ``jit_compile`` has TensorFlow compile the step with XLA (JAX always does).
     """
-    engine = _engine(models, recipe)
+    engine = _engine(models, recipe, jit_compile)
     runs = [ModelRun(PlateauSchedule(recipe.learning_rate)) for _ in models]
     start_epoch, elapsed = 0, 0.0
     if checkpoint is not None and Path(checkpoint).exists():
@@ -413,13 +518,16 @@ def train_together(
     started = time.perf_counter() - elapsed
     for epoch in range(start_epoch, recipe.epochs):
         order = epoch_order(recipe.seed, epoch, n)
-        loss_sum, correct = 0.0, 0.0
-        for lo in range(0, n, batch):
-            idx = order[lo : lo + batch]
-            losses, accuracies = engine.step(x[idx], targets[idx])
-            # Device arrays: summed without waiting for the step (one transfer per epoch).
-            loss_sum = loss_sum + losses * len(idx)
-            correct = correct + accuracies * len(idx)
+        if fused:
+            loss_sum, correct = engine.epoch(*epoch_batches(x, targets, order, batch))
+        else:
+            loss_sum, correct = 0.0, 0.0
+            for lo in range(0, n, batch):
+                idx = order[lo : lo + batch]
+                losses, accuracies = engine.step(x[idx], targets[idx])
+                # Device arrays: summed without waiting for the step (one transfer per epoch).
+                loss_sum = loss_sum + losses * len(idx)
+                correct = correct + accuracies * len(idx)
         epoch_loss = np.asarray(loss_sum, dtype=np.float64) / n
         epoch_accuracy = np.asarray(correct, dtype=np.float64) / n
         improved = np.zeros(len(models), dtype=bool)
