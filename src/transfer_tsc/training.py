@@ -5,22 +5,24 @@ categorical cross-entropy, mini-batches of 16, learning rate multiplied by 0.5 w
 train loss has not improved for 50 epochs (down to 1e-4), and the model kept is the one with
 the lowest train loss.
 
-The S models share the batches (one shuffled order per epoch, drawn from ``(seed, epoch)``) and
-are stepped by one compiled function: one backward pass of the summed loss gives each model the
-gradient of its own loss, since no model depends on another's weights. Each model has its own
-Adam state, learning-rate schedule, best weights and history.
+The S models share the batches (one shuffled order per epoch, drawn from ``(seed, epoch)``).
+An epoch is one compiled call: its shuffled batches go to the device at once and a loop inside
+the compiled function runs every step; the epoch's per-model loss and accuracy sums come back
+once (small datasets with tiny batches otherwise spend most of their time launching steps).
 
 How the S models are stepped together depends on the Keras backend (``KERAS_BACKEND``, the
 config key ``training.backend``):
 
-* TensorFlow (the reference): one ``tf.function`` holds S graph branches; one backward pass of
-  the summed loss ``L = sum_s L_s(theta_s)`` gives each model the gradient of its own loss,
-  ``dL/dtheta_s = dL_s/dtheta_s``, since no model depends on another's weights.
+* TensorFlow (the reference): one ``tf.function`` holds S graph branches in a graph loop over
+  the epoch's batches; one backward pass of the summed loss ``L = sum_s L_s(theta_s)`` gives
+  each model the gradient of its own loss, ``dL/dtheta_s = dL_s/dtheta_s``, since no model
+  depends on another's weights.
 * JAX: the S models' weights, batch-norm statistics and Adam states are stacked along a leading
   axis and one ``jax.jit(jax.vmap(step))`` steps them all, where ``step`` is Keras' stateless
   API (``model.stateless_call`` for the forward pass, ``jax.value_and_grad`` for the gradient,
   ``optimizer.stateless_apply`` for Keras' own Adam update). The per-model learning rate is the
   Adam state's ``learning_rate`` entry, so each model's plateau schedule reaches its own update.
+  The epoch is ``jax.lax.scan`` over the batches inside the ``jit(vmap(...))``.
 
 Either way each model has its own Adam state (m, v, step count; Kingma & Ba 2015 with Keras'
 epsilon-hat form ``theta -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``), its own
