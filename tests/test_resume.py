@@ -423,6 +423,34 @@ def test_a_job_finished_in_this_run_keeps_its_outputs_when_run_again(tmp_path, m
     assert workflow.finished_in_this_run(job) and not workflow.finished_in_this_run(other)
 
 
+def test_a_finished_batch_folder_is_kept_after_snakemake_marks_it(tmp_path, monkeypatch):
+    """A directory() output (a finetune_batch folder) gets Snakemake's .snakemake_timestamp
+    after the job's record is written: the retried job still finds it finished."""
+    from transfer_tsc import workflow
+
+    monkeypatch.chdir(tmp_path)
+    job = _job(tmp_path, ["batch"])
+
+    def train(content: str) -> int:
+        runs = 0
+        try:
+            with workflow.rule_script(job, keep_finished=True):
+                runs += 1
+                folder = Path(job.output[0]) / "CBF"
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / "metrics.csv").write_text(content)
+        except SystemExit as stop:
+            assert stop.code == 0
+        return runs
+
+    assert train("first") == 1
+    (Path(job.output[0]) / workflow.SNAKEMAKE_MARKER).touch()  # Snakemake, after the job
+    assert train("second") == 0
+    assert (Path(job.output[0]) / "CBF/metrics.csv").read_text() == "first"
+    (Path(job.output[0]) / "CBF/history.csv").write_text("not written by the job")
+    assert train("third") == 1
+
+
 def test_a_job_over_its_memory_fails_even_when_the_interrupt_is_swallowed(tmp_path, monkeypatch):
     """The watchdog interrupts the main thread, also where the process ignores SIGINT (as a job's
     process can); code that catches the KeyboardInterrupt (as TensorFlow's C++ may, then trains

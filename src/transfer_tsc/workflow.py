@@ -60,11 +60,17 @@ def select_backend(config: dict) -> str:
 FINISHED_DIR = Path(".snakemake/transfer_tsc-finished")
 
 
+# The marker Snakemake writes into a directory() output once its job has finished (after the
+# rule script, so after the job's record): not part of what the job made.
+SNAKEMAKE_MARKER = ".snakemake_timestamp"
+
+
 def _digest(path: Path) -> str:
-    """sha256 of a file; of a folder, the sha256 of its files' relative names and sha256s."""
+    """sha256 of a file; of a folder, the sha256 of its files' relative names and sha256s
+    (Snakemake's own marker left out)."""
     if not path.is_dir():
         return sha256(path)
-    files = sorted(p for p in path.rglob("*") if p.is_file())
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.name != SNAKEMAKE_MARKER)
     listing = "".join(f"{file.relative_to(path)}\0{sha256(file)}\n" for file in files)
     return hashlib.sha256(listing.encode()).hexdigest()
 
