@@ -20,10 +20,11 @@ checkpoint select_sources:
         "../scripts/select_sources.py"
 
 
-# finetune.group_size 1: one job per (source, target) pair writes the pair's files. Above 1: one
-# job trains a batch of sources on a target together (the batched engine) into a folder, and a
-# local job per pair publishes the pair's files from it (hard links).
-if GROUP_SIZE == 1:
+# finetune.group_size 1 (auto on CPU): one job per (source, target) pair writes the pair's files.
+# Above 1, or auto on a GPU (rules/common.smk): one job trains a batch of sources on a target
+# together (the batched engine) into a folder, and a local job per pair publishes the pair's
+# files from it (hard links).
+if not BATCHED:
 
     rule finetune:
         input:
@@ -88,6 +89,8 @@ else:
         log:
             "logs/finetune_pair/{source}/{target}.log",
         localrule: True
+        conda:
+            "../envs/coreutils.yaml"
         # a hard link per file (a copy where the file system has none); a shell command, not
         # run: (Snakemake runs each run: job in a Snakemake process of its own, which re-reads
         # the Snakefile: seconds per pair)

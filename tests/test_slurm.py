@@ -3,10 +3,13 @@ run as the README says: `snakemake --profile slurm` after the one set-up command
 project's profile into ~/.config/snakemake.
 
 Checks: every output written; the training jobs went to the GPU partition with a GPU request and
-the CPU jobs without one (read back with `scontrol show job`); the fine-tuning group job cancelled
-with `scancel` after one of its two pairs had finished was submitted again, the finished pair kept
-its files and the run finished on its own; nothing finished is redone by a second run; the other
-documented ways to name the profile find it.
+the CPU jobs without one (read back with `scontrol show job`); the profile's GPU plan fine-tuned
+the two sources of one target together in one GPU job (the batched engine) and each target's
+batches in one submission; a target's fine-tuning job cancelled with `scancel` once one of its two
+batches had finished and the other had written a checkpoint was submitted again, the finished
+batch kept its files, the other resumed from its checkpoint, and the run finished on its own;
+nothing finished is redone by a second run; the other documented ways to name the profile find
+it; a single pair's file plans one fine-tuning of one model.
 
 Skipped, with the reason, only where SLURM cannot run (not root, or no apt to install it).
 """
@@ -27,22 +30,38 @@ import yaml
 
 from transfer_tsc.config import DEMO_ROOT
 from transfer_tsc.demo import write_demo_dataset
+from transfer_tsc.gpu_plan import group_size_for
+from transfer_tsc.study import batch_id
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 SETUP = 'mkdir -p ~/.config/snakemake && ln -sfn "$PWD/profiles/slurm" ~/.config/snakemake/slurm'
-# Short training on top of demo.yaml, two of the demo datasets (generated before the run): a
-# pre-training group, a fine-tuning group and the analyses' group on a 2-CPU machine in minutes.
-DATASETS = ["CBF", "SyntheticControl"]
+# Short training on top of demo.yaml, the three demo datasets (generated before the run): a
+# pre-training group, one fine-tuning submission per target and the analyses' group on a 2-CPU
+# machine in minutes.
+DATASETS = ["CBF", "SyntheticControl", "TwoPatterns"]  # series of 128, 60 and 128 time steps
+
+
+def _small_gpu() -> int:
+    """MiB of a GPU on which the GPU plan fine-tunes SyntheticControl's two sources together
+    and CBF's and TwoPatterns' one at a time (two batches in their target's one submission)."""
+    memory = next(m for m in range(1600, 4000, 10) if group_size_for(60, 16, m, 2) == 2)
+    assert group_size_for(128, 16, memory, 2) == 1
+    return memory
+
+
 SHORT = {
     "datasets": DATASETS,
     "pretrain": {"epochs": 2},
-    "finetune": {"epochs": 6},  # a few seconds per pair: time to cancel the second one
+    "finetune": {"epochs": 12},  # seconds after the first checkpoint: time to cancel
     "training": {"progress_every": 1, "checkpoint_every": 1},
+    "resources": {"gpu": {"memory_mb": _small_gpu()}},
 }
-PAIRS = [("CBF", "SyntheticControl"), ("SyntheticControl", "CBF")]
+PAIRS = [(s, t) for t in DATASETS for s in DATASETS if s != t]
+TOGETHER = "SyntheticControl"  # its sources CBF and TwoPatterns: one batch, one GPU job
+CANCELLED = "CBF"  # its sources' two batches: the job cancelled between them
 TRAINING_RULES = ("pretrain", "finetune")
-RUN_TIMEOUT = 400  # 138-194 s measured on 2 cores shared with other work; room for more load
+RUN_TIMEOUT = 500  # 138-194 s measured with two datasets on 2 shared cores; room for more load
 CONFIG = ("--configfile", "demo.yaml", "short.yaml")
 
 
@@ -85,35 +104,43 @@ def snakemake(workdir: Path, env: dict, *args: str, timeout: int = 120) -> subpr
 
 
 class Canceller(threading.Thread):
-    """Cancel the first running job of ``rule`` (as a user's `scancel` would) once its SLURM log
-    says one of its members finished, keeping the content of the ``outputs`` that exist then in
-    ``finished``."""
+    """Cancel the running fine-tuning job of ``target`` (as a user's `scancel` would) once one of
+    its two batches has finished and the other has written a checkpoint, keeping the content of
+    the finished batch's files in ``finished``."""
 
-    def __init__(self, rule: str, workdir: Path, outputs: list[Path]):
+    def __init__(self, target: str, workdir: Path, sources: list[str]):
         super().__init__(daemon=True)
-        self.rule, self.workdir, self.outputs = rule, workdir, outputs
+        self.target, self.workdir, self.sources = target, workdir, sources
         self.cancelled: str | None = None
         self.finished: dict[Path, bytes] = {}
+        self.resumed: str | None = None  # the batch that had its checkpoint
         self.done = threading.Event()
 
-    def _a_member_finished(self, job: str) -> bool:
-        logs = self.workdir.glob(f".snakemake/slurm_logs/*/{job}.log")
-        return any(f"(Rule: {self.rule})" in log.read_text(errors="replace") for log in logs)
+    def _ready(self) -> tuple[str, str] | None:
+        """(finished batch, batch with a checkpoint), or None."""
+        batches = self.workdir / "results/finetune_batches" / self.target
+        checkpoints = self.workdir / "results/checkpoints/finetune" / self.target
+        for done, other in (self.sources, self.sources[::-1]):
+            if (batches / done).is_dir() and (checkpoints / f"{other}.h5").is_file():
+                return done, other
+        return None
 
     def run(self) -> None:
+        group = f"finetune_gpu_{self.target}"
         while not self.done.is_set():
             queue = subprocess.run(
                 ["squeue", "-h", "-o", "%i|%T|%k"], capture_output=True, text=True
             ).stdout
             for line in queue.splitlines():
                 job, state, comment = line.split("|", 2)
-                if state == "RUNNING" and self.rule in comment and self._a_member_finished(job):
-                    time.sleep(1)  # the group's own bookkeeping of that member; the next starts
+                ready = state == "RUNNING" and group in comment and self._ready()
+                if ready:
                     subprocess.run(["scancel", job], check=True)
-                    self.cancelled = job
-                    self.finished = {p: p.read_bytes() for p in self.outputs if p.is_file()}
+                    self.cancelled, (done, self.resumed) = job, ready
+                    folder = self.workdir / "results/finetune_batches" / self.target / done
+                    self.finished = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
                     return
-            time.sleep(0.2)
+            time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -132,8 +159,8 @@ def slurm_run(tmp_path_factory):
     with cluster_module.Cluster(root / "cluster") as cluster:
         setup = subprocess.run(["bash", "-c", SETUP], cwd=workdir, env=env, capture_output=True, text=True)
         assert setup.returncode == 0, setup.stderr
-        pairs = [workdir / f"results/finetune/{s}/{t}/metrics.csv" for s, t in PAIRS]
-        canceller = Canceller("finetune", workdir, pairs)
+        sources = [name for name in DATASETS if name != CANCELLED]
+        canceller = Canceller(CANCELLED, workdir, sources)
         canceller.start()
         started = time.monotonic()
         run = snakemake(
@@ -165,6 +192,7 @@ def slurm_run(tmp_path_factory):
     return dict(
         workdir=workdir, run=run, jobs=jobs, again=again, forms=forms, one_pair=one_pair,
         cancelled=canceller.cancelled, finished=canceller.finished, jobs_after=jobs_after,
+        resumed=canceller.resumed,
     )
 
 
@@ -220,10 +248,31 @@ def test_cpu_jobs_ask_no_gpu(slurm_run):
         assert "gpu" not in job.get("TresPerNode", "") + job.get("TresPerJob", ""), job
 
 
+def test_a_targets_sources_are_fine_tuned_together_in_one_gpu_job(slurm_run):
+    jobs, workdir = slurm_run["jobs"], slurm_run["workdir"]
+    sources = [name for name in DATASETS if name != TOGETHER]
+    batch = batch_id(sources)
+    log = (workdir / f"logs/finetune/{TOGETHER}/{batch}.log").read_text()
+    assert f"[finetune {'+'.join(sources)} -> {TOGETHER}]" in log, log  # one engine, both
+    (job,) = [j for j in jobs if f"finetune_gpu_{TOGETHER}" in _rules(j)]
+    assert job["JobState"] == "COMPLETED" and job["Partition"] == "gpu", job
+    assert "gres:gpu:1" in job.get("TresPerNode", "") + job.get("TresPerJob", ""), job
+    # one submission per target: the two targets of one source each, the cancelled one twice
+    finetuning = sorted(_rules(j) for j in jobs if "finetune" in _rules(j))
+    assert len(finetuning) == len(DATASETS) + 1, finetuning
+    for target in DATASETS:
+        assert any(f"finetune_gpu_{target}" in comment for comment in finetuning), finetuning
+    run = slurm_run["run"]
+    assert "Note: GPU plan" in run.stderr, _log(run)
+
+
 def test_cancelled_job_is_retried_and_nothing_finished_is_redone(slurm_run):
     jobs, run = slurm_run["jobs"], slurm_run["run"]
     cancelled = slurm_run["cancelled"]
-    assert cancelled, "no fine-tuning job was seen running with one pair finished, to cancel"
+    assert cancelled, (
+        f"no fine-tuning job of {CANCELLED} was seen running with one batch finished and the "
+        "other checkpointed, to cancel"
+    )
     record = next(j for j in jobs if j["JobId"] == cancelled)
     assert record["JobState"] == "CANCELLED", record
     later = [
@@ -234,17 +283,22 @@ def test_cancelled_job_is_retried_and_nothing_finished_is_redone(slurm_run):
     # the second attempt of a training job asks for twice the time
     assert _minutes(later[0]["TimeLimit"]) == 2 * _minutes(record["TimeLimit"]), (record, later)
     assert "Trying to restart job" in run.stderr, _log(run)
-    # the resubmitted group ran both members: the pair that had finished kept its files
+    # the resubmitted job ran both batches: the one that had finished kept its files ...
     workdir = slurm_run["workdir"]
-    assert len(slurm_run["finished"]) == 1, slurm_run["finished"]
+    assert slurm_run["finished"], "the finished batch had no files"
     for path, content in slurm_run["finished"].items():
         assert path.read_bytes() == content, path
-        source, target = path.parent.parent.name, path.parent.name
-        log = (workdir / f"logs/finetune/{target}/{source}.log").read_text()
-        assert "outputs kept, not trained again" in log and "epoch" not in log, log
-        (other,) = [pair for pair in PAIRS if pair != (source, target)]
-        other_log = (workdir / f"logs/finetune/{other[1]}/{other[0]}.log").read_text()
-        assert "test accuracy" in other_log, other_log
+    (done,) = [name for name in DATASETS if name not in (CANCELLED, slurm_run["resumed"])]
+    log = (workdir / f"logs/finetune/{CANCELLED}/{done}.log").read_text()
+    assert "outputs kept, not trained again" in log and "epoch" not in log, log
+    # ... and the other resumed from its checkpoint and trained every epoch once
+    resumed = slurm_run["resumed"]
+    log = (workdir / f"logs/finetune/{CANCELLED}/{resumed}.log").read_text()
+    assert f"resumed from results/checkpoints/finetune/{CANCELLED}/{resumed}.h5" in log, log
+    history = (workdir / f"results/finetune/{resumed}/{CANCELLED}/history.csv").read_text()
+    epochs = [line.split(",")[0] for line in history.splitlines()[1:]]
+    assert epochs == [str(e) for e in range(1, SHORT["finetune"]["epochs"] + 1)], history
+    assert not (workdir / f"results/checkpoints/finetune/{CANCELLED}/{resumed}.h5").exists()
     # the other jobs ran once each: the retry redid nothing that had finished
     comments = [j["Comment"] for j in jobs if j["JobId"] != cancelled]
     assert len(comments) == len(set(comments)), sorted(comments)
@@ -270,4 +324,8 @@ def test_one_pair_runs_alone(slurm_run):
         for line in text.split("Job stats:")[1].splitlines()[3:]
         if len(line.split()) == 2 and line.split()[1].isdigit()
     }
-    assert counts.get("finetune") == 1 and counts.get("pretrain") == 1, text[-3000:]
+    # the GPU plan: one batch of the pair's source alone (not its target's batch of two), linked
+    training = {rule: counts.get(rule) for rule in ("pretrain", "finetune_batch", "finetune_pair")}
+    assert training == {"pretrain": 1, "finetune_batch": 1, "finetune_pair": 1}, text[-3000:]
+    assert "finetune" not in counts, text[-3000:]
+    assert "wildcards: target=SyntheticControl, batch=CBF" in text, text[-3000:]

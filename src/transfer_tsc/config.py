@@ -72,3 +72,10 @@ def recipe(config: dict[str, Any], stage: str) -> Recipe:
         progress_every=training["progress_every"],
         checkpoint_every=training["checkpoint_every"],
     )
+
+
+def group_size(config: dict[str, Any]) -> int | str:
+    """``finetune.group_size``: "auto" (the GPU plan) or a number of sources (a number given as
+    text, as ``--config finetune='{group_size: 4}'`` gives it, is read as the number)."""
+    value = config["finetune"]["group_size"]
+    return value if value == "auto" else int(value)

@@ -141,6 +141,16 @@ def split_file(root: str | os.PathLike, name: str, split: str) -> SplitFile:
     raise InputError(f"{folder}: missing {expected}")
 
 
+def row_width(split: SplitFile) -> int:
+    """The values in a split file's first row, read from that row alone: the length of its
+    series (variable-length series are padded with NaN to the file's width)."""
+    with open(split.path) as handle:
+        for line in handle:
+            if line.strip():
+                return line.rstrip("\r\n").count(split.sep)
+    raise InputError(f"{split.path}: the file is empty")
+
+
 def read_split(split: SplitFile) -> tuple[list[str], np.ndarray]:
     """Read one split file into raw label strings and a float array (NaN kept as is).
 

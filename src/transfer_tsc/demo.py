@@ -12,6 +12,7 @@ written in the UCR 2018 layout (tab-separated, label first), z-normalised per se
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -63,6 +64,12 @@ DEMO_DATASETS: dict[str, tuple[Callable, int, int, int]] = {
     "SyntheticControl": (synthetic_control, 6, 60, 120),
     "TwoPatterns": (two_patterns, 4, 40, 120),
 }
+
+
+def series_length(name: str) -> int:
+    """The length of a demo dataset's series (its generator's default)."""
+    generator = DEMO_DATASETS[name][0]
+    return int(inspect.signature(generator).parameters["length"].default)
 
 
 def znormalise(series: np.ndarray) -> np.ndarray:
