@@ -71,8 +71,9 @@ def local_rules(workdir: Path) -> set[str]:
     names = {"all"}
     for path in (workdir / "rules").glob("*.smk"):
         text = path.read_text()
-        for block in re.split(r"\n(?=(?:rule|checkpoint) )", text):
-            head = re.match(r"(?:rule|checkpoint) (\w+):", block)
+        # rules may be indented (defined under an if/else of the config)
+        for block in re.split(r"\n(?=[ \t]*(?:rule|checkpoint) )", text):
+            head = re.match(r"\s*(?:rule|checkpoint) (\w+):", block)
             if head and re.search(r"^\s+localrule: True", block, re.M):
                 names.add(head.group(1))
         for line in re.findall(r"^localrules:(.*)$", text, re.M):
