@@ -340,7 +340,11 @@ class _JaxEngine:
                         correct + accuracy * size), None
 
             carry = (trainable, non_trainable, opt_state, loss_sum, correct)
-            carry, _ = jax.lax.scan(body, carry, (xs, ys), unroll=self._unroll)
+            if self._unroll:  # written out: even a one-trip while loop is slow on XLA's CPU
+                for i in range(xs.shape[0]):
+                    carry, _ = body(carry, (xs[i], ys[i]))
+            else:
+                carry, _ = jax.lax.scan(body, carry, (xs, ys))
             if x_last is not None:
                 carry, _ = body(carry, (x_last, y_last))
             return carry
