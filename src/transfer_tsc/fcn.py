@@ -19,11 +19,13 @@ FEATURES = "gap"
 
 
 def softmax_head(n_classes: int, seed: int | None) -> layers.Dense:
-    """A new softmax layer with Glorot-uniform weights (section III-B)."""
+    """A new softmax layer with Glorot-uniform weights (section III-B), computed in float32 also
+    under a mixed-precision policy (the probabilities and the loss keep their precision)."""
     return layers.Dense(
         n_classes,
         activation="softmax",
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+        dtype="float32",
         name=HEAD,
     )
 
