@@ -38,11 +38,12 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from fresh_process import load_average, measure
 
 ROOT = Path(__file__).resolve().parents[1]
 UCR = ROOT / ".." / "shared" / "ucr" / "UCRArchive_2018"
@@ -217,26 +218,7 @@ class _BestInMemory:
         return Best()
 
 
-def measure(spec: dict, backend: str, extra_path: str | None) -> dict:
-    """One measurement in a fresh process with ``KERAS_BACKEND=backend``."""
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
-    if extra_path:
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (extra_path, env.get("PYTHONPATH")) if p)
-    done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)],
-                          env=env, capture_output=True, text=True)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-2:]
-        return {**spec, "backend": backend, "error": " | ".join(tail)}
-    return {**json.loads(lines[-1]), "backend": backend}
-
-
 # --------------------------------------------------------------------------- the run
-
-
-def _load() -> str:
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
 
 
 def main() -> None:
@@ -257,7 +239,7 @@ def main() -> None:
     import pandas as pd
 
     inventory = pd.read_csv(Path(args.root) / "INVENTORY.tsv", sep="\t").set_index("name")
-    print(f"machine: {os.cpu_count()} CPUs ({_cpu()}), load average {_load()} at start",
+    print(f"machine: {os.cpu_count()} CPUs ({_cpu()}), load average {load_average()} at start",
           flush=True)
     rows = []
     for name in args.datasets:
@@ -270,15 +252,15 @@ def main() -> None:
                     continue
                 spec = {"kind": kind, "dataset": name, "S": S, "cap": cap, "root": args.root,
                         "epochs": _timed_epochs(n, length)}
-                row = measure(spec, backend, args.aeon_path if kind == "aeon" else None)
-                row.update(label=label, n=n, length=length, load=_load(), round=round_)
+                row = measure(__file__, spec, backend, args.aeon_path if kind == "aeon" else None)
+                row.update(label=label, n=n, length=length, load=load_average(), round=round_)
                 rows.append(row)
                 if "error" in row:
                     print(f"  {label} S={S}: not measured ({row['error'][:100]})", flush=True)
                 else:
                     print(f"  {label} S={S}: {min(row['epoch_seconds']) * 1000:.1f} ms/epoch "
                           f"(batch {row['batch']}, load {row['load']})", flush=True)
-    print(f"load average {_load()} at end", flush=True)
+    print(f"load average {load_average()} at end", flush=True)
     report(rows)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

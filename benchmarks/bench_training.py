@@ -37,11 +37,12 @@ import json
 import math
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from fresh_process import load_average, measure
 
 ROOT = Path(__file__).resolve().parents[1]
 UCR = ROOT / ".." / "shared" / "ucr" / "UCRArchive_2018"
@@ -155,28 +156,7 @@ def _child(spec: dict) -> dict:
     }
 
 
-def measure(spec: dict, backend: str, extra_path: str | None = None) -> dict:
-    """One measurement in a fresh process with ``KERAS_BACKEND=backend``."""
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
-    if extra_path:
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (extra_path, env.get("PYTHONPATH")) if p)
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", json.dumps(spec)],
-        env=env, capture_output=True, text=True,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        return {**spec, "backend": backend, "error": " | ".join(tail)}
-    return {**json.loads(lines[-1]), "backend": backend}
-
-
 # --------------------------------------------------------------------------- the run
-
-
-def _load() -> str:
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
 
 
 def main() -> None:
@@ -205,7 +185,7 @@ def main() -> None:
     sizes = inventory(root)
     largest = max(sizes, key=lambda k: sizes[k][0] * sizes[k][1])
     datasets = args.datasets or ["GunPoint", "OSULeaf", largest]
-    print(f"machine: {os.cpu_count()} CPUs, load average {_load()} at start; "
+    print(f"machine: {os.cpu_count()} CPUs, load average {load_average()} at start; "
           f"python {sys.version.split()[0]}", flush=True)
     rows: list[dict] = []
 
@@ -217,9 +197,9 @@ def main() -> None:
         spec = {"kind": kind, "dataset": name, "S": S, "epochs": args.epochs,
                 "samples": samples, "root": str(root)}
         started = time.perf_counter()
-        row = measure(spec, backend, args.aeon_path if kind == "aeon" else None)
+        row = measure(__file__, spec, backend, args.aeon_path if kind == "aeon" else None)
         row["wall_s"] = round(time.perf_counter() - started, 1)
-        row["load"] = _load()
+        row["load"] = load_average()
         rows.append(row)
         if "error" in row:
             print(f"  {kind:6s} {backend:10s} {name:24s} S={S:3d}: FAILED {row['error']}", flush=True)
@@ -251,7 +231,7 @@ def main() -> None:
                     run("engine", name, S, backend="jax")
             run("aeon", name, 1)
 
-    print(f"load average {_load()} at end", flush=True)
+    print(f"load average {load_average()} at end", flush=True)
     report(rows, sizes, datasets)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))

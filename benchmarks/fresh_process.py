@@ -1,0 +1,34 @@
+"""What the training benchmarks share: one measurement in a fresh Python process, and the load.
+
+A benchmark script runs itself again as ``script --child '<json spec>'``; the child prints its
+result as one JSON line. A fresh process per measurement means no runner inherits another's
+compiled graphs, thread pools or Keras backend, and its peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+
+def measure(script: str, spec: dict, backend: str, extra_path: str | None = None) -> dict:
+    """Run ``script --child spec`` with ``KERAS_BACKEND=backend`` (and ``extra_path`` first on
+    ``PYTHONPATH``); its last JSON line, or the spec with an ``error``."""
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    if extra_path:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (extra_path, env.get("PYTHONPATH")) if p)
+    done = subprocess.run([sys.executable, script, "--child", json.dumps(spec)],
+                          env=env, capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        return {**spec, "backend": backend, "error": " | ".join(tail)}
+    return {**json.loads(lines[-1]), "backend": backend}
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, as /proc/loadavg gives them."""
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
