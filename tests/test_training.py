@@ -430,8 +430,12 @@ def test_workflow_trains_on_the_configured_backend(tmp_path, ucr_root):
         "training": {**SHORT_TRAINING["training"], "backend": "jax"},
         "finetune": {**SHORT_TRAINING["finetune"], "group_size": 2},
     }
+    from transfer_tsc.study import batch_id
+
     targets = [f"results/finetune/{s}/GunPoint/metrics.csv" for s in ("Chinatown", "Coffee")]
-    run_snakemake(tmp_path, config, *targets)
+    # The batch folder too: pair files asked for alone would each train alone (rules/common.smk).
+    batch = f"results/finetune_batches/GunPoint/{batch_id(['Chinatown', 'Coffee'])}"
+    run_snakemake(tmp_path, config, *targets, batch)
     for target in targets:
         assert (tmp_path / target).is_file()
     logs = list((tmp_path / "logs").rglob("*.log"))
