@@ -47,9 +47,16 @@ UCR_ROOT = settings.ucr_root(config)
 
 
 def _datasets():
-    """The configured dataset names, checked against the archive (one listdir, no file reads)."""
+    """The configured dataset names, checked against the archive (one listdir, no
+    dataset file reads); listed ones not found are an error, or with datasets_missing
+    skip a warning."""
     known = sorted(DEMO_DATASETS) if DEMO else data.list_datasets(UCR_ROOT)
-    return data.select_datasets(known, config["datasets"], UCR_ROOT)
+    selection = data.dataset_selection(
+        known, config["datasets"], UCR_ROOT, config["datasets_missing"]
+    )
+    if selection.warning and not (workflow.remote_exec or workflow.subprocess_exec):
+        print(f"Warning: {selection.warning}", file=sys.stderr)
+    return selection.names
 
 
 try:

@@ -8,14 +8,25 @@ Two layouts are read (paper section IV-A uses the archive's default train/test s
 
 Labels of any kind are encoded to ``0..C-1`` in sorted order (numerically when every label is a
 number); ``Dataset.classes[k]`` is the label as written for code ``k``.
+
+The paper's 85 datasets are the 2015 archive's (Chen et al., "The UCR Time Series Classification
+Archive", 2015, www.cs.ucr.edu/~eamonn/time_series_data/); the 2018 archive renamed 21 of them
+(Dau et al., "The UCR Time Series Archive", IEEE/CAA J. Autom. Sinica 2019, arXiv:1810.07758,
+and its briefing document at www.cs.ucr.edu/~eamonn/time_series_data_2018/). ``ucr2015.tsv``
+in this package holds the two names of each (``name_2015``, ``name_2018``); ``datasets:
+ucr2015`` selects them, found under either name, and names them by their 2018 name.
 """
 
 from __future__ import annotations
 
+import csv
 import difflib
 import io
 import os
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +37,11 @@ from .errors import InputError
 SPLITS = ("TRAIN", "TEST")
 # (suffix, separator) in the order they are looked for.
 LAYOUTS = ((".tsv", "\t"), ("", ","), (".csv", ","))
+# config datasets: every folder, or the paper's 85 (the 2015 archive); anything else is a list
+ALL, UCR2015 = "all", "ucr2015"
+# config datasets_missing: what a listed dataset that is not in the archive does
+MISSING_MODES = ("error", "skip")
+NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 @dataclass(frozen=True)
@@ -105,25 +121,168 @@ def list_datasets(root: str | os.PathLike) -> list[str]:
     return names
 
 
-def select_datasets(known: list[str], requested: str | list[str], root: str | os.PathLike) -> list[str]:
-    """The datasets a study runs on: every ``known`` one for "all", else ``requested`` (sorted),
-    each of which must be in ``known`` (the dataset folders of ``root``)."""
-    if requested == "all":
-        return sorted(known)
-    missing = [name for name in requested if name not in known]
-    if missing:
-        hints = []
-        for name in missing:
-            close = difflib.get_close_matches(name, known, n=1)
-            hints.append(f"{name} (did you mean {close[0]}?)" if close else name)
+@lru_cache(maxsize=None)
+def ucr2015_names() -> dict[str, str]:
+    """The 85 datasets of the 2015 archive (the paper's), 2015 name -> 2018 name, in the
+    2015 archive's order (``ucr2015.tsv``)."""
+    text = resources.files(__package__).joinpath("ucr2015.tsv").read_text()
+    rows = csv.DictReader(io.StringIO(text), delimiter="\t")
+    return {row["name_2015"]: row["name_2018"] for row in rows}
+
+
+@lru_cache(maxsize=None)
+def _name_2015() -> dict[str, str]:
+    return {new: old for old, new in ucr2015_names().items() if new != old}
+
+
+def folder_name(root: str | os.PathLike, name: str) -> str:
+    """The folder of dataset ``name`` under ``root``: its own, or for a 2018 name of a 2015
+    dataset whose own folder is absent, its 2015 name (a 2015 archive)."""
+    old = _name_2015().get(name)
+    if old and not (Path(root) / name).is_dir() and (Path(root) / old).is_dir():
+        return old
+    return name
+
+
+def _resolve(name: str, known: set[str]) -> str | None:
+    """``name`` as the study calls it: itself when its folder is ``known``, else the 2018 name
+    of a 2015 dataset found under its other name; None when not found."""
+    if name in known:
+        return name
+    new = ucr2015_names().get(name)
+    old = _name_2015().get(name)
+    if new and new in known:
+        return new
+    if old and old in known:
+        return name
+    return None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The datasets a study runs on, and the listed ones not found that were skipped
+    (``datasets_missing: skip``)."""
+
+    names: list[str]
+    skipped: tuple[str, ...] = ()
+    message: str = ""
+
+    @property
+    def warning(self) -> str | None:
+        """One line naming the skipped datasets, or None."""
+        return self.message or None
+
+
+def read_dataset_list(path: str | os.PathLike) -> list[tuple[int, str]]:
+    """The (line number, name) pairs of a list file: one dataset name a line; blank lines and
+    ``#`` comments are ignored. Raises InputError naming the file (and line)."""
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
         raise InputError(
-            f"config key datasets: {', '.join(hints)} not found in ucr_root ({root})"
+            f'config key datasets: {path} is not "{ALL}", "{UCR2015}" or a readable file of '
+            f"dataset names ({reason})"
+        ) from None
+    entries: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        name = line.split("#", 1)[0].strip()
+        if not name:
+            continue
+        if not NAME.match(name):
+            raise InputError(
+                f"config key datasets: {path}, line {number}: {name!r} is not a dataset name "
+                "(one name a line: letters, digits, _ . -)"
+            )
+        if name in seen:
+            raise InputError(
+                f"config key datasets: {path}, line {number}: {name} is listed twice "
+                f"(also line {seen[name]})"
+            )
+        seen[name] = number
+        entries.append((number, name))
+    if not entries:
+        raise InputError(f"config key datasets: {path} lists no dataset names")
+    return entries
+
+
+def dataset_selection(
+    known: list[str],
+    requested: str | list[str],
+    root: str | os.PathLike,
+    missing: str = "error",
+) -> Selection:
+    """The datasets a study runs on, sorted: every ``known`` one (the dataset folders of
+    ``root``) for "all"; else those of the list: the 85 of the 2015 archive for "ucr2015" (by
+    their 2018 names), ``requested`` itself, or the names in the file ``requested`` names.
+
+    A listed dataset is found under its own folder or, for the 2015 archive's datasets, under
+    its other name (then it is named by its 2018 name). Listed datasets not found are one
+    InputError naming them all, or with ``missing`` "skip" are left out (``Selection.warning``
+    names them); none found is an error either way.
+    """
+    if missing not in MISSING_MODES:
+        raise InputError(
+            f"config key datasets_missing: {missing!r} is not one of {', '.join(MISSING_MODES)}"
         )
-    return sorted(requested)
+    if requested == ALL:
+        return Selection(sorted(known))
+    found = set(known)
+    # (name, notes on it for the messages)
+    if requested == UCR2015:
+        listed = [
+            (new, [f"2015: {old}"] if old != new else []) for old, new in ucr2015_names().items()
+        ]
+        what = f"of the {len(listed)} datasets of {UCR2015} (the 2015 archive)"
+    elif isinstance(requested, str):
+        listed = [(name, [f"line {number}"]) for number, name in read_dataset_list(requested)]
+        what = f"of the {len(listed)} datasets listed in {requested}"
+    else:
+        listed = [(name, []) for name in requested]
+        what = f"of the {len(listed)} datasets listed"
+    names, absent, hints = set(), [], []
+    for name, notes in listed:
+        resolved = _resolve(name, found)
+        if resolved is not None:
+            names.add(resolved)
+            continue
+        absent.append(name)
+        if requested != UCR2015:
+            close = difflib.get_close_matches(name, known, n=1)
+            notes = notes + [f"did you mean {close[0]}?"] if close else notes
+        hints.append(f"{name} ({'; '.join(notes)})" if notes else name)
+    if not absent:
+        return Selection(sorted(names))
+    count = f"{len(absent)} {what}"
+    if missing == "error" or not names:
+        advice = f"; datasets_missing: skip runs the {len(names)} found" if names else ""
+        detail = f": {count}{advice}" if len(listed) > 1 else ""
+        raise InputError(
+            f"config key datasets: {', '.join(hints)} not found in ucr_root ({root}){detail}"
+        )
+    return Selection(
+        sorted(names),
+        tuple(absent),
+        f"config key datasets: {count} not found in ucr_root ({root}), skipped "
+        f"(datasets_missing: skip): {', '.join(hints)}",
+    )
+
+
+def select_datasets(
+    known: list[str],
+    requested: str | list[str],
+    root: str | os.PathLike,
+    missing: str = "error",
+) -> list[str]:
+    """The names of ``dataset_selection``."""
+    return dataset_selection(known, requested, root, missing).names
 
 
 def split_file(root: str | os.PathLike, name: str, split: str) -> SplitFile:
-    """Locate ``name``'s ``split`` file in the 2018 or the 2015 layout."""
+    """Locate ``name``'s ``split`` file in the 2018 or the 2015 layout (a 2015 dataset called by
+    its 2018 name is looked for under its 2015 name too: ``folder_name``)."""
+    name = folder_name(root, name)
     folder = Path(root) / name
     for suffix, sep in LAYOUTS:
         path = folder / f"{name}_{split}{suffix}"
