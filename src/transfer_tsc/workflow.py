@@ -274,6 +274,10 @@ def rule_script(snakemake, keep_finished: bool = False) -> Iterator[Callable[[st
         if watchdog is None or watchdog.message is None:
             raise
         sys.exit(1)  # the watchdog has logged why
+    except Exception:
+        if watchdog is None or watchdog.message is None:
+            raise
+        sys.exit(1)  # the interrupt surfaced as another error (inside a TensorFlow call)
     finally:
         if stream is not sys.stderr:
             stream.close()
