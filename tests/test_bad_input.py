@@ -118,6 +118,16 @@ def ragged_rows(root):
     ]
 
 
+@case("infinite value inside a series")
+def infinite_value(root):
+    train = rows("TRAIN")
+    train[5][4] = "inf"
+    folder = write_dataset(root, "Infinite", train, rows("TEST"))
+    return load(root, "Infinite"), [
+        f"{folder}/Infinite_TRAIN.tsv: row 6, column 5: 'inf' is infinite"
+    ]
+
+
 @case("non-numeric cell")
 def non_numeric_cell(root):
     test = rows("TEST")

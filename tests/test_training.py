@@ -415,6 +415,20 @@ def test_capped_batch_is_what_the_engine_steps(gunpoint, tmp_path):
     assert steps == {False: math.ceil(N_TRAIN / 16), True: math.ceil(N_TRAIN / 4)}
 
 
+def test_a_diverging_training_stops_naming_the_dataset_and_epoch(ucr_root):
+    """Series of 1e38 overflow the first convolution: the loss is NaN in epoch 1 and
+    pre-training stops with one line naming the dataset, instead of finishing with a
+    meaningless accuracy."""
+    from transfer_tsc.data import load_dataset
+    from transfer_tsc.training import TrainingDiverged
+    from transfer_tsc.transfer import pretrain
+
+    d = load_dataset(ucr_root, "Chinatown")
+    huge = dataclasses.replace(d, x_train=d.x_train * np.float32(1e38))
+    with pytest.raises(TrainingDiverged, match=r"\[pretrain Chinatown\] epoch 1: train loss is nan"):
+        pretrain(huge, Recipe(epochs=3, progress_every=100), log=lambda _line: None)
+
+
 # ------------------------------------------------------------------------- the config choice
 
 

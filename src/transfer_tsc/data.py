@@ -348,6 +348,13 @@ def read_split(split: SplitFile) -> tuple[list[str], np.ndarray]:
         raise InputError(
             f"{path}: row {row + 1}, column {col + 2}: {cells.iat[row, col]!r} is not a number"
         )
+    infinite = np.isinf(values)
+    if infinite.any():
+        row, col = np.argwhere(infinite)[0]
+        raise InputError(
+            f"{path}: row {row + 1}, column {col + 2}: {cells.iat[row, col]!r} is infinite "
+            f"({int(infinite.any(axis=1).sum())} row(s) hold infinite values)"
+        )
     return labels, values
 
 

@@ -45,8 +45,12 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .errors import InputError, PipelineError
 from .io import atomic_path
+
+
+class TrainingDiverged(PipelineError):
+    """An epoch's train loss became NaN or infinite."""
 
 
 @dataclass(frozen=True)
@@ -536,6 +540,14 @@ def train_together(
                 correct = correct + accuracies * len(idx)
         epoch_loss = np.asarray(loss_sum, dtype=np.float64) / n
         epoch_accuracy = np.asarray(correct, dtype=np.float64) / n
+        if not np.isfinite(epoch_loss).all():
+            k = int(np.flatnonzero(~np.isfinite(epoch_loss))[0])
+            model = f" (model {k + 1} of {len(models)})" if len(models) > 1 else ""
+            raise TrainingDiverged(
+                f"{label}epoch {epoch + 1}: train loss is {epoch_loss[k]}{model}; training "
+                "diverged, nothing is written (check the data's scale, or lower "
+                "training.learning_rate)"
+            )
         improved = np.zeros(len(models), dtype=bool)
         for k, run in enumerate(runs):
             loss = float(epoch_loss[k])
