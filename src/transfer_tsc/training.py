@@ -22,7 +22,8 @@ config key ``training.backend``):
   API (``model.stateless_call`` for the forward pass, ``jax.value_and_grad`` for the gradient,
   ``optimizer.stateless_apply`` for Keras' own Adam update). The per-model learning rate is the
   Adam state's ``learning_rate`` entry, so each model's plateau schedule reaches its own update.
-  The epoch is ``jax.lax.scan`` over the batches inside the ``jit(vmap(...))``.
+  The epoch is ``jax.lax.scan`` over the batches inside the ``jit(vmap(...))``; on XLA's CPU
+  backend, where loops run slowly, the steps are written out instead (CPU_UNROLL per call).
 
 Either way each model has its own Adam state (m, v, step count; Kingma & Ba 2015 with Keras'
 epsilon-hat form ``theta -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``), its own
@@ -357,7 +358,6 @@ class _JaxEngine:
         # outside one, so on CPU the loop is unrolled, in calls of at most CPU_UNROLL steps
         # (compile time grows with the unrolled length); elsewhere one call runs the epoch.
         self._unroll = jax.default_backend() == "cpu"
-        self._chunk = CPU_UNROLL if self._unroll else None
         self._batches = jax.jit(
             jax.vmap(batches, in_axes=(0, 0, 0, 0, 0, None, None, None, None)),
             donate_argnums=(0, 1, 2, 3, 4),
@@ -381,7 +381,7 @@ class _JaxEngine:
 
         loss_sum = jnp.zeros(len(self.models), jnp.float32)
         correct = jnp.zeros(len(self.models), jnp.float32)
-        chunk = self._chunk or max(1, len(xs))
+        chunk = CPU_UNROLL if self._unroll else max(1, len(xs))
         starts = list(range(0, len(xs), chunk)) or [0]
         for start in starts:
             last = start == starts[-1]
