@@ -165,12 +165,7 @@ class Selection:
 
     names: list[str]
     skipped: tuple[str, ...] = ()
-    message: str = ""
-
-    @property
-    def warning(self) -> str | None:
-        """One line naming the skipped datasets, or None."""
-        return self.message or None
+    warning: str | None = None  # one line naming the skipped datasets
 
 
 def read_dataset_list(path: str | os.PathLike) -> list[tuple[int, str]]:
