@@ -43,7 +43,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fresh_process import load_average, measure
+from fresh_process import load_average, measure, paper_fit_callbacks, plateau_callback
 
 ROOT = Path(__file__).resolve().parents[1]
 UCR = ROOT / ".." / "shared" / "ucr" / "UCRArchive_2018"
@@ -172,28 +172,23 @@ def _child(spec: dict) -> dict:
                           metrics=["accuracy"], jit_compile=True, steps_per_execution=steps)
         timer = keras.callbacks.LambdaCallback(
             on_epoch_end=lambda epoch, logs: stamps.append(time.perf_counter()))
-        plateau = keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=50,
-                                                    min_lr=1e-4)
         with tempfile.TemporaryDirectory() as tmp:
             if kind == "fit":
-                keep = keras.callbacks.ModelCheckpoint(f"{tmp}/best_model.h5", monitor="loss",
-                                                       save_best_only=True)
+                callbacks = paper_fit_callbacks(tmp)
             else:
-                keep = _BestInMemory()
+                callbacks = [plateau_callback(), _BestInMemory()]
             stamps.append(time.perf_counter())
             model.fit(x, np.eye(d.n_classes, dtype=np.float32)[y], batch_size=batch,
                       epochs=epochs + 1, shuffle=True, verbose=0,
-                      callbacks=[plateau, keep, timer])
+                      callbacks=[*callbacks, timer])
     elif kind == "aeon":
         from aeon.classification.deep_learning import FCNClassifier
 
         timer = keras.callbacks.LambdaCallback(
             on_epoch_end=lambda epoch, logs: stamps.append(time.perf_counter()))
-        plateau = keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=50,
-                                                    min_lr=1e-4)
         with tempfile.TemporaryDirectory() as tmp:
             clf = FCNClassifier(n_epochs=epochs + 1, batch_size=batch, file_path=tmp + "/",
-                                callbacks=[plateau, timer], random_state=0)
+                                callbacks=[plateau_callback(), timer], random_state=0)
             stamps.append(time.perf_counter())
             clf.fit(x.transpose(0, 2, 1), y)
     else:

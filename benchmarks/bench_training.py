@@ -42,7 +42,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fresh_process import load_average, measure
+from fresh_process import load_average, measure, paper_fit_callbacks, plateau_callback
 
 ROOT = Path(__file__).resolve().parents[1]
 UCR = ROOT / ".." / "shared" / "ucr" / "UCRArchive_2018"
@@ -115,13 +115,7 @@ def _child(spec: dict) -> dict:
         timer = keras.callbacks.LambdaCallback(
             on_epoch_end=lambda epoch, logs: stamps.append(time.perf_counter()))
         with tempfile.TemporaryDirectory() as tmp:
-            callbacks = [
-                keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=50,
-                                                  min_lr=1e-4),
-                keras.callbacks.ModelCheckpoint(f"{tmp}/best_model.h5", monitor="loss",
-                                                save_best_only=True),
-                timer,
-            ]
+            callbacks = [*paper_fit_callbacks(tmp), timer]
             stamps.append(time.perf_counter())
             model.fit(x, np.eye(d.n_classes, dtype=np.float32)[y], batch_size=batch,
                       epochs=epochs, shuffle=True, verbose=0, callbacks=callbacks)
@@ -131,8 +125,7 @@ def _child(spec: dict) -> dict:
 
         timer = keras.callbacks.LambdaCallback(
             on_epoch_end=lambda epoch, logs: stamps.append(time.perf_counter()))
-        rlr = keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=50,
-                                                min_lr=1e-4)
+        rlr = plateau_callback()
         with tempfile.TemporaryDirectory() as tmp:
             clf = FCNClassifier(n_epochs=epochs, batch_size=batch, file_path=tmp + "/",
                                 callbacks=[rlr, timer], random_state=0)

@@ -1,4 +1,5 @@
-"""What the training benchmarks share: one measurement in a fresh Python process, and the load.
+"""What the training benchmarks share: one measurement in a fresh Python process, the load, and
+the Keras callbacks of the paper's code.
 
 A benchmark script runs itself again as ``script --child '<json spec>'``; the child prints its
 result as one JSON line. A fresh process per measurement means no runner inherits another's
@@ -32,3 +33,22 @@ def load_average() -> str:
     """The 1, 5 and 15 minute load averages, as /proc/loadavg gives them."""
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
+
+
+def plateau_callback():
+    """The paper's code's learning-rate schedule as a Keras callback: ReduceLROnPlateau on the
+    train loss, factor 0.5, patience 50, down to 1e-4."""
+    import keras
+
+    return keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=50,
+                                             min_lr=1e-4)
+
+
+def paper_fit_callbacks(folder: str) -> list:
+    """The callbacks of the paper's code's ``fit``: the plateau schedule, and ModelCheckpoint
+    writing the model of the lowest train loss to ``folder/best_model.h5`` each time it falls."""
+    import keras
+
+    return [plateau_callback(),
+            keras.callbacks.ModelCheckpoint(f"{folder}/best_model.h5", monitor="loss",
+                                            save_best_only=True)]

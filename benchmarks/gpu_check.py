@@ -258,13 +258,9 @@ def _measure(spec: dict, started: float) -> dict:
                     self.model.stop_training = True
 
         with tempfile.TemporaryDirectory() as tmp:
-            callbacks = [
-                keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=50,
-                                                  min_lr=1e-4),
-                keras.callbacks.ModelCheckpoint(f"{tmp}/best_model.h5", monitor="loss",
-                                                save_best_only=True),
-                Timer(),
-            ]
+            from fresh_process import paper_fit_callbacks  # beside this script
+
+            callbacks = [*paper_fit_callbacks(tmp), Timer()]
             stamps.append(time.perf_counter())
             model.fit(x, np.eye(classes, dtype=np.float32)[y], batch_size=BATCH,
                       epochs=1 + spec["max_timed"], shuffle=True, verbose=0, callbacks=callbacks)
