@@ -49,6 +49,7 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
                 f"(known: {', '.join(error.schema.get('properties', {}))})"
             )
         raise InputError(f"config key {key}: {error.message}")
+    filled["analysis"]["names"] = int(filled["analysis"]["names"])
     return filled
 
 

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -133,6 +134,19 @@ def ucr2015_names() -> dict[str, str]:
 @lru_cache(maxsize=None)
 def _name_2015() -> dict[str, str]:
     return {new: old for old, new in ucr2015_names().items() if new != old}
+
+
+NAME_SCHEMES = (2015, 2018)
+
+
+def dataset_labels(names: Iterable[str], scheme: int) -> dict[str, str]:
+    """How tables and figures name each dataset the study calls ``name`` (its 2018 name for a
+    paper dataset): scheme 2015 gives the 2015 archive's name the paper used (FiftyWords ->
+    50words), 2018 the name itself; datasets outside the paper's 85 keep their name."""
+    if scheme not in NAME_SCHEMES:
+        raise ValueError(f"name scheme {scheme!r}: expected one of {NAME_SCHEMES}")
+    old = _name_2015() if scheme == 2015 else {}
+    return {name: old.get(name, name) for name in names}
 
 
 def folder_name(root: str | os.PathLike, name: str) -> str:
