@@ -6,5 +6,6 @@ with rule_script(snakemake) as log:
     transfer = analysis.read_transfer(snakemake.input.transfer)
     scratch = analysis.read_scratch(snakemake.input.scratch)
     variation = analysis.accuracy_variation(transfer, scratch)
-    write_csv(variation, snakemake.output.table, index=True)
+    labels = analysis.name_labels(snakemake.params.names)
+    write_csv(analysis.relabel(variation, labels), snakemake.output.table, index=True)
     log(f"{analysis.coverage(transfer).describe()} -> {snakemake.output.table}")

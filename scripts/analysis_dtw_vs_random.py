@@ -9,7 +9,8 @@ with rule_script(snakemake) as log:
         draws=snakemake.params.draws,
         seed=snakemake.params.seed,
     )
-    write_csv(table, snakemake.output.table)
+    labels = analysis.name_labels(snakemake.params.names)
+    write_csv(analysis.relabel(table, labels), snakemake.output.table)
     s = analysis.dtw_summary(table)
     log(
         f"{s['n_targets']} targets: DTW wins / ties / losses {s['wins']} / {s['ties']} / "

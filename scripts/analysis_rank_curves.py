@@ -9,5 +9,6 @@ with rule_script(snakemake) as log:
         analysis.read_scratch(snakemake.input.scratch),
         smoothing=snakemake.params.smoothing,
     )
-    write_csv(table, snakemake.output.table)
+    labels = analysis.name_labels(snakemake.params.names)
+    write_csv(analysis.relabel(table, labels), snakemake.output.table)
     log(f"{table['target'].nunique()} targets, {len(table)} ranks -> {snakemake.output.table}")

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import data
 from .errors import InputError
 
 # The paper's case studies (section V-D, Figs 7-9).
@@ -416,6 +417,36 @@ def rank_curve_targets(
     with_results = sorted(set(curves.loc[curves["accuracy"].notna(), "target"]))
     paper = [t for t in PAPER_RANK_CURVE_TARGETS if t in with_results]
     return paper or with_results[:fallback] or available[:fallback]
+
+
+# --------------------------------------------------------------------------- names
+
+# The columns of the analysis tables that hold dataset names.
+NAME_COLUMNS = (
+    "dataset", "target", "source", "nearest_source", "second_source", "worst_source", "best_source",
+)
+
+
+def name_labels(scheme: int) -> dict[str, str]:
+    """Config ``analysis.names``: the label of each of the paper's 85 datasets (study name, its
+    2018 name -> 2015 name for scheme 2015, itself for 2018); other names keep theirs."""
+    return data.dataset_labels(data.ucr2015_names().values(), scheme)
+
+
+def relabel(table: pd.DataFrame | pd.Series, labels: dict[str, str]) -> pd.DataFrame | pd.Series:
+    """``table`` with dataset names replaced by ``labels`` (names not in it kept) in the index,
+    the columns (a frame's) and the values of ``NAME_COLUMNS``; a copy."""
+    rename = lambda name: labels.get(name, name) if isinstance(name, str) else name  # noqa: E731
+    table = table.copy()
+    table.index = table.index.map(rename)
+    if isinstance(table, pd.DataFrame):
+        columns = table.columns.name
+        table.columns = table.columns.map(rename)
+        table.columns.name = columns
+        for column in NAME_COLUMNS:
+            if column in table.columns:
+                table[column] = table[column].map(rename, na_action="ignore")
+    return table
 
 
 # --------------------------------------------------------------------------- provenance
