@@ -282,6 +282,45 @@ def test_coverage_counts_pairs_run_of_n_times_n_minus_one():
     assert expected < 42
 
 
+def test_names_2015_relabel_the_papers_datasets_and_keep_the_others(tmp_path):
+    names = ["FiftyWords", "GunPoint", "Chinatown"]
+    transfer = matrix({"FiftyWords": {"GunPoint": 0.9, "Chinatown": 0.8}, "GunPoint": {"FiftyWords": 0.6},
+                       "Chinatown": {"GunPoint": 0.7}}, names)
+    base = scratch({"FiftyWords": 0.6, "GunPoint": 0.95, "Chinatown": 0.9})
+    order = neighbours({"FiftyWords": ["GunPoint", "Chinatown"], "GunPoint": ["Chinatown", "FiftyWords"],
+                        "Chinatown": ["GunPoint", "FiftyWords"]})
+    old, new = analysis.name_labels(2015), analysis.name_labels(2018)
+    assert old["FiftyWords"] == "50words" and old["GunPoint"] == "Gun_Point" and "Chinatown" not in old
+    assert all(key == value for key, value in new.items())
+    # A matrix: index and columns; the index keeps its name.
+    variation = analysis.relabel(analysis.accuracy_variation(transfer, base), old)
+    assert list(variation.index) == ["50words", "Gun_Point", "Chinatown"] == list(variation.columns)
+    assert variation.index.name == "source"
+    assert variation.loc["50words", "Gun_Point"] == pytest.approx(100 * (0.9 - 0.95) / 0.95)
+    # Name-valued columns; the summary row and missing names stay.
+    table = analysis.relabel(analysis.dtw_vs_random(transfer, order, draws=10), old)
+    assert table["target"].tolist() == ["Chinatown", "50words", "Gun_Point", analysis.SUMMARY]
+    by_target = table.set_index("target")
+    assert by_target.loc["50words", "nearest_source"] == "Gun_Point"
+    assert by_target.loc["Chinatown", "nearest_source"] == "50words"  # GunPoint not run
+    assert by_target.loc["Gun_Point", "nearest_source"] == "Chinatown"
+    assert by_target.loc["Gun_Point", "second_source"] == "50words"
+    assert pd.isna(by_target.loc[analysis.SUMMARY, "nearest_source"])
+    aggregates = analysis.relabel(analysis.aggregates(transfer, base), old).set_index("target")
+    assert aggregates.loc["Gun_Point", "best_source"] == "50words"
+    assert aggregates.loc["Gun_Point", "worst_source"] == "Chinatown"
+    # Written and read back, 2015 shows the paper's names, 2018 leaves the study's.
+    path = tmp_path / "aggregates.csv"
+    analysis.relabel(analysis.aggregates(transfer, base), old).to_csv(path, index=False)
+    assert set(pd.read_csv(path)["target"]) == {"50words", "Gun_Point", "Chinatown"}
+    analysis.relabel(analysis.aggregates(transfer, base), new).to_csv(path, index=False)
+    assert set(pd.read_csv(path)["target"]) == set(names)
+    # A series: its index.
+    assert list(analysis.relabel(base, old).index) == ["Chinatown", "50words", "Gun_Point"]
+    # The input is not changed.
+    assert list(transfer.index) == names
+
+
 def test_readers_name_the_file_and_the_problem(tmp_path):
     bad = tmp_path / "scratch_accuracy.csv"
     bad.write_text("dataset,accuracy\nA,0.5\n")
@@ -369,6 +408,11 @@ def test_report_builds_on_the_demo_archive(tmp_path):
         _written(analyses / f"{name}.png")
         _written(analyses / f"{name}.svg")
         assert len(pd.read_csv(analyses / f"{name}.csv")) >= 3
+    # The demo's datasets are generated: nothing is compared with the paper, and nothing fails.
+    comparison = pd.read_csv(analyses / "published_comparison.csv")
+    assert len(comparison) == 1 and comparison.loc[0, "n"] == 0
+    assert "no datasets shared with the paper" in comparison.loc[0, "note"]
+    _written(analyses / "published_comparison.png")
     info = pd.read_csv(analyses / "run_info.csv")
     assert "6 of 6 pairs" in set(info["value"])
     assert set(info["section"]) == {"coverage", "config", "software"}
@@ -377,6 +421,7 @@ def test_report_builds_on_the_demo_archive(tmp_path):
     run_snakemake(tmp_path, config, "--report", "results/report.html")
     html = (tmp_path / "results" / "report.html").read_text()
     assert len(html) > 10000
-    for text in [*(f"{name}.png" for name in names), "run_info.csv", "Fig. 4", "1000 seeded draws"]:
+    for text in [*(f"{name}.png" for name in names), "run_info.csv", "Fig. 4", "1000 seeded draws",
+                 "published_comparison.csv", "hfawaz/bigdata18"]:
         assert text in html, text
     shutil.rmtree(tmp_path / ".snakemake", ignore_errors=True)

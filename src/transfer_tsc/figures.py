@@ -272,3 +272,51 @@ def rank_curves_figure(curves: pd.DataFrame, targets: Sequence[str], smoothing: 
         ax.set_visible(False)
     figure.suptitle("Accuracy vs similarity of the source dataset (Figs 7-9)")
     return figure
+
+
+# --------------------------------------------------------------------------- the paper's results
+
+
+def _comparison_value(table: pd.DataFrame, section: str, statistic: str) -> pd.Series | None:
+    rows = table[(table["section"] == section) & (table["statistic"] == statistic)
+                 & table["dataset"].isna()]
+    return rows.iloc[0] if len(rows) == 1 else None
+
+
+def published_comparison_figure(table: pd.DataFrame, label_limit: int = 25) -> Figure:
+    """Per dataset shared with the paper, our accuracy trained from scratch (y) against the
+    published one (x), with the diagonal; the legend gives the mean absolute difference of the
+    scratch and of the transfer accuracies (``published.comparison``'s table). Names are written
+    beside the points up to ``label_limit`` datasets. Without a shared dataset the figure says
+    so."""
+    figure = _figure(6.4, 6.4)
+    ax = figure.add_subplot()
+    rows = table[(table["section"] == "scratch") & table["dataset"].notna()]
+    if not len(rows):
+        ax.text(0.5, 0.5, "no datasets shared with the paper:\nnothing to compare",
+                transform=ax.transAxes, ha="center", va="center", fontsize=12, color="#555555")
+        ax.set_axis_off()
+        ax.set_title("Accuracy trained from scratch: ours vs published")
+        return figure
+    x, y = _percent(rows["published"]), _percent(rows["ours"])
+    sns.scatterplot(x=x, y=y, ax=ax, color="#1f77b4", s=40, alpha=0.85, edgecolor="black",
+                    linewidth=0.4, label=f"datasets (n = {len(rows)})")
+    if len(rows) <= label_limit:
+        for name, px, py in zip(rows["dataset"], x, y):
+            ax.annotate(str(name), (px, py), xytext=(4, 3), textcoords="offset points", fontsize=8)
+    _square_limits(ax, np.concatenate([x, y]))
+    handles, labels = ax.get_legend_handles_labels()
+    blank = Line2D([], [], linestyle="none")
+    for section, name in (("scratch", "scratch"), ("transfer", "transfer")):
+        row = _comparison_value(table, section, "mean absolute difference")
+        if row is not None and pd.notna(row["value"]):
+            handles.append(blank)
+            labels.append(f"{name}: mean |ours - published| = {100 * float(row['value']):.1f} points"
+                          f" (n = {int(row['n'])})")
+    ax.legend(handles, labels, loc="lower right", fontsize=9)
+    ax.set_xlabel("published test accuracy trained from scratch (%)")
+    ax.set_ylabel("our test accuracy trained from scratch (%)")
+    ax.set_title("Accuracy trained from scratch: ours vs published\n"
+                 "(Ismail Fawaz et al. 2018, github.com/hfawaz/bigdata18)")
+    ax.grid(True, linewidth=0.3)
+    return figure

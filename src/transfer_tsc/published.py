@@ -1,0 +1,347 @@
+"""The paper's published per-dataset results and a run's comparison with them.
+
+The data (``published/``, see its README) come from the paper's repository,
+github.com/hfawaz/bigdata18 at commit bf1bc3d: the 85 x 85 fine-tuned accuracies, the
+from-scratch accuracies derived from them, and the DTW neighbour lists, under the 2015 archive's
+names. The readers here return them under the 2018 names the study uses, in the layouts of
+``analysis`` (``transfer``: rows source, columns target; ``scratch``: by dataset; ``neighbours``:
+``target, rank, source, distance``, distance empty).
+
+``comparison`` compares a run with them over the datasets both have (``shared``), as a long
+table of ``COMPARISON_COLUMNS``:
+
+* ``scratch``: per shared dataset ours, published and ``ours - published``; the mean and median
+  of ``|ours - published|``;
+* ``transfer``: over the pairs (source, target) of shared datasets that both have, the mean and
+  median of ``|ours - published|``, and the fraction of pairs where the gain over scratch
+  ``transfer(s, t) - scratch(t)`` has the same sign in both (within ``analysis.TIE_TOLERANCE`` a
+  gain is 0, its own sign);
+* ``neighbours``: both rankings restricted to the shared datasets, per target: top-1 agreement
+  (same nearest source), top-5 overlap ``|ours_k & published_k| / k`` with
+  ``k = min(5, n_sources)``, Spearman's rank correlation of the sources' two ranks (defined from
+  2 sources); each the mean over targets;
+* ``fig6``: ``analysis.dtw_vs_random`` (wins / ties / losses of the DTW-nearest source against
+  random ones) on our tables and on the published ones, both restricted to the shared datasets
+  and to the pairs our run has, and the fraction of targets with the same outcome.
+
+``n`` counts what a statistic is computed over; ``n_missing`` what is left out among the shared
+datasets (datasets without our result, pairs not run, targets without neighbours).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import analysis, data
+
+SOURCE = "github.com/hfawaz/bigdata18 at commit bf1bc3d"
+COMPARISON_COLUMNS = (
+    "section", "statistic", "dataset", "ours", "published", "value", "n", "n_missing", "note",
+)
+NO_SHARED = "no datasets shared with the paper"
+TOP_K = 5
+
+
+# --------------------------------------------------------------------------- the data
+
+
+def _frame(name: str) -> pd.DataFrame:
+    text = resources.files(__package__).joinpath("published", name).read_text()
+    return pd.read_csv(io.StringIO(text))
+
+
+def _to_2018(names: Iterable[str]) -> list[str]:
+    new = data.ucr2015_names()
+    return [new.get(name, name) for name in names]
+
+
+def transfer_accuracy() -> pd.DataFrame:
+    """The published fine-tuned test accuracy, rows source and columns target (2018 names),
+    diagonal NaN."""
+    table = analysis.transfer_table(_frame("transfer_accuracy.csv"), "published/transfer_accuracy.csv")
+    table.index = pd.Index(_to_2018(table.index), name="source")
+    table.columns = _to_2018(table.columns)
+    return table
+
+
+def scratch_accuracy() -> pd.Series:
+    """The published accuracy trained from scratch by dataset (2018 names):
+    ``transfer_acc / (1 + variation / 100)`` of the paper's two matrices."""
+    series = analysis.scratch_series(_frame("scratch_accuracy.csv"), "published/scratch_accuracy.csv")
+    series.index = pd.Index(_to_2018(series.index), name="dataset")
+    return series.sort_index()
+
+
+def neighbours() -> pd.DataFrame:
+    """The published DTW neighbours (target, rank, source, distance NaN), 2018 names."""
+    table = analysis.neighbour_table(_frame("neighbours.csv"), "published/neighbours.csv")
+    table["target"] = _to_2018(table["target"])
+    table["source"] = _to_2018(table["source"])
+    return table.sort_values(["target", "rank"]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Results:
+    """One study's three tables (ours or the paper's)."""
+
+    scratch: pd.Series
+    transfer: pd.DataFrame
+    neighbours: pd.DataFrame
+
+    def names(self) -> set[str]:
+        return (
+            set(self.scratch.index) | set(self.transfer.index) | set(self.transfer.columns)
+            | set(self.neighbours["target"]) | set(self.neighbours["source"])
+        )
+
+
+def load() -> Results:
+    """The paper's published results, 2018 names."""
+    return Results(scratch_accuracy(), transfer_accuracy(), neighbours())
+
+
+# --------------------------------------------------------------------------- the pieces
+
+
+def shared_datasets(ours: Results, paper: Results, allowed: Iterable[str] | None = None) -> list[str]:
+    """The datasets in both results (and in ``allowed`` when given), sorted."""
+    names = ours.names() & paper.names()
+    if allowed is not None:
+        names &= set(allowed)
+    return sorted(names)
+
+
+def scratch_pairs(ours: pd.Series, paper: pd.Series, shared: Sequence[str]) -> pd.DataFrame:
+    """Per shared dataset with both accuracies: ``dataset, ours, published, difference``
+    (``ours - published``)."""
+    names = [n for n in shared if n in ours.index and n in paper.index and pd.notna(ours[n])]
+    frame = pd.DataFrame(
+        {"dataset": names, "ours": ours.reindex(names).to_numpy(dtype=float),
+         "published": paper.reindex(names).to_numpy(dtype=float)}
+    )
+    frame["difference"] = frame["ours"] - frame["published"]
+    return frame
+
+
+def _long(matrix: pd.DataFrame, shared: Sequence[str]) -> pd.Series:
+    square = matrix.reindex(index=list(shared), columns=list(shared))
+    square.index.name, square.columns.name = "source", "target"
+    return square.stack().astype(float)
+
+
+def transfer_pairs(
+    ours: Results, paper: Results, shared: Sequence[str]
+) -> pd.DataFrame:
+    """Per pair (source, target) of shared datasets that both runs have: ``source, target,
+    ours, published`` and each gain over scratch ``transfer - scratch(target)`` (NaN where our
+    scratch accuracy of the target is missing)."""
+    both = pd.concat(
+        {"ours": _long(ours.transfer, shared), "published": _long(paper.transfer, shared)}, axis=1
+    ).dropna()
+    frame = both.reset_index()
+    frame["ours_gain"] = frame["ours"] - ours.scratch.reindex(frame["target"]).to_numpy(dtype=float)
+    frame["published_gain"] = frame["published"] - paper.scratch.reindex(frame["target"]).to_numpy(
+        dtype=float
+    )
+    return frame[["source", "target", "ours", "published", "ours_gain", "published_gain"]]
+
+
+def gain_sign(gain: Iterable[float], tolerance: float = analysis.TIE_TOLERANCE) -> np.ndarray:
+    """-1, 0 or 1: the sign of a gain, 0 within ``tolerance``."""
+    values = np.asarray(list(gain) if not isinstance(gain, np.ndarray) else gain, dtype=float)
+    return np.where(np.abs(values) <= tolerance, 0, np.sign(values)).astype(int)
+
+
+def restrict_neighbours(table: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
+    """The neighbour table with targets and sources among ``names``, re-ranked 1, 2, ... in the
+    original order."""
+    keep = set(names)
+    rows = table[table["target"].isin(keep) & table["source"].isin(keep)]
+    rows = rows.sort_values(["target", "rank"]).copy()
+    rows["rank"] = rows.groupby("target").cumcount() + 1
+    return rows.reset_index(drop=True)
+
+
+def neighbour_agreement(
+    ours: pd.DataFrame, paper: pd.DataFrame, shared: Sequence[str], k: int = TOP_K
+) -> pd.DataFrame:
+    """Per shared target in both rankings (restricted to the shared datasets and to the sources
+    both rank): ``target, n_sources, top1`` (1 when the nearest source is the same),
+    ``top_k`` (``|ours_k & published_k| / k``, ``k = min(k, n_sources)``) and ``spearman``
+    (NaN under 2 sources)."""
+    ours, paper = restrict_neighbours(ours, shared), restrict_neighbours(paper, shared)
+    rows = []
+    for target in shared:
+        a = ours[ours["target"] == target]
+        b = paper[paper["target"] == target]
+        common = set(a["source"]) & set(b["source"])
+        a = restrict_neighbours(a, common | {target})
+        b = restrict_neighbours(b, common | {target})
+        if not len(a):
+            continue
+        m = min(k, len(a))
+        rank_a = a.set_index("source")["rank"]
+        rank_b = b.set_index("source")["rank"].reindex(rank_a.index)
+        rho = float(stats.spearmanr(rank_a, rank_b).statistic) if len(a) >= 2 else np.nan
+        rows.append({
+            "target": target,
+            "n_sources": len(a),
+            "top1": float(a["source"].iloc[0] == b["source"].iloc[0]),
+            "top_k": len(set(a["source"].iloc[:m]) & set(b["source"].iloc[:m])) / m,
+            "spearman": rho,
+        })
+    return pd.DataFrame(rows, columns=["target", "n_sources", "top1", "top_k", "spearman"])
+
+
+def dtw_outcomes(
+    ours: Results, paper: Results, shared: Sequence[str], draws: int, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``analysis.dtw_vs_random`` on ours and on the paper's results, both restricted to the
+    shared datasets and to the pairs our run has (the paper's random source is drawn among the
+    same sources as ours)."""
+    names = list(shared)
+    ran = ours.transfer.reindex(index=names, columns=names)
+    theirs = paper.transfer.reindex(index=names, columns=names).where(ran.notna())
+    ran.index.name = theirs.index.name = "source"
+    return (
+        analysis.dtw_vs_random(ran, restrict_neighbours(ours.neighbours, names), draws, seed),
+        analysis.dtw_vs_random(theirs, restrict_neighbours(paper.neighbours, names), draws, seed),
+    )
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def _row(section: str, statistic: str, **values) -> dict:
+    row = dict.fromkeys(COMPARISON_COLUMNS)
+    row.update(section=section, statistic=statistic, **values)
+    return row
+
+
+def _mean(values) -> float:
+    values = np.asarray(values, dtype=float)
+    return float(np.mean(values)) if values.size else np.nan
+
+
+def _median(values) -> float:
+    values = np.asarray(values, dtype=float)
+    return float(np.median(values)) if values.size else np.nan
+
+
+def comparison(
+    ours: Results,
+    paper: Results,
+    allowed: Iterable[str] | None = None,
+    draws: int = 1000,
+    seed: int = 0,
+    note: str = "",
+) -> pd.DataFrame:
+    """Our run against the paper's results over the datasets both have (among ``allowed`` when
+    given; ``allowed=[]`` compares nothing, as for the demo archive's generated data); the
+    statistics of the module docstring as rows of ``COMPARISON_COLUMNS``. With no shared
+    dataset the table is one ``datasets`` row saying so (``note`` adds why)."""
+    shared = shared_datasets(ours, paper, allowed)
+    in_run = sorted(ours.names())
+    rows = [_row(
+        "datasets", "shared with the paper", n=len(shared), n_missing=len(in_run) - len(shared),
+        note=(f"{len(shared)} of the run's {len(in_run)} datasets are among the paper's "
+              f"{len(paper.names())}" if shared else "; ".join(filter(None, [NO_SHARED, note]))),
+    )]
+    if not shared:
+        return _table(rows)
+    n_pairs = len(shared) * (len(shared) - 1)
+
+    scratch = scratch_pairs(ours.scratch, paper.scratch, shared)
+    missing = len(shared) - len(scratch)
+    for item in scratch.itertuples():
+        rows.append(_row("scratch", "test accuracy", dataset=item.dataset, ours=item.ours,
+                         published=item.published, value=item.difference))
+    absolute = scratch["difference"].abs()
+    rows += [
+        _row("scratch", "mean test accuracy", ours=_mean(scratch["ours"]),
+             published=_mean(scratch["published"]),
+             value=_mean(scratch["ours"]) - _mean(scratch["published"]),
+             n=len(scratch), n_missing=missing, note="value: ours - published"),
+        _row("scratch", "mean absolute difference", value=_mean(absolute), n=len(scratch),
+             n_missing=missing, note="mean of |ours - published| over datasets"),
+        _row("scratch", "median absolute difference", value=_median(absolute), n=len(scratch),
+             n_missing=missing, note="median of |ours - published| over datasets"),
+    ]
+
+    pairs = transfer_pairs(ours, paper, shared)
+    absolute = (pairs["ours"] - pairs["published"]).abs()
+    left_out = f"pairs of shared datasets not run: {n_pairs - len(pairs)}"
+    rows += [
+        _row("transfer", "mean test accuracy", ours=_mean(pairs["ours"]),
+             published=_mean(pairs["published"]),
+             value=_mean(pairs["ours"]) - _mean(pairs["published"]),
+             n=len(pairs), n_missing=n_pairs - len(pairs), note="value: ours - published"),
+        _row("transfer", "mean absolute difference", value=_mean(absolute), n=len(pairs),
+             n_missing=n_pairs - len(pairs), note=left_out),
+        _row("transfer", "median absolute difference", value=_median(absolute), n=len(pairs),
+             n_missing=n_pairs - len(pairs), note=left_out),
+    ]
+    gains = pairs.dropna(subset=["ours_gain", "published_gain"])
+    ours_sign, paper_sign = gain_sign(gains["ours_gain"]), gain_sign(gains["published_gain"])
+    rows.append(_row(
+        "transfer", "gain sign agreement",
+        ours=_mean(ours_sign > 0), published=_mean(paper_sign > 0),
+        value=_mean(ours_sign == paper_sign), n=len(gains), n_missing=n_pairs - len(gains),
+        note="value: fraction of pairs whose gain over scratch has the same sign; "
+             "ours / published: fraction with a positive gain",
+    ))
+
+    agreement = neighbour_agreement(ours.neighbours, paper.neighbours, shared)
+    rho = agreement["spearman"].dropna()
+    rows += [
+        _row("neighbours", "top-1 agreement", value=_mean(agreement["top1"]), n=len(agreement),
+             n_missing=len(shared) - len(agreement),
+             note="fraction of targets with the same DTW-nearest source"),
+        _row("neighbours", f"top-{TOP_K} overlap", value=_mean(agreement["top_k"]),
+             n=len(agreement), n_missing=len(shared) - len(agreement),
+             note=f"mean over targets of |ours & published among the k nearest| / k, "
+                  f"k = min({TOP_K}, sources)"),
+        _row("neighbours", "Spearman correlation", value=_mean(rho), n=len(rho),
+             n_missing=len(shared) - len(rho),
+             note="mean over targets of the rank correlation of the sources (from 2 sources)"),
+    ]
+
+    mine, theirs = dtw_outcomes(ours, paper, shared, draws, seed)
+    a, b = analysis.dtw_summary(mine), analysis.dtw_summary(theirs)
+    for key, name in (("wins", "DTW wins"), ("ties", "DTW ties"), ("losses", "DTW losses")):
+        rows.append(_row("fig6", name, ours=int(a[key]), published=int(b[key]),
+                         value=int(a[key]) - int(b[key]), n=int(a["n_targets"]),
+                         n_missing=len(shared) - int(a["n_targets"]),
+                         note="value: ours - published; published on the pairs our run has"))
+    outcomes = pd.concat(
+        [analysis.compared_targets(t).set_index("target")["outcome"] for t in (mine, theirs)],
+        axis=1, keys=["ours", "published"],
+    ).dropna()
+    rows.append(_row("fig6", "outcome agreement", value=_mean(outcomes["ours"] == outcomes["published"]),
+                     n=len(outcomes), n_missing=len(shared) - len(outcomes),
+                     note="fraction of targets with the same win / tie / loss"))
+    return _table(rows)
+
+
+def _table(rows: list[dict]) -> pd.DataFrame:
+    table = pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
+    for column in ("n", "n_missing"):
+        table[column] = table[column].astype("Int64")
+    for column in ("ours", "published", "value"):
+        table[column] = table[column].astype(float)
+    return table
+
+
+def statistic(table: pd.DataFrame, section: str, name: str) -> pd.Series:
+    """The one row of a comparison table with this section and statistic."""
+    rows = table[(table["section"] == section) & (table["statistic"] == name) & table["dataset"].isna()]
+    if len(rows) != 1:
+        raise KeyError(f"comparison table: no single row {section} / {name}")
+    return rows.iloc[0]
