@@ -383,6 +383,10 @@ def test_snakemake_refuses_bad_archive_at_start(name, tmp_path):
         ({"pretrain": {"epochs": -5}}, "Error: config key pretrain.epochs: -5 is less than the minimum of 1"),
         ({"finetune": {"epochs": 0}}, "Error: config key finetune.epochs: 0 is less than the minimum of 1"),
         ({"ucr_root": "/no/such/archive"}, "Error: ucr_root: /no/such/archive is not a folder"),
+        ({"data": {"znormalise": "yes"}},
+         "Error: config key data.znormalise: 'yes' is not one of ['auto', True, False]"),
+        ({"analysis": {"names": 2016}},
+         "Error: config key analysis.names: 2016 is not one of [2015, 2018, '2015', '2018']"),
     ],
 )
 def test_snakemake_refuses_bad_config_at_start(overlay, message, tmp_path):

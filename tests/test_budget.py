@@ -92,6 +92,11 @@ def test_nearest_budget_dry_run_after_the_similarity_outputs(tmp_path, ucr_root)
     assert counts.get("select_sources") == 1 and "finetune" not in counts
 
     run_snakemake(tmp_path, config, "results/finetune/selection.csv")
+    # data.znormalise: auto (the default) normalises BME and Chinatown, with one line each
+    for name in DATASETS:
+        lines = (tmp_path / f"logs/prototypes/{name}.log").read_text().splitlines()
+        noted = [line for line in lines if "not z-normalised" in line]
+        assert len(noted) == (1 if name in ("BME", "Chinatown") else 0), name
     neighbours = pd.read_csv(tmp_path / "results/similarity/neighbours.csv")
     selection = pd.read_csv(tmp_path / "results/finetune/selection.csv")
     for target in DATASETS:

@@ -82,13 +82,81 @@ def test_missing_values_are_interpolated_when_asked(ucr_root):
 
 
 def test_znormalisation_is_per_series_and_optional(ucr_root):
-    raw = data.load_dataset(ucr_root, "Chinatown")  # not z-normalised in the archive
+    raw = data.load_dataset(ucr_root, "Chinatown", znormalise=False)  # not normalised in the archive
     normalised = data.load_dataset(ucr_root, "Chinatown", znormalise=True)
     assert abs(raw.x_train[0].mean()) > 1
     np.testing.assert_allclose(normalised.x_train.mean(axis=1), 0, atol=1e-9)
     np.testing.assert_allclose(normalised.x_train.std(axis=1), 1, atol=1e-9)
     expected = (raw.x_train[3] - raw.x_train[3].mean()) / raw.x_train[3].std()
     np.testing.assert_allclose(normalised.x_train[3], expected)
+
+
+NOT_NORMALISED = {"Chinatown": False, "BME": False, "PowerCons": False,
+                  "GesturePebbleZ1": False, "DodgerLoopDay": True}  # name: fill_missing
+
+
+def test_znormalise_auto_leaves_every_paper_dataset_as_read_and_normalises_the_others(
+    ucr_root, caplog
+):
+    caplog.set_level("INFO", logger="transfer_tsc")
+    rows = inventory(ucr_root)
+    paper = [name for name, row in rows.items() if row["name_2015"]]
+    assert len(paper) == 47
+    for name in paper:
+        fill = int(rows[name]["missing_inside"]) > 0
+        auto = data.load_dataset(ucr_root, name, znormalise="auto", fill_missing=fill)
+        raw = data.load_dataset(ucr_root, name, znormalise=False, fill_missing=fill)
+        for split in ("x_train", "x_test"):
+            assert np.array_equal(getattr(auto, split), getattr(raw, split), equal_nan=True), name
+    assert caplog.records == []
+    for name, fill in NOT_NORMALISED.items():
+        auto = data.load_dataset(ucr_root, name, znormalise="auto", fill_missing=fill)
+        forced = data.load_dataset(ucr_root, name, znormalise=True, fill_missing=fill)
+        np.testing.assert_array_equal(auto.x_train, forced.x_train)
+        np.testing.assert_array_equal(auto.x_test, forced.x_test)
+        means = [s.mean() for s in auto.series("test")]
+        np.testing.assert_allclose(means, 0, atol=1e-9)
+    logged = [r.getMessage() for r in caplog.records]
+    assert len(logged) == len(NOT_NORMALISED)
+    for line, name in zip(logged, NOT_NORMALISED):
+        assert line.startswith(f"{name}: not z-normalised") and "data.znormalise: auto" in line
+
+
+def _two_class_files(root, name, shift: float, scale: float):
+    """Series of length 20, each z-normalised (population std) and then moved by ``shift`` and
+    stretched by ``scale``: their mean is ``shift`` and their std ``scale`` exactly."""
+    rng = np.random.default_rng(3)
+    folder = root / name
+    folder.mkdir(parents=True)
+    for split in data.SPLITS:
+        lines = []
+        for label in (1, 2, 1, 2):
+            x = rng.normal(size=20)
+            x = (x - x.mean()) / x.std() * scale + shift
+            lines.append("\t".join([str(label)] + [repr(float(v)) for v in x]))
+        (folder / f"{name}_{split}.tsv").write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(
+    ("shift", "scale", "normalised"),
+    [(0.0, 1.0, False), (0.04, 1.0, False), (0.06, 1.0, True), (0.0, 0.96, False),
+     (0.0, 0.94, True), (0.0, 1.06, True), (-0.06, 1.0, True)],
+)
+def test_znormalise_auto_tolerance_on_the_mean_and_the_std(tmp_path, shift, scale, normalised):
+    _two_class_files(tmp_path, "Made", shift, scale)
+    raw = data.load_dataset(tmp_path, "Made", znormalise=False)
+    auto = data.load_dataset(tmp_path, "Made", znormalise="auto")
+    if normalised:
+        expected = (raw.x_train - raw.x_train.mean(1, keepdims=True)) / raw.x_train.std(1, keepdims=True)
+        np.testing.assert_allclose(auto.x_train, expected, atol=1e-12)
+    else:
+        assert np.array_equal(auto.x_train, raw.x_train)
+
+
+def test_znormalise_refuses_other_values(tmp_path):
+    _two_class_files(tmp_path, "Made", 0.0, 1.0)
+    with pytest.raises(data.InputError, match="data.znormalise: 'yes' is not one of auto"):
+        data.load_dataset(tmp_path, "Made", znormalise="yes")
 
 
 @pytest.mark.parametrize("suffix", ["", ".csv"])

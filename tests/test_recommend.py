@@ -48,7 +48,7 @@ def expected_ranking(ucr_root, study_dir) -> pd.DataFrame:
     """The held-out dataset's neighbours straight from the similarity module: its prototypes
     from ``prototypes.class_prototypes`` and the study's, through ``similarity.dataset_matrix``
     and ``similarity.neighbours`` (the functions the study's own ranking comes from)."""
-    held = load_dataset(ucr_root, HELD_OUT)
+    held = load_dataset(ucr_root, HELD_OUT, znormalise="auto")  # as the study did
     mine = prototypes.class_prototypes(HELD_OUT, held.series("train"), held.y_train, held.classes)
     theirs = {n: prototypes.read_prototypes(study_dir / f"results/prototypes/{n}.h5") for n in STUDY}
     assert {p.iterations for p in theirs.values()} == {10}
@@ -78,7 +78,7 @@ def test_ranking_equals_the_distance_function_and_the_csv(study, ucr_root, tmp_p
     assert table["rank"].tolist() == [1, 2, 3, 4]
     assert (table["dataset"] == HELD_OUT).all()
     # the same distance by hand: min over prototype pairs of squared DTW
-    held = load_dataset(ucr_root, HELD_OUT)
+    held = load_dataset(ucr_root, HELD_OUT, znormalise="auto")
     mine = prototypes.class_prototypes(HELD_OUT, held.series("train"), held.y_train, held.classes)
     nearest = prototypes.read_prototypes(study_dir / f"results/prototypes/{table.loc[0, 'source']}.h5")
     by_hand = min(similarity.distance(a, b) for a in mine.prototypes for b in nearest.prototypes)

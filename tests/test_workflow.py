@@ -77,13 +77,40 @@ def test_one_pair_runs_only_what_it_needs_then_the_study_completes(tmp_path, stu
         with h5py.File(path) as f:
             assert "model_weights" in f
         model = keras.models.load_model(path, compile=False)
-        dataset = load_dataset(study_config["ucr_root"], name)
+        dataset = load_dataset(study_config["ucr_root"], name, znormalise="auto")  # as the run
         predicted = np.asarray(model(dataset.network_input("test"), training=False)).argmax(1)
         accuracy = float(np.mean(predicted == dataset.y_test))
         assert accuracy == pytest.approx(scratch.set_index("dataset").loc[name, "test_accuracy"])
 
     again = run_snakemake(tmp_path, study_config, *tables, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
+
+    # the comparison with the paper's published results: Coffee and GunPoint are among its 85
+    # datasets, Chinatown (added in 2018) is not
+    comparison_path = "results/analysis/published_comparison.csv"
+    run_snakemake(tmp_path, study_config, comparison_path)
+    comparison = pd.read_csv(tmp_path / comparison_path)
+    shared = comparison[comparison["section"] == "datasets"].iloc[0]
+    assert (shared["n"], shared["n_missing"]) == (2, 1)
+    per = comparison[(comparison["section"] == "scratch") & comparison["dataset"].notna()]
+    assert per["dataset"].tolist() == ["Coffee", "GunPoint"]
+    ours = scratch.set_index("dataset").loc[["Coffee", "GunPoint"], "test_accuracy"]
+    assert per["ours"].tolist() == pytest.approx(ours.tolist())
+    assert per["published"].tolist() == pytest.approx([1.0, 1.0])
+    pairs = comparison[
+        (comparison["section"] == "transfer") & (comparison["statistic"] == "mean absolute difference")
+    ].iloc[0]
+    assert (pairs["n"], pairs["n_missing"]) == (2, 0)  # Coffee -> GunPoint, GunPoint -> Coffee
+
+    # analysis.names 2015: the paper's names in the analysis tables; Chinatown keeps its own
+    old_names = {**study_config, "analysis": {"names": 2015}}
+    run_snakemake(tmp_path, old_names, comparison_path, "results/analysis/aggregates.csv")
+    comparison = pd.read_csv(tmp_path / comparison_path)
+    assert set(comparison["dataset"].dropna()) == {"Coffee", "Gun_Point"}
+    aggregates = pd.read_csv(tmp_path / "results/analysis/aggregates.csv")
+    assert aggregates["target"].tolist() == ["Chinatown", "Coffee", "Gun_Point"]
+    assert set(aggregates["best_source"]) <= {"Chinatown", "Coffee", "Gun_Point"}
+    assert (tmp_path / "results/pretrain/GunPoint/model.h5").is_file()  # paths keep the study's
 
 
 def test_batched_groups_plan_a_link_job_per_pair(tmp_path, study_config):

@@ -14,6 +14,7 @@ Bad input ends with one line ``Error: ...`` naming the file or option, and exit 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -101,14 +102,14 @@ def cmd_recommend(args: argparse.Namespace) -> None:
         usable = rec.rankable(references, name)
         prototype_settings = rec.study_settings([r.prototypes for r in usable])
         data_options = {
-            **{k: False for k in rec.DATA_OPTIONS},
+            **rec.DATA_OPTIONS,
             **((study_config or {}).get("data") or {}),
             **prototype_settings.data,
         }
         if args.fill_missing:
             data_options["fill_missing"] = True
-        if args.znormalise:
-            data_options["znormalise"] = True
+        if args.znormalise is not None:
+            data_options["znormalise"] = {"true": True, "false": False}.get(args.znormalise, args.znormalise)
         dataset = _load_user_dataset(args.dataset, data_options)
         table = rec.recommend(dataset, usable, args.top, _log, prototype_settings)
         if args.finetune:
@@ -183,7 +184,9 @@ def parser() -> argparse.ArgumentParser:
                      help="training epochs for --finetune (default: the study's, else 2000)")
     rec.add_argument("--seed", type=_positive, default=None, help="training seed (default: the study's, else 0)")
     rec.add_argument("--fill-missing", action="store_true", help="interpolate missing values inside series")
-    rec.add_argument("--znormalise", action="store_true", help="z-normalise every series")
+    rec.add_argument("--znormalise", choices=["auto", "true", "false"], default=None,
+                     help="z-normalise every series (true), none (false), or only a dataset whose "
+                     "series are not z-normalised (auto); default: as the study did")
     rec.add_argument("--out", metavar="CSV", help="also write the table as CSV")
     rec.set_defaults(run=cmd_recommend)
 
@@ -209,6 +212,10 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``transfer-tsc`` console script."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    package_log = logging.StreamHandler(sys.stderr)
+    package_log.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logging.getLogger(__package__).addHandler(package_log)
+    logging.getLogger(__package__).setLevel(logging.INFO)
     args = parser().parse_args(argv)
     try:
         args.run(args)

@@ -26,14 +26,15 @@ import pandas as pd
 
 from . import prototypes as protos
 from . import similarity
-from .data import Dataset
+from .data import ZNORMALISE_AUTO, Dataset
 from .errors import InputError
 from .io import open_hdf5
 from .training import Recipe
 from .zoo import Reference
 
-# data options a study may record in its prototype files (write_prototypes(**settings))
-DATA_OPTIONS = ("znormalise", "fill_missing")
+# data options a study may record in its prototype files (write_prototypes(**settings)), and
+# their values when it does not (the pipeline's defaults)
+DATA_OPTIONS = {"znormalise": ZNORMALISE_AUTO, "fill_missing": False}
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,14 @@ class PrototypeSettings:
 
     window: float | None
     iterations: int
-    data: Mapping[str, bool]
+    data: Mapping[str, bool | str]
+
+
+def _option(value) -> bool | str:
+    """A data option as an HDF5 attribute holds it: a boolean, or text ("auto")."""
+    if isinstance(value, bytes):
+        value = value.decode()
+    return value if isinstance(value, str) else bool(value)
 
 
 def _settings_of(path) -> PrototypeSettings:
@@ -52,7 +60,7 @@ def _settings_of(path) -> PrototypeSettings:
             iterations = int(f.attrs["dba_iterations"])
         except (KeyError, ValueError, TypeError) as error:
             raise InputError(f"{path}: not a prototypes file (missing or bad attribute {error})") from None
-        data = {key: bool(f.attrs[key]) for key in DATA_OPTIONS if key in f.attrs}
+        data = {key: _option(f.attrs[key]) for key in DATA_OPTIONS if key in f.attrs}
     return PrototypeSettings(window, iterations, data)
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -235,6 +236,27 @@ def release_stale_lock() -> str | None:
     return f"removed the lock left by an interrupted run (snakemake pid {pid} is gone)"
 
 
+class _LineHandler(logging.Handler):
+    def __init__(self, log: Callable[[str], None]):
+        super().__init__(logging.INFO)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.log(record.getMessage())
+
+
+def forward_package_log(log: Callable[[str], None]) -> None:
+    """Send the package's own log records (``logging.getLogger("transfer_tsc.*")``, INFO and
+    above, e.g. a dataset z-normalised by ``data.znormalise: auto``) to ``log``, replacing an
+    earlier destination."""
+    logger = logging.getLogger(__package__)
+    for handler in [h for h in logger.handlers if isinstance(h, _LineHandler)]:
+        logger.removeHandler(handler)
+    logger.addHandler(_LineHandler(log))
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 @contextlib.contextmanager
 def rule_script(snakemake, keep_finished: bool = False) -> Iterator[Callable[[str], None]]:
     """Yield a ``log(line)`` function writing to the rule's log (and stderr); turn a PipelineError
@@ -254,6 +276,7 @@ def rule_script(snakemake, keep_finished: bool = False) -> Iterator[Callable[[st
 
     limit = _mem_mb(snakemake)
     watchdog = MemoryWatchdog(limit, snakemake.rule, _job_name(snakemake), log) if limit else None
+    forward_package_log(log)
     try:
         if keep_finished and finished_in_this_run(snakemake):
             log(
