@@ -1,7 +1,8 @@
 # Transfer learning for time series classification (Ismail Fawaz et al., IEEE BigData 2018).
 #
 # UCR files -> pre-trained FCN per dataset -> fine-tuned FCN per (source, target) pair
-#           -> per-class DBA prototypes -> DTW distance between datasets -> analyses and report.
+#           -> per-class DBA prototypes -> DTW distance between datasets -> analyses and report;
+#           pre-trained FCNs x each target's train split -> transferability scores (beyond the paper).
 import os
 import sys
 
@@ -26,6 +27,7 @@ include: "rules/data.smk"
 include: "rules/pretrain.smk"
 include: "rules/finetune.smk"
 include: "rules/similarity.smk"
+include: "rules/transferability.smk"
 include: "rules/analysis.smk"
 include: "rules/recommend.smk"
 
@@ -37,6 +39,7 @@ rule all:
         "results/transfer_accuracy.csv",
         "results/similarity/dtw_distance.csv",
         "results/similarity/neighbours.csv",
+        "results/transferability/scores.csv",
         expand(
             "results/analysis/{table}.csv",
             table=[

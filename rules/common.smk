@@ -115,16 +115,19 @@ if GPU_PLAN and not (workflow.remote_exec or workflow.subprocess_exec):
 
 
 @lru_cache(maxsize=None)
-def split_paths(name):
-    """The TRAIN and TEST files of a dataset (2018 or 2015 layout)."""
+def split_path(name, split):
+    """The TRAIN or TEST file of a dataset (2018 or 2015 layout)."""
     if DEMO:
-        return {s.lower(): f"{UCR_ROOT}/{name}/{name}_{s}.tsv" for s in data.SPLITS}
+        return f"{UCR_ROOT}/{name}/{name}_{split}.tsv"
     try:
-        return {
-            s.lower(): str(data.split_file(UCR_ROOT, name, s).path) for s in data.SPLITS
-        }
+        return str(data.split_file(UCR_ROOT, name, split).path)
     except InputError as error:
         _stop(error)
+
+
+def split_paths(name):
+    """The TRAIN and TEST files of a dataset, as named inputs ``train`` and ``test``."""
+    return {s.lower(): split_path(name, s) for s in data.SPLITS}
 
 
 def dataset_files(wildcards):
@@ -135,9 +138,15 @@ def target_files(wildcards):
     return split_paths(wildcards.target)
 
 
-# finetune.sources: all (static DAG), random:K (drawn here from the seed, static DAG) or
-# nearest:K (read from the select_sources checkpoint's table, made from the DTW neighbours).
+def target_train_file(wildcards):
+    return split_path(wildcards.target, "TRAIN")
+
+
+# finetune.sources: all (static DAG), random:K (drawn here from the seed, static DAG), or
+# nearest:K and <score>:K (read from the select_sources checkpoint's table, made from the DTW
+# neighbours or the transferability scores).
 BUDGET, BUDGET_K = study.parse_budget(config["finetune"]["sources"])
+SELECTED_BY_CHECKPOINT = ("nearest", *study.SCORES)
 
 
 @lru_cache(maxsize=None)
@@ -284,8 +293,8 @@ def pair_outputs(folder, flag=lambda path: path):
 
 
 def pair_files(suffix):
-    """Every fine-tuned pair's file: a list, or for nearest:K an input function (it waits for
-    the select_sources checkpoint)."""
+    """Every fine-tuned pair's file: a list, or for nearest:K and <score>:K an input function
+    (it waits for the select_sources checkpoint)."""
 
     def files(wildcards=None):
         return [
@@ -294,7 +303,7 @@ def pair_files(suffix):
             for source in target_sources(target)
         ]
 
-    return files if BUDGET == "nearest" else files()
+    return files if BUDGET in SELECTED_BY_CHECKPOINT else files()
 
 
 TRAINING = config["resources"]["training"]

@@ -3,7 +3,11 @@ checkpoint select_sources:
         **(
             {"neighbours": "results/similarity/neighbours.csv"}
             if BUDGET == "nearest"
-            else {}
+            else (
+                {"scores": "results/transferability/scores.csv"}
+                if BUDGET in study.SCORES
+                else {}
+            )
         ),
     output:
         selection="results/finetune/selection.csv",

@@ -73,7 +73,7 @@ rule export_zoo:
         runtime=30,
     params:
         config=config,
-        files={name: split_paths(name) for name in DATASETS},
+        files=lambda wildcards: {name: split_paths(name) for name in DATASETS},
     script:
         "../scripts/zoo_export.py"
 

@@ -11,6 +11,9 @@ with rule_script(snakemake) as log:
         selection = study.nearest_sources(neighbours, datasets, k)
     elif mode == "random":
         selection = study.random_sources(datasets, k, snakemake.params.seed)
+    elif mode in study.SCORES:
+        scores = analysis.read_table(snakemake.input.scores, ("target", "source", mode))
+        selection = study.scored_sources(scores, datasets, k, mode)
     else:
         raise InputError(
             "config key finetune.sources: all selects every pair; no selection to write"

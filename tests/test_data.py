@@ -193,3 +193,15 @@ def test_demo_archive_is_a_valid_ucr_2018_archive(tmp_path):
     again = tmp_path / "again"
     write_demo_dataset(again, "CBF", seed=3)
     assert (again / "CBF" / "CBF_TRAIN.tsv").read_bytes() == (tmp_path / "CBF" / "CBF_TRAIN.tsv").read_bytes()
+
+
+@pytest.mark.parametrize("name", ["BME", "Coffee"])
+def test_the_train_split_alone_reads_as_in_the_whole_dataset(ucr_root, name):
+    whole = data.load_dataset(ucr_root, name, znormalise="auto")
+    train = data.load_dataset_files(
+        name, data.split_file(ucr_root, name, "TRAIN").path, None, znormalise="auto"
+    )
+    assert np.array_equal(train.x_train, whole.x_train) and train.classes == whole.classes
+    assert np.array_equal(train.y_train, whole.y_train)
+    assert train.x_test.shape == (0, whole.x_train.shape[1]) and len(train.y_test) == 0
+    assert train.length == whole.length

@@ -87,7 +87,7 @@ class Dataset:
     @property
     def length(self) -> int:
         """The longest series length over both splits."""
-        return int(max(self.lengths_train.max(), self.lengths_test.max()))
+        return int(np.concatenate([self.lengths_train, self.lengths_test]).max())
 
     @property
     def variable_length(self) -> bool:
@@ -458,21 +458,24 @@ def load_dataset(
 def load_dataset_files(
     name: str,
     train: str | os.PathLike,
-    test: str | os.PathLike,
+    test: str | os.PathLike | None,
     znormalise: bool | str = False,
     fill_missing: bool = False,
 ) -> Dataset:
     """Read, validate and encode a dataset from its two split files (separator from the suffix:
-    tab for ``.tsv``, comma otherwise).
+    tab for ``.tsv``, comma otherwise). ``test`` None reads the train split alone (the test
+    arrays are empty), for work that must not see the test split.
 
     ``znormalise``: True normalises every series, False none, "auto" every series of a dataset
-    that has a series off by more than the Z_*_TOLERANCE (``normalisation_gap``; logged, one line), and leaves a
-    normalised dataset's values exactly as read."""
+    whose train split has a series off by more than the Z_*_TOLERANCE (``normalisation_gap``;
+    one log line), leaving a normalised dataset's values exactly as read. The decision reads
+    the train split only, so it is the same with or without the test split."""
     if znormalise not in (True, False, ZNORMALISE_AUTO):
         raise InputError(f"data.znormalise: {znormalise!r} is not one of auto, true, false")
+    paths = {"TRAIN": train} if test is None else dict(zip(SPLITS, (train, test)))
     splits = {
         split: SplitFile(Path(path), "\t" if str(path).endswith(".tsv") else ",")
-        for split, path in zip(SPLITS, (train, test))
+        for split, path in paths.items()
     }
     for file in splits.values():
         if not file.path.is_file():
@@ -483,14 +486,17 @@ def load_dataset_files(
         lengths = _series_lengths(file.path, values)
         values = _fill_missing(file.path, values, lengths, fill_missing)
         raw[split] = (labels, values, lengths)
+    if "TEST" not in raw:
+        width = raw["TRAIN"][1].shape[1]
+        raw["TEST"] = ([], np.empty((0, width)), np.empty(0, dtype=np.int64))
     if znormalise == ZNORMALISE_AUTO:
-        gaps = [normalisation_gap(v, n) for _, v, n in raw.values()]
-        worst_mean, worst_std = (max(g[i] for g in gaps) for i in (0, 1))
+        worst_mean, worst_std = normalisation_gap(raw["TRAIN"][1], raw["TRAIN"][2])
         znormalise = worst_mean > Z_MEAN_TOLERANCE or worst_std > Z_STD_TOLERANCE
         if znormalise:
             _LOG.info(
-                f"{name}: not z-normalised (a series' |mean| up to {worst_mean:.3g}, |std - 1| "
-                f"up to {worst_std:.3g}): every series z-normalised (data.znormalise: auto)"
+                f"{name}: not z-normalised (a train series' |mean| up to {worst_mean:.3g}, "
+                f"|std - 1| up to {worst_std:.3g}): every series z-normalised "
+                "(data.znormalise: auto)"
             )
     if znormalise:
         raw = {split: (labels, _znormalise(values, lengths), lengths)

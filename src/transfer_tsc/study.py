@@ -10,6 +10,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .transferability import SCORES
+
+# finetune.sources modes that take K: DTW-nearest, random, and the K best by a score
+BUDGET_MODES = ("nearest", "random", *SCORES)
 
 
 def sources_for(target: str, datasets: Sequence[str]) -> list[str]:
@@ -18,13 +22,17 @@ def sources_for(target: str, datasets: Sequence[str]) -> list[str]:
 
 
 def parse_budget(spec: str) -> tuple[str, int | None]:
-    """``finetune.sources`` as (mode, K): ("all", None), ("nearest", K) or ("random", K)."""
+    """``finetune.sources`` as (mode, K): ("all", None), ("nearest", K), ("random", K) or
+    (score, K) for a transferability score (``logme:3``)."""
     mode, _, k = spec.partition(":")
     if mode == "all" and not k:
         return mode, None
-    if mode in ("nearest", "random") and k.isdigit() and int(k) > 0:
+    if mode in BUDGET_MODES and k.isdigit() and int(k) > 0:
         return mode, int(k)
-    raise InputError(f"config key finetune.sources: {spec!r} is not all, nearest:K or random:K")
+    raise InputError(
+        f"config key finetune.sources: {spec!r} is not all, nearest:K, random:K or "
+        f"<score>:K with a score of {', '.join(SCORES)}"
+    )
 
 
 def nearest_sources(neighbours: pd.DataFrame, datasets: Sequence[str], k: int) -> pd.DataFrame:
@@ -41,6 +49,34 @@ def nearest_sources(neighbours: pd.DataFrame, datasets: Sequence[str], k: int) -
         raise InputError(f"neighbours table: no DTW neighbours for target(s) {', '.join(missing)}")
     picked = table.groupby("target", sort=True).head(k).copy()
     picked["rank"] = picked.groupby("target").cumcount() + 1
+    return picked[["target", "rank", "source"]].reset_index(drop=True)
+
+
+def rank_by_score(scores: pd.DataFrame, score: str) -> pd.DataFrame:
+    """Per target its sources ranked by ``score``, highest first (ties by source name):
+    ``scores`` (target, source, one column per score) with a ``rank`` column added, 1 the
+    best."""
+    if score not in SCORES:
+        raise InputError(f"transferability score {score!r}: expected one of {', '.join(SCORES)}")
+    table = scores[scores["source"] != scores["target"]].copy()
+    table["_key"] = -table[score]
+    table = table.sort_values(["target", "_key", "source"]).drop(columns="_key")
+    table["rank"] = table.groupby("target").cumcount() + 1
+    return table.reset_index(drop=True)
+
+
+def scored_sources(
+    scores: pd.DataFrame, datasets: Sequence[str], k: int, score: str
+) -> pd.DataFrame:
+    """Budget mode <score>:K: per target, its K sources among ``datasets`` with the highest
+    transferability ``score`` (``results/transferability/scores.csv``); the selection table
+    (target, rank, source). A target without scores is an error."""
+    names = set(datasets)
+    table = scores[scores["target"].isin(names) & scores["source"].isin(names)]
+    missing = sorted(names - set(table["target"]))
+    if missing and len(names) > 1:
+        raise InputError(f"transferability scores: no scores for target(s) {', '.join(missing)}")
+    picked = rank_by_score(table, score).groupby("target", sort=True).head(k)
     return picked[["target", "rank", "source"]].reset_index(drop=True)
 
 

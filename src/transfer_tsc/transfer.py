@@ -4,22 +4,31 @@ accuracy is the "from scratch" baseline) and fine-tuning pre-trained sources on 
 Fine-tuning (section III-B): the source's softmax is replaced by a new Glorot-uniform softmax
 for the target's classes and the whole network is re-trained on the target's train set with
 the same recipe, then evaluated on the target's test set.
+
+Scoring sources without fine-tuning (beyond the paper): one forward pass of the target's train
+set through each source model, in inference mode, gives its softmax outputs over the source's
+classes and its global-average-pooling features; ``transferability`` turns them into scores.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .data import Dataset
 from .errors import InputError
 from .fcn import FEATURES, HEAD, RECEPTIVE_FIELD, build_fcn, with_new_head
 from .io import atomic_path, write_csv
-from .training import Recipe, TrainResult, evaluate, train_together
+from .training import PREDICT_STEPS, Recipe, TrainResult, evaluate, train_together
+from .transferability import SCORES, scores
+
+TRANSFERABILITY_COLUMNS = ("target", "source", *SCORES, "seconds")
 
 MODEL_FILE = "model.h5"
 METRICS_FILE = "metrics.csv"
@@ -187,3 +196,35 @@ def write_batch(
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+
+
+def source_outputs(model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The source model's softmax outputs (n x its classes) and global-average-pooling features
+    (n x 128) for the series ``x`` (n, length, 1), in inference mode (batch-norm running
+    statistics), in batches of at most PREDICT_STEPS time steps."""
+    import keras
+
+    both = keras.Model(model.inputs, [model.get_layer(HEAD).output, model.get_layer(FEATURES).output])
+    batch = max(1, min(256, PREDICT_STEPS // max(1, x.shape[1])))
+    parts = [both(x[i : i + batch], training=False) for i in range(0, len(x), batch)]
+    return tuple(np.concatenate([np.asarray(p[k], dtype=np.float64) for p in parts]) for k in (0, 1))
+
+
+def score_sources(
+    target: Dataset, models: Mapping[str, str | os.PathLike], log: Callable[[str], None] = print,
+) -> pd.DataFrame:
+    """Every transferability score of each source model (name -> model file) for ``target``,
+    from its train split only: ``TRANSFERABILITY_COLUMNS``, one row per source; ``seconds`` is
+    the pair's forward pass and scores."""
+    x, y = target.network_input("train"), target.y_train
+    rows = []
+    for source, path in models.items():
+        model = load_model(path)
+        start = time.perf_counter()
+        probabilities, features = source_outputs(model, x)
+        values = scores(probabilities, features, y)
+        seconds = time.perf_counter() - start
+        rows.append({"target": target.name, "source": source, **values, "seconds": seconds})
+        log(f"{source} -> {target.name}: " + ", ".join(f"{k} {v:.4g}" for k, v in values.items())
+            + f" ({seconds:.2f} s)")
+    return pd.DataFrame(rows, columns=list(TRANSFERABILITY_COLUMNS))

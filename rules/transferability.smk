@@ -1,0 +1,44 @@
+# Beyond the paper: choosing a source without fine-tuning. One forward pass of a target's train
+# split through every pre-trained source model (inference mode) gives each source's softmax
+# outputs and global-average-pooling features on the target, from which transfer_tsc.
+# transferability computes LEEP, NCE, LogME and H-score. The target's test split is never read.
+
+
+rule transferability:
+    input:
+        train=target_train_file,
+        models=lambda wildcards: [
+            f"results/pretrain/{source}/model.h5"
+            for source in study.sources_for(wildcards.target, DATASETS)
+        ],
+    output:
+        table="results/transferability/{target}.csv",
+    log:
+        "logs/transferability/{target}.log",
+    benchmark:
+        "benchmarks/out/transferability/{target}.tsv"
+    conda:
+        "../envs/training.yaml"
+    threads: 2
+    resources:
+        mem_mb=training_mem_mb,
+        runtime=30,
+    params:
+        sources=lambda wildcards: study.sources_for(wildcards.target, DATASETS),
+        data=config["data"],
+    script:
+        "../scripts/transferability.py"
+
+
+rule transferability_scores:
+    input:
+        expand("results/transferability/{target}.csv", target=DATASETS),
+    output:
+        table="results/transferability/scores.csv",
+    log:
+        "logs/transferability/scores.log",
+    localrule: True
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/transferability_scores.py"
