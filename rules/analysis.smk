@@ -1,6 +1,8 @@
 # The paper's analyses (section V): tables from the gathered results, figures from the tables,
 # and the run's provenance, all marked for `snakemake --report`.
 
+from transfer_tsc import selection
+
 # The run's datasets that are among the paper's 85 (none for the demo archive: its CBF,
 # SyntheticControl and TwoPatterns are generated, not the archive's), compared with the
 # paper's published results.
@@ -107,6 +109,37 @@ rule rank_curves:
         names=config["analysis"]["names"],
     script:
         "../scripts/analysis_rank_curves.py"
+
+
+# Beyond the paper: the source chosen by DTW, by each transferability score, at random and by
+# the oracle, compared on the targets whose sources were fine-tuned (transfer_tsc.selection).
+rule selection_methods:
+    input:
+        transfer="results/transfer_accuracy.csv",
+        neighbours="results/similarity/neighbours.csv",
+        scores="results/transferability/scores.csv",
+    output:
+        table=report(
+            "results/analysis/selection_methods.csv",
+            caption="../report/selection_methods_table.rst",
+            category="Tables",
+            labels={"table": "choosing the source: DTW, scores, random, oracle"},
+        ),
+        targets="results/analysis/selection_methods_by_target.csv",
+    log:
+        "logs/analysis/selection_methods.log",
+    conda:
+        "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        draws=config["analysis"]["random_draws"],
+        seed=config["seed"],
+        names=config["analysis"]["names"],
+        counts=selection.Counts("results/analysis/selection_methods.csv"),
+    script:
+        "../scripts/analysis_selection_methods.py"
 
 
 rule published_comparison:
@@ -236,6 +269,31 @@ rule figure_rank_curves:
         names=config["analysis"]["names"],
     script:
         "../scripts/analysis_figure_rank_curves.py"
+
+
+rule figure_selection_methods:
+    input:
+        table="results/analysis/selection_methods.csv",
+    output:
+        png=report(
+            "results/analysis/selection_methods.png",
+            caption="../report/selection_methods.rst",
+            category="Figures",
+            labels={"figure": "choosing the source: regret and rank correlation"},
+        ),
+        svg="results/analysis/selection_methods.svg",
+    log:
+        "logs/analysis/figure_selection_methods.log",
+    conda:
+        "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        draws=config["analysis"]["random_draws"],
+        counts=selection.Counts("results/analysis/selection_methods.csv"),
+    script:
+        "../scripts/analysis_figure_selection_methods.py"
 
 
 rule figure_published_comparison:

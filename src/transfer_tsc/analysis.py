@@ -6,7 +6,9 @@ Inputs, all accuracies in [0, 1]:
 * ``transfer``: fine-tuned test accuracy, rows source and columns target, NaN where the pair
   was not run and on the diagonal (``results/transfer_accuracy.csv``);
 * ``neighbours``: per target its sources ranked by DTW distance, rank 1 the nearest
-  (``results/similarity/neighbours.csv``).
+  (``results/similarity/neighbours.csv``);
+* ``scores``: transferability scores per (target, source), higher = better source
+  (``results/transferability/scores.csv``; used by ``transfer_tsc.selection``).
 
 A missing pair stays missing (NaN) in every table and is left out of every statistic, so a
 partial study (budget runs, ``finetune.sources: nearest:K``) is analysed as far as it goes;
@@ -29,6 +31,7 @@ from scipy import stats
 
 from . import data
 from .errors import InputError
+from .transferability import SCORES
 
 # The paper's case studies (section V-D, Figs 7-9).
 PAPER_RANK_CURVE_TARGETS = ("ShapeletSim", "HandOutlines", "Meat")
@@ -141,6 +144,25 @@ def neighbour_table(frame: pd.DataFrame, label: str = "neighbour table") -> pd.D
     return table.sort_values(["target", "rank"]).reset_index(drop=True)
 
 
+def score_table(frame: pd.DataFrame, label: str = "transferability scores") -> pd.DataFrame:
+    """Transferability scores (target, source, one column per score of
+    ``transferability.SCORES``), checked: each pair once, scores numbers (NaN allowed: a pair
+    not scored); the diagonal dropped."""
+    _require(frame, ["target", "source", *SCORES], label)
+    table = frame[["target", "source", *SCORES]].copy()
+    table["target"] = table["target"].astype(str)
+    table["source"] = table["source"].astype(str)
+    try:
+        table[list(SCORES)] = table[list(SCORES)].apply(pd.to_numeric).astype(float)
+    except (ValueError, TypeError) as error:
+        raise InputError(f"{label}: non-numeric score: {error}") from None
+    if table.duplicated(["target", "source"]).any():
+        row = table[table.duplicated(["target", "source"])].iloc[0]
+        raise InputError(f"{label}: pair {row['source']} -> {row['target']} appears twice")
+    table = table[table["source"] != table["target"]]
+    return table.sort_values(["target", "source"]).reset_index(drop=True)
+
+
 def read_scratch(path: str | os.PathLike) -> pd.Series:
     return scratch_series(_read(path), str(path))
 
@@ -151,6 +173,10 @@ def read_transfer(path: str | os.PathLike) -> pd.DataFrame:
 
 def read_neighbours(path: str | os.PathLike) -> pd.DataFrame:
     return neighbour_table(_read(path), str(path))
+
+
+def read_scores(path: str | os.PathLike) -> pd.DataFrame:
+    return score_table(_read(path), str(path))
 
 
 def read_variation(path: str | os.PathLike) -> pd.DataFrame:

@@ -320,3 +320,61 @@ def published_comparison_figure(table: pd.DataFrame, label_limit: int = 25) -> F
                  "(Ismail Fawaz et al. 2018, github.com/hfawaz/bigdata18)")
     ax.grid(True, linewidth=0.3)
     return figure
+
+
+# --------------------------------------------------------------------------- choosing the source
+
+SELECTION_LABELS = {
+    "dtw": "DTW-nearest", "leep": "LEEP", "nce": "NCE", "logme": "LogME", "hscore": "H-score",
+    "random": "random (control)", "oracle": "oracle (best source)",
+}
+
+
+def selection_methods_figure(summary: pd.DataFrame, pairs: str = "") -> Figure:
+    """The source-selection comparison (``selection.summarise``'s table): per method, the mean
+    regret in accuracy points (bars, left), annotated with the wins / ties / losses against
+    random, the Wilcoxon p-value, the mean accuracy of the source chosen and the targets it
+    rests on; and the mean Kendall tau and
+    weighted tau between its ranking and the fine-tuned accuracies (right; n/a for random)."""
+    rows = summary.reset_index(drop=True)
+    labels = [SELECTION_LABELS.get(m, m) for m in rows["method"]]
+    y = np.arange(len(rows))
+    figure = _figure(11.5, 0.55 * len(rows) + 2.2)
+    left, right = figure.subplots(1, 2, sharey=True, width_ratios=[1.25, 1])
+    regret = _percent(rows["regret"])
+    colours = ["#7f7f7f" if m == "random" else "#2ca02c" if m == "oracle" else "#1f77b4"
+               for m in rows["method"]]
+    left.barh(y, np.nan_to_num(regret), color=colours, edgecolor="black", linewidth=0.4)
+    top = np.nanmax(regret) if np.isfinite(regret).any() else 1.0
+    for i, row in rows.iterrows():
+        note = f"n = {int(row['n_targets'])}"
+        if pd.notna(row["accuracy"]):
+            note = f"accuracy {100 * float(row['accuracy']):.1f} %, {note}"
+        if row["method"] != "random" and pd.notna(row["wins"]):
+            note += (f", W/T/L {int(row['wins'])}/{int(row['ties'])}/{int(row['losses'])}, "
+                     f"p = {_p_text(float(row['wilcoxon_p']))}")
+        value = regret[i] if np.isfinite(regret[i]) else 0.0
+        left.text(value + 0.01 * max(top, 1e-9), i, note, va="center", fontsize=8)
+    left.set_xlim(0, max(top, 1e-9) * 2.2 + 0.5)
+    left.set_yticks(y, labels)
+    left.invert_yaxis()
+    left.set_xlabel("mean regret: best accuracy - chosen source's (points)")
+    left.set_title("Regret (lower is better); W/T/L vs random")
+    left.grid(True, axis="x", linewidth=0.3)
+    height = 0.38
+    for offset, column, name, colour in ((-height / 2, "kendall_tau", "Kendall tau", "#1f77b4"),
+                                         (height / 2, "weighted_tau", "weighted tau", "#ff7f0e")):
+        values = rows[column].to_numpy(dtype=float)
+        right.barh(y + offset, np.nan_to_num(values), height, color=colour, edgecolor="black",
+                   linewidth=0.4, label=name)
+    for i, row in rows.iterrows():
+        if pd.isna(row["kendall_tau"]):
+            right.text(0.02, i, "n/a", va="center", fontsize=8, color="#555555")
+    right.axvline(0, color="black", linewidth=0.8)
+    right.set_xlim(-1.05, 1.05)
+    right.set_xlabel("mean rank correlation with the fine-tuned accuracies")
+    right.set_title("Ranking the sources (higher is better)")
+    right.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=2)
+    right.grid(True, axis="x", linewidth=0.3)
+    figure.suptitle("Choosing the source without fine-tuning" + (f"\n{pairs}" if pairs else ""))
+    return figure
