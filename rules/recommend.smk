@@ -2,6 +2,8 @@
 # datasets ranked by the paper's DTW distance to it (sections III-C, V-C), and with
 # recommend.finetune the top ones fine-tuned on it next to training from scratch. And the model
 # zoo: the study's pre-trained models and prototypes as one checksummed folder / archive.
+# With recommend.score other than dtw, every source's pre-trained model is scored on the
+# dataset's train split and the table is ordered by that score.
 
 
 checkpoint recommend_ranking:
@@ -30,7 +32,12 @@ rule recommend:
     input:
         unpack(recommend_files),
         ranking="results/recommend/{name}/ranking.csv",
-        models=recommend_models,
+        # with a transferability score every source's model, else the top ones to fine-tune
+        models=lambda wildcards: (
+            expand("results/pretrain/{dataset}/model.h5", dataset=RECOMMEND_SOURCES)
+            if RECOMMEND["score"] != "dtw"
+            else recommend_models(wildcards)
+        ),
     output:
         table=report(
             "results/recommend/{name}/recommendations.csv",
@@ -51,6 +58,7 @@ rule recommend:
     params:
         top=RECOMMEND["top"],
         finetune=RECOMMEND["finetune"],
+        score=RECOMMEND["score"],
         recipe=FINETUNE_RECIPE,
         data=config["data"],
     script:

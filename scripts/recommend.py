@@ -1,4 +1,6 @@
-"""Rule recommend: the top sources of the ranking, fine-tuned on the user's dataset when asked."""
+"""Rule recommend: the top sources of the ranking (by DTW, or with params.score by that
+transferability score of every source's model, every score shown), fine-tuned on the user's
+dataset when asked."""
 
 from pathlib import Path
 
@@ -12,8 +14,9 @@ from transfer_tsc.workflow import rule_script
 from transfer_tsc.zoo import Reference
 
 with rule_script(snakemake) as log:
-    table = pd.read_csv(snakemake.input.ranking).head(snakemake.params.top)
-    if snakemake.params.finetune:
+    ranking = pd.read_csv(snakemake.input.ranking)
+    score = snakemake.params.score
+    if score != "dtw" or snakemake.params.finetune:
         use_threads(snakemake.threads)
         dataset = load_dataset_files(
             snakemake.wildcards.name,
@@ -25,7 +28,12 @@ with rule_script(snakemake) as log:
             Reference(Path(path).parent.name, None, Path(path), None)
             for path in snakemake.input.models
         ]
+    if score != "dtw":
+        ranking = recommend.add_scores(dataset, ranking, references, log)
+    ranking = recommend.order_by(ranking, score)
+    table = ranking.head(snakemake.params.top)
+    if snakemake.params.finetune:
         recipe = Recipe(**snakemake.params.recipe)
         table = recommend.transfer_to(dataset, table, references, recipe, log)
     write_csv(table, snakemake.output.table)
-    log("\n" + recommend.format_table(table))
+    log("\n" + recommend.format_table(table) + "\n" + recommend.picks(ranking, score))

@@ -17,10 +17,13 @@ import pytest
 from conftest import SHORT_TRAINING, VENV_BIN, run_snakemake
 from transfer_tsc import prototypes, similarity
 from transfer_tsc.data import load_dataset
+from transfer_tsc.transferability import SCORES
 
 STUDY = ["Coffee", "ECG200", "ItalyPowerDemand", "MoteStrain"]
 PRETRAINED = ["ItalyPowerDemand", "MoteStrain"]  # a partial study: two models of four
 HELD_OUT = "BME"
+# next to distance when the sources have models: dtw_rank, then each score and its rank
+SCORE_COLUMNS = ["dtw_rank", *[c for score in SCORES for c in (score, f"{score}_rank")]]
 
 
 def transfer_tsc(*args: str, cwd=None) -> subprocess.CompletedProcess:
@@ -30,6 +33,18 @@ def transfer_tsc(*args: str, cwd=None) -> subprocess.CompletedProcess:
         [str(VENV_BIN / "transfer-tsc"), *args],
         capture_output=True, text=True, timeout=600, cwd=cwd, env=env,
     )
+
+
+def terminal(stdout: str) -> tuple[list[str], str]:
+    """The command's printed table rows (without the header) and its last line, what the
+    chosen method picks."""
+    lines = stdout.strip().splitlines()
+    return lines[1:-1], lines[-1]
+
+
+def best_by(scores: pd.DataFrame, score: str) -> str:
+    """The source with the highest ``score`` (ties by name) of a source-indexed table."""
+    return scores.reset_index().sort_values([score, "source"], ascending=[False, True])["source"].iloc[0]
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +84,14 @@ def test_ranking_equals_the_distance_function_and_the_csv(study, ucr_root, tmp_p
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out)
     assert list(table.columns) == [
-        "dataset", "rank", "source", "distance", "source_classes", "source_train_size",
+        "dataset", "rank", "source", "distance", *SCORE_COLUMNS, "source_classes", "source_train_size",
     ]
     expected = expected_ranking(ucr_root, study_dir)
     assert table["source"].tolist() == expected["source"].tolist()
     assert sorted(table["source"]) == STUDY
     np.testing.assert_allclose(table["distance"], expected["distance"], rtol=1e-9)
     assert table["rank"].tolist() == [1, 2, 3, 4]
+    assert table["dtw_rank"].tolist() == [1, 2, 3, 4]  # dtw (the default) orders the table
     assert (table["dataset"] == HELD_OUT).all()
     # the same distance by hand: min over prototype pairs of squared DTW
     held = load_dataset(ucr_root, HELD_OUT, znormalise="auto")
@@ -87,16 +103,115 @@ def test_ranking_equals_the_distance_function_and_the_csv(study, ucr_root, tmp_p
     train_sizes = {"Coffee": 28, "ECG200": 100, "ItalyPowerDemand": 67, "MoteStrain": 20}
     assert dict(zip(table["source"], table["source_train_size"])) == train_sizes
     assert (table["source_classes"] == 2).all()
-    # the terminal table lists them in the same order
-    shown = [line.split()[1] for line in result.stdout.strip().splitlines()[1:]]
-    assert shown == table["source"].tolist()
+    # the terminal table lists them in the same order, then what dtw picks
+    rows, picked = terminal(result.stdout)
+    assert [line.split()[1] for line in rows] == table["source"].tolist()
+    assert picked.startswith(f"dtw picks {table.loc[0, 'source']} (leep would pick ")
+    assert "no pre-trained model (yet) for Coffee, ECG200" in picked
 
+    # --no-scores: the ranking alone, as before the scores (no model is loaded)
     top2 = transfer_tsc(
         "recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(study_dir / "results"),
-        "--top", "2",
+        "--top", "2", "--no-scores", "--out", str(tmp_path / "top2.csv"),
     )
     assert top2.returncode == 0, top2.stderr
-    assert len(top2.stdout.strip().splitlines()) == 3  # header + 2 rows
+    rows, picked = terminal(top2.stdout)
+    assert len(rows) == 2 and picked == f"dtw picks {table.loc[0, 'source']}"
+    top2_table = pd.read_csv(tmp_path / "top2.csv")
+    assert list(top2_table.columns) == [
+        "dataset", "rank", "source", "distance", "source_classes", "source_train_size",
+    ]
+    pd.testing.assert_frame_equal(top2_table, table[top2_table.columns].head(2))
+
+
+def test_ranked_by_a_transferability_score(study, ucr_root, tmp_path):
+    """--score logme: the sources with a model ordered by LogME (the values transfer.score_sources
+    gives for the held-out dataset as the study loads it), those without one last by distance."""
+    study_dir, _ = study
+    results = study_dir / "results"
+    out = tmp_path / "logme.csv"
+    result = transfer_tsc(
+        "recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(results),
+        "--top", "0", "--score", "logme", "--out", str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(out)
+    assert list(table.columns) == [
+        "dataset", "rank", "source", "distance", *SCORE_COLUMNS, "source_classes", "source_train_size",
+    ]
+    assert table["rank"].tolist() == [1, 2, 3, 4]
+    scored = table["source"].isin(PRETRAINED)
+    assert scored.tolist() == [True, True, False, False]  # the scored sources first
+    assert table["logme"].head(2).is_monotonic_decreasing
+    assert table["logme_rank"].head(2).tolist() == [1, 2]  # rank is the logme rank
+    # the unscored ones: empty scores and ranks, after the scored ones, nearest first
+    for score in SCORES:
+        assert table.loc[~scored, [score, f"{score}_rank"]].isna().all().all(), score
+        ranked = table.loc[scored].sort_values([score, "source"], ascending=[False, True])
+        assert ranked[f"{score}_rank"].tolist() == [1, 2], score
+    assert table.loc[~scored, "distance"].is_monotonic_increasing
+    # dtw_rank and distance as the DTW ranking
+    expected = expected_ranking(ucr_root, study_dir)
+    by_dtw = table.sort_values("dtw_rank")
+    assert by_dtw["dtw_rank"].tolist() == [1, 2, 3, 4]
+    assert by_dtw["source"].tolist() == expected["source"].tolist()
+    np.testing.assert_allclose(by_dtw["distance"], expected["distance"], rtol=1e-9)
+    # the scores: one forward pass of BME's train split through each model, computed here
+    from transfer_tsc.transfer import score_sources  # loads TensorFlow
+
+    held = load_dataset(ucr_root, HELD_OUT, znormalise="auto")  # as the study did
+    models = {name: results / f"pretrain/{name}/model.h5" for name in PRETRAINED}
+    independent = score_sources(held, models, log=lambda line: None).set_index("source")
+    for score in SCORES:
+        np.testing.assert_allclose(
+            table.loc[scored].set_index("source")[score],
+            independent.loc[table.loc[scored, "source"], score], rtol=1e-5, err_msg=score,
+        )
+    # the terminal: the same order, and what logme (and every other method) picks
+    rows, picked = terminal(result.stdout)
+    assert [line.split()[1] for line in rows] == table["source"].tolist()
+    assert picked.startswith(
+        f"logme picks {table.loc[0, 'source']} (dtw would pick {expected.loc[0, 'source']}, leep "
+    )
+    for score in ("leep", "nce", "hscore"):
+        best = best_by(independent, score)
+        assert f"{score} {best}" in picked, score
+    assert ("scores of 2 of 4 sources: no pre-trained model (yet) for Coffee, ECG200, ranked "
+            "after the scored ones by logme") in picked
+
+    # --top 1 cuts the logme order, and the ranks are still among all the sources
+    top1 = transfer_tsc(
+        "recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(results),
+        "--top", "1", "--score", "hscore", "--out", str(tmp_path / "hscore.csv"),
+    )
+    assert top1.returncode == 0, top1.stderr
+    first = pd.read_csv(tmp_path / "hscore.csv")
+    assert len(first) == 1 and first.loc[0, "hscore_rank"] == 1
+    assert first.loc[0, "source"] == best_by(independent, "hscore")
+    assert first.loc[0, "dtw_rank"] == int(by_dtw.set_index("source").loc[first.loc[0, "source"], "dtw_rank"])
+    assert terminal(top1.stdout)[1].startswith(f"hscore picks {first.loc[0, 'source']} (dtw would pick ")
+
+
+def test_prototypes_only_study(study, ucr_root, tmp_path):
+    """No pre-trained model yet: --score dtw ranks by the prototypes as before, a score is refused."""
+    study_dir, _ = study
+    only = tmp_path / "results"
+    shutil.copytree(study_dir / "results/prototypes", only / "prototypes")
+    out = tmp_path / "dtw.csv"
+    dtw = transfer_tsc("recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(only),
+                       "--top", "0", "--out", str(out))
+    assert dtw.returncode == 0, dtw.stderr
+    table = pd.read_csv(out)
+    assert list(table.columns) == [
+        "dataset", "rank", "source", "distance", "source_classes", "source_train_size",
+    ]
+    assert table["source"].tolist() == expected_ranking(ucr_root, study_dir)["source"].tolist()
+    assert terminal(dtw.stdout)[1] == f"dtw picks {table.loc[0, 'source']}"
+    assert "no transferability scores" in dtw.stderr
+    refused = transfer_tsc("recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(only),
+                           "--score", "leep")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.startswith("Error: --score leep needs the sources' pre-trained models")
 
 
 def test_finetune_on_a_partial_study(study, ucr_root, tmp_path):
@@ -104,10 +219,16 @@ def test_finetune_on_a_partial_study(study, ucr_root, tmp_path):
     out = tmp_path / "finetuned.csv"
     result = transfer_tsc(
         "recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(study_dir / "results"),
-        "--top", "4", "--finetune", "--epochs", "1", "--out", str(out),
+        "--top", "3", "--score", "nce", "--finetune", "--epochs", "1", "--out", str(out),
     )
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out)
+    # the top 3 by nce: the two scored sources, then the nearest unscored one
+    assert len(table) == 3 and sorted(table["source"].head(2)) == PRETRAINED
+    assert table["nce"].head(2).is_monotonic_decreasing and table["nce"].iloc[2:].isna().all()
+    assert table["nce_rank"].head(2).tolist() == [1, 2]  # ties (a constant argmax) by name
+    dtw_order = expected_ranking(ucr_root, study_dir)["source"].tolist()
+    assert table.loc[2, "source"] == next(s for s in dtw_order if s not in PRETRAINED)
     for column in ("transfer_accuracy", "scratch_accuracy", "gain"):
         assert column in table.columns
     with_model = table["source"].isin(PRETRAINED)
@@ -126,7 +247,7 @@ def test_finetune_on_a_partial_study(study, ucr_root, tmp_path):
         assert math.isclose(value * n_test, round(value * n_test), abs_tol=1e-6)
 
 
-def test_snakemake_target(study, ucr_root):
+def test_snakemake_target(study, ucr_root, tmp_path):
     study_dir, config = study
     config = {**config, "recommend": {"dataset": str(ucr_root / HELD_OUT), "top": 2}}
     target = f"results/recommend/{HELD_OUT}/recommendations.csv"
@@ -148,6 +269,22 @@ def test_snakemake_target(study, ucr_root):
     other = run_snakemake(study_dir, config, "results/recommend/Chinatown/recommendations.csv",
                           "-n", check=False)
     assert other.returncode != 0
+
+    # recommend.score logme: every source's model is scored, so every missing one is pre-trained
+    config["recommend"].update(finetune=False, top=2, score="logme")
+    dry = run_snakemake(study_dir, config, target, "-n")
+    for name in STUDY:
+        assert (f"output: results/pretrain/{name}/model.h5" in dry.stdout) == (name not in PRETRAINED)
+    # on the pre-trained pair (a copy of the study's files): the table ordered by logme
+    copy = tmp_path / "pair"
+    shutil.copytree(study_dir / "results/pretrain", copy / "results/pretrain")
+    shutil.copytree(study_dir / "results/prototypes", copy / "results/prototypes")
+    run_snakemake(copy, {**config, "datasets": PRETRAINED}, target)
+    table = pd.read_csv(copy / target)
+    assert sorted(table["source"]) == PRETRAINED and table["rank"].tolist() == [1, 2]
+    assert table["logme_rank"].tolist() == [1, 2] and table["logme"].is_monotonic_decreasing
+    assert table[list(SCORES)].notna().all().all()
+    assert "logme picks " + table.loc[0, "source"] in (copy / f"logs/recommend/{HELD_OUT}.log").read_text()
 
 
 def test_errors_name_the_file(study, ucr_root, tmp_path):
@@ -203,6 +340,14 @@ def test_cli_help_and_usage_errors():
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
     negative = transfer_tsc("recommend", "--dataset", "X", "--study", "a", "--top", "-1")
     assert negative.returncode == 2 and "negative" in negative.stderr
+    bad_score = transfer_tsc("recommend", "--dataset", "X", "--study", "a", "--score", "accuracy")
+    assert bad_score.returncode == 2
+    assert "argument --score: invalid choice: 'accuracy' (choose from " in bad_score.stderr
+    assert all(method in bad_score.stderr for method in ("dtw", "leep", "nce", "logme", "hscore"))
+    no_scores = transfer_tsc("recommend", "--dataset", "X", "--study", "a", "--score", "leep", "--no-scores")
+    assert no_scores.returncode == 2 and "--no-scores: not allowed with --score leep" in no_scores.stderr
+    described = transfer_tsc("recommend", "--help")
+    assert "--score {dtw,leep,nce,logme,hscore}" in described.stdout
 
 
 def test_snakemake_refuses_a_missing_recommend_dataset(tmp_path, ucr_root):

@@ -90,10 +90,15 @@ def test_export_partial_study_and_recommend_from_zoo(study, ucr_root, tmp_path):
     for flag, path, csv in (("--study", partial, from_study), ("--zoo", out, from_zoo)):
         result = transfer_tsc(
             "recommend", "--dataset", str(ucr_root / HELD_OUT), flag, str(path),
-            "--top", "0", "--out", str(csv),
+            "--top", "0", "--score", "logme", "--out", str(csv),
         )
         assert result.returncode == 0, result.stderr
+        assert "no pre-trained model (yet) for MoteStrain" in result.stdout.splitlines()[-1]
     pd.testing.assert_frame_equal(pd.read_csv(from_study), pd.read_csv(from_zoo))
+    # the zoo's models scored: MoteStrain, without one, last with empty scores
+    ranked = pd.read_csv(from_zoo)
+    assert ranked["source"].iloc[-1] == "MoteStrain" and ranked[["logme", "leep"]].iloc[-1].isna().all()
+    assert ranked["logme_rank"].iloc[:2].tolist() == [1, 2] and ranked["logme"].iloc[:2].notna().all()
 
     # recommend from the workflow's zoo folder, fine-tuning the nearest with 1 epoch
     tuned = tmp_path / "tuned.csv"
@@ -103,7 +108,7 @@ def test_export_partial_study_and_recommend_from_zoo(study, ucr_root, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     row = pd.read_csv(tuned).iloc[0]
-    assert row["source"] == pd.read_csv(from_zoo).loc[0, "source"]
+    assert row["source"] == ranked.sort_values("dtw_rank")["source"].iloc[0]
     assert 0 <= row["transfer_accuracy"] <= 1 and 0 <= row["scratch_accuracy"] <= 1
 
 

@@ -4,6 +4,7 @@ and check a model zoo.
 ::
 
     transfer-tsc recommend --dataset PATH/TO/<Name> (--study results | --zoo ZOO) [--top 5]
+                           [--score dtw|leep|nce|logme|hscore] [--no-scores]
                            [--finetune [--epochs N]] [--out recommendations.csv]
     transfer-tsc export-zoo --study results --out ZOO[.tar.gz] [--config config.yaml]
     transfer-tsc verify-zoo ZOO
@@ -92,6 +93,12 @@ def _load_user_dataset(path: str, data_options: dict):
         raise
 
 
+def _check_recommend(args: argparse.Namespace, command_line: argparse.ArgumentParser) -> None:
+    """Option combinations argparse cannot express (a usage error, exit status 2)."""
+    if args.no_scores and args.score != "dtw":
+        command_line.error(f"argument --no-scores: not allowed with --score {args.score} (it ranks by the scores)")
+
+
 def cmd_recommend(args: argparse.Namespace) -> None:
     from . import recommend as rec
     from . import zoo
@@ -100,6 +107,13 @@ def cmd_recommend(args: argparse.Namespace) -> None:
     with zoo.references_from(study=args.study, zoo=args.zoo) as (references, study_config):
         name = Path(args.dataset).name
         usable = rec.rankable(references, name)
+        with_model = [r.name for r in usable if r.model is not None]
+        if args.score != "dtw" and not with_model:
+            where = "study has none yet (results/pretrain/<Name>/model.h5)" if args.study else "zoo has none"
+            raise InputError(
+                f"--score {args.score} needs the sources' pre-trained models and the {where}; "
+                "--score dtw ranks by the prototypes alone"
+            )
         prototype_settings = rec.study_settings([r.prototypes for r in usable])
         data_options = {
             **rec.DATA_OPTIONS,
@@ -111,11 +125,20 @@ def cmd_recommend(args: argparse.Namespace) -> None:
         if args.znormalise is not None:
             data_options["znormalise"] = {"true": True, "false": False}.get(args.znormalise, args.znormalise)
         dataset = _load_user_dataset(args.dataset, data_options)
-        table = rec.recommend(dataset, usable, args.top, _log, prototype_settings)
+        ranking = rec.recommend(dataset, usable, 0, _log, prototype_settings)
+        if with_model and not args.no_scores:
+            _log(f"transferability scores of the {len(with_model)} of {len(ranking)} sources with a "
+                 f"pre-trained model, from {dataset.name}'s train split")
+            ranking = rec.add_scores(dataset, ranking, usable, _log)
+        elif not with_model:
+            _log("no source has a pre-trained model (yet): ranked by DTW only, no transferability scores")
+        ranking = rec.order_by(ranking, args.score)
+        table = ranking.head(args.top) if args.top else ranking
         if args.finetune:
             recipe = _recipe(study_config, args.epochs, args.seed)
             table = rec.transfer_to(dataset, table, usable, recipe, _log)
     print(rec.format_table(table))
+    print(rec.picks(ranking, args.score))
     if args.out:
         write_csv(table, args.out)
         _log(f"{len(table)} rows -> {args.out}")
@@ -157,6 +180,8 @@ def cmd_verify_zoo(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    from .transferability import SCORES  # numpy only: --help loads no TensorFlow
+
     main = argparse.ArgumentParser(
         prog="transfer-tsc",
         description="Transfer learning for time series classification (Ismail Fawaz et al. 2018): "
@@ -166,10 +191,12 @@ def parser() -> argparse.ArgumentParser:
 
     rec = commands.add_parser(
         "recommend",
-        help="rank a study's (or zoo's) datasets by DTW distance to your dataset",
+        help="rank a study's (or zoo's) datasets by DTW distance (or a transferability score) to your dataset",
         description="Compute your dataset's class prototypes with the study's settings, rank the "
-        "study's datasets by the paper's DTW distance (nearest first), print the top k and "
-        "optionally fine-tune them on your train set next to training from scratch.",
+        "study's datasets by the paper's DTW distance (nearest first) or by a transferability "
+        "score of their pre-trained models (LEEP, NCE, LogME, H-score; highest first), print the "
+        "top k with every method's value and rank, say which source each method picks, and "
+        "optionally fine-tune the top k on your train set next to training from scratch.",
     )
     rec.add_argument("--dataset", required=True, metavar="PATH",
                      help="your dataset's folder, UCR layout: <Name>/<Name>_TRAIN.tsv and _TEST.tsv (or 2015 layout)")
@@ -178,8 +205,17 @@ def parser() -> argparse.ArgumentParser:
     source.add_argument("--zoo", metavar="ZOO", help="a model zoo folder or .tar.gz (transfer-tsc export-zoo)")
     rec.add_argument("--top", type=_positive, default=5, metavar="K",
                      help="how many sources to show and fine-tune (0: all; default 5)")
+    rec.add_argument("--score", choices=["dtw", *SCORES], default="dtw",
+                     help="rank by the paper's DTW distance between class prototypes (dtw, the "
+                     "default, nearest first) or by a transferability score of one forward pass of "
+                     "your train set through each source's pre-trained model (highest first; "
+                     "sources without a model come last). Every score and its rank is shown "
+                     "whenever the sources have models")
+    rec.add_argument("--no-scores", action="store_true",
+                     help="with --score dtw: skip the transferability scores (no model is loaded)")
     rec.add_argument("--finetune", action="store_true",
-                     help="fine-tune the top K sources on your train set and train from scratch, report test accuracy")
+                     help="fine-tune the top K sources (of --score) on your train set and train from "
+                     "scratch, report test accuracy")
     rec.add_argument("--epochs", type=_positive, default=None, metavar="N",
                      help="training epochs for --finetune (default: the study's, else 2000)")
     rec.add_argument("--seed", type=_positive, default=None, help="training seed (default: the study's, else 0)")
@@ -188,7 +224,7 @@ def parser() -> argparse.ArgumentParser:
                      help="z-normalise every series (true), none (false), or only a dataset whose "
                      "series are not z-normalised (auto); default: as the study did")
     rec.add_argument("--out", metavar="CSV", help="also write the table as CSV")
-    rec.set_defaults(run=cmd_recommend)
+    rec.set_defaults(run=cmd_recommend, check=_check_recommend)
 
     exp = commands.add_parser(
         "export-zoo",
@@ -216,7 +252,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     package_log.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     logging.getLogger(__package__).addHandler(package_log)
     logging.getLogger(__package__).setLevel(logging.INFO)
-    args = parser().parse_args(argv)
+    command_line = parser()
+    args = command_line.parse_args(argv)
+    if getattr(args, "check", None):
+        args.check(args, command_line)
     try:
         args.run(args)
     except PipelineError as error:

@@ -13,6 +13,13 @@ partial) study or model zoo:
    ``similarity``), and the sources are ranked nearest first (ties by name);
 3. optionally the top ``k`` pre-trained sources are fine-tuned on ``T``'s train set (section
    III-B) and their test accuracy is reported next to the FCN trained from scratch on ``T``.
+
+Beyond the paper, the sources that have a pre-trained model can also be ranked by a model-based
+transferability score (``transferability``: LEEP, NCE, LogME, H-score, higher is better) of one
+forward pass of ``T``'s train split through each model (``transfer.score_sources``).
+``add_scores`` adds every score and its rank among the scored sources to the DTW ranking,
+``order_by`` orders the table by one ``METHODS`` entry (sources without a model last) and
+``picks`` says which source each method would choose.
 """
 
 from __future__ import annotations
@@ -30,7 +37,12 @@ from .data import ZNORMALISE_AUTO, Dataset
 from .errors import InputError
 from .io import open_hdf5
 from .training import Recipe
+from .transferability import SCORES
 from .zoo import Reference
+
+#: the ways of ranking the sources: the paper's DTW distance (nearest first), then the
+#: transferability scores (highest first)
+METHODS = ("dtw", *SCORES)
 
 # data options a study may record in its prototype files (write_prototypes(**settings)), and
 # their values when it does not (the pipeline's defaults)
@@ -154,6 +166,97 @@ def recommend(
     return table.reset_index(drop=True)
 
 
+def _ranks(values: pd.Series, names: pd.Series, ascending: bool) -> pd.Series:
+    """1, 2, ... by ``values`` (ties by name); NaN values get no rank (<NA>)."""
+    frame = pd.DataFrame({"value": values, "name": names}).dropna(subset=["value"])
+    order = frame.sort_values(["value", "name"], ascending=[ascending, True]).index
+    ranks = pd.Series(pd.NA, index=values.index, dtype="Int64")
+    ranks.loc[order] = range(1, len(order) + 1)
+    return ranks
+
+
+def add_scores(
+    dataset: Dataset,
+    ranking: pd.DataFrame,
+    references: Sequence[Reference],
+    log: Callable[[str], None] = print,
+) -> pd.DataFrame:
+    """``ranking`` (``recommend``'s, every source) with, after ``distance``, ``dtw_rank`` (the
+    rank by distance) and ``<score>, <score>_rank`` for each of ``SCORES``: every score of the sources that
+    have a pre-trained model (``transfer.score_sources`` on ``dataset``'s train split) with its
+    rank among them, highest first (ties by name); a source without a model gets empty scores
+    and ranks. Ranks are over the rows of ``ranking``, so pass it uncut."""
+    from .transfer import score_sources
+
+    models = {r.name: r.model for r in references if r.model is not None}
+    chosen = {name: models[name] for name in ranking["source"] if name in models}
+    table = ranking.copy()
+    at = list(table.columns).index("distance") + 1
+    table.insert(at, "dtw_rank", _ranks(table["distance"], table["source"], ascending=True))
+    scored = score_sources(dataset, chosen, log).set_index("source") if chosen else None
+    for offset, score in enumerate(SCORES):
+        values = (
+            table["source"].map(scored[score]).astype(float) if scored is not None
+            else pd.Series(np.nan, index=table.index)
+        )
+        table.insert(at + 1 + 2 * offset, score, values)
+        table.insert(at + 2 + 2 * offset, f"{score}_rank", _ranks(values, table["source"], ascending=False))
+    return table
+
+
+def order_by(table: pd.DataFrame, method: str = "dtw") -> pd.DataFrame:
+    """``table`` ordered by ``method`` (one of ``METHODS``): by ``distance``, nearest first, for
+    ``dtw``; else by that score, highest first, the sources without a score after the scored
+    ones, nearest first; ``rank`` renumbered 1, 2, ... in that order (ties by name, so ``rank``
+    equals ``<method>_rank`` of the scored sources)."""
+    if method not in METHODS:
+        raise InputError(f"unknown ranking method '{method}' (one of {', '.join(METHODS)})")
+    by_distance = ["distance", "source"]
+    if method == "dtw":
+        ordered = table.sort_values(by_distance)
+    else:
+        if method not in table.columns:
+            raise InputError(f"the table has no '{method}' scores (no pre-trained source model)")
+        unscored = table[method].isna()
+        ordered = pd.concat([
+            table[~unscored].sort_values([method, "source"], ascending=[False, True]),
+            table[unscored].sort_values(by_distance),
+        ])
+    ordered = ordered.reset_index(drop=True)
+    ordered["rank"] = range(1, len(ordered) + 1)
+    return ordered
+
+
+def picks(table: pd.DataFrame, method: str = "dtw") -> str:
+    """One line: the source ``method`` picks from the (uncut) ``table``, what every other method
+    with values would pick, and which sources had no model to score."""
+
+    def best(name: str) -> str | None:
+        if name == "dtw":
+            column, ascending = "distance", True
+        elif name in table.columns and table[name].notna().any():
+            column, ascending = name, False
+        else:
+            return None
+        rows = table.dropna(subset=[column]).sort_values([column, "source"], ascending=[ascending, True])
+        return rows["source"].iloc[0]
+
+    others = [(name, best(name)) for name in METHODS if name != method]
+    others = [f"{name} {pick}" for name, pick in others if pick is not None]
+    line = f"{method} picks {best(method)}"
+    if others:
+        line += f" ({others[0].replace(' ', ' would pick ', 1)}{''.join(', ' + o for o in others[1:])})"
+    if SCORES[0] in table.columns:
+        missing = sorted(table.loc[table[SCORES[0]].isna(), "source"])
+        if missing:
+            line += (
+                f"; scores of {len(table) - len(missing)} of {len(table)} sources: no pre-trained "
+                f"model (yet) for {', '.join(missing)}"
+                + (f", ranked after the scored ones by {method}" if method != "dtw" else "")
+            )
+    return line
+
+
 def transfer_to(
     dataset: Dataset,
     ranking: pd.DataFrame,
@@ -189,8 +292,13 @@ def transfer_to(
 def format_table(table: pd.DataFrame) -> str:
     """The recommendation as a terminal table."""
     shown = table.drop(columns=["dataset"], errors="ignore")
+    for column in [c for c in shown.columns if c.endswith("_rank")]:  # nullable integers
+        shown[column] = [str(value) if pd.notna(value) else "-" for value in shown[column]]
     formats = {
         "distance": "{:.6g}".format,
+        **{score: "{:.6g}".format for score in SCORES},
         **{c: "{:.4f}".format for c in ("transfer_accuracy", "scratch_accuracy", "gain")},
     }
-    return shown.to_string(index=False, formatters={k: v for k, v in formats.items() if k in shown})
+    return shown.to_string(
+        index=False, na_rep="-", formatters={k: v for k, v in formats.items() if k in shown}
+    )
