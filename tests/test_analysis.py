@@ -418,10 +418,16 @@ def test_report_builds_on_the_demo_archive(tmp_path):
     assert set(info["section"]) == {"coverage", "config", "software"}
     summary = analysis.dtw_summary(pd.read_csv(analyses / "dtw_vs_random.csv"))
     assert summary["wins"] + summary["ties"] + summary["losses"] == summary["n_targets"] == 3
+    # the source-selection comparison: 7 methods on the 3 targets and their 6 pairs
+    selection_table = pd.read_csv(analyses / "selection_methods.csv")
+    assert len(selection_table) == 7 and (selection_table["n_pairs"] == 6).all()
+    _written(analyses / "selection_methods.png")
+    _written(analyses / "selection_methods.svg")
     run_snakemake(tmp_path, config, "--report", "results/report.html")
     html = (tmp_path / "results" / "report.html").read_text()
     assert len(html) > 10000
     for text in [*(f"{name}.png" for name in names), "run_info.csv", "Fig. 4", "1000 seeded draws",
-                 "published_comparison.csv", "hfawaz/bigdata18"]:
+                 "published_comparison.csv", "hfawaz/bigdata18", "selection_methods.png",
+                 "selection_methods.csv", "3 targets</strong>", "6 fine-tuned pairs</strong>"]:
         assert text in html, text
     shutil.rmtree(tmp_path / ".snakemake", ignore_errors=True)

@@ -135,3 +135,33 @@ def test_rank_by_score_orders_highest_first_with_ties_by_name():
 def test_parse_budget_accepts_every_score(spec):
     mode, k = study.parse_budget(spec)
     assert (mode, str(k)) == tuple(spec.split(":"))
+
+
+def test_the_selection_methods_table_compares_every_method_on_the_fine_tuned_pairs(scored):
+    """The same study fine-tuned (6 pairs, short): the comparison of DTW, the scores, random and
+    the oracle covers the 3 targets and 6 pairs, and its DTW row is Fig. 6's summary."""
+    from transfer_tsc import analysis, selection
+
+    workdir, config = scored
+    run_snakemake(
+        workdir, config, "results/analysis/selection_methods.png",
+        "results/analysis/dtw_vs_random.csv",
+    )
+    analyses = workdir / "results/analysis"
+    summary = analysis.read_table(analyses / "selection_methods.csv", selection.SUMMARY_COLUMNS)
+    assert list(summary["method"]) == list(selection.METHODS)
+    assert (summary["n_targets"] == 3).all() and (summary["n_pairs"] == 6).all()
+    assert (summary[["targets_unranked", "targets_left_out", "pairs_unranked", "pairs_not_run"]] == 0).all().all()
+    assert (summary["regret"] >= -1e-12).all()
+    oracle = selection.method_row(summary, "oracle")
+    assert oracle["regret"] == 0 and oracle["accuracy"] == pytest.approx(oracle["best_accuracy"])
+    chosen = summary[summary["method"] != "random"]
+    assert (chosen[["wins", "ties", "losses"]].sum(axis=1) == 3).all()
+    fig6 = analysis.dtw_summary(pd.read_csv(analyses / "dtw_vs_random.csv"))
+    dtw = selection.method_row(summary, "dtw")
+    for column in ("wins", "ties", "losses", "n_targets"):
+        assert dtw[column] == fig6[column], column
+    assert dtw["accuracy"] == pytest.approx(fig6["dtw_accuracy"])
+    targets = pd.read_csv(analyses / "selection_methods_by_target.csv")
+    assert len(targets) == 3 * len(selection.METHODS) and set(targets["target"]) == set(DATASETS)
+    assert (analyses / "selection_methods.png").stat().st_size > 2000
