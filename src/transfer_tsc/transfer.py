@@ -206,7 +206,7 @@ def source_outputs(model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     both = keras.Model(model.inputs, [model.get_layer(HEAD).output, model.get_layer(FEATURES).output])
     batch = max(1, min(256, PREDICT_STEPS // max(1, x.shape[1])))
-    parts = [both(x[i : i + batch], training=False) for i in range(0, len(x), batch)]
+    parts = [both([x[i : i + batch]], training=False) for i in range(0, len(x), batch)]
     return tuple(np.concatenate([np.asarray(p[k], dtype=np.float64) for p in parts]) for k in (0, 1))
 
 
