@@ -37,10 +37,11 @@ its ranked sources R_m(t) (a subset of S_t) with ranking scores r_s:
   tau = (P - Q) / sqrt((P + Q + T_r) (P + Q + T_a)) with P concordant and Q discordant pairs,
   T_r and T_a the pairs tied only in r or only in a; undefined (NaN) with fewer than 2 sources
   or a constant r or a;
-* weighted tau: ``scipy.stats.weightedtau(r, a)`` with scipy's defaults, the tau_w of the LogME
-  paper (You et al., ICML 2021; Vigna, WWW 2015): each pair of sources is weighted by
-  w(i) + w(j) with the hyperbolic weigher w(k) = 1 / (k + 1), k the rank of the element
-  (0 = largest), so swaps among the top-ranked sources count most; ``rank=True`` averages the
+* weighted tau: ``scipy.stats.weightedtau(r, a)`` with scipy's defaults, for the weighted
+  Kendall tau_w that the LogME paper reports (You et al., ICML 2021, after Vigna, WWW 2015;
+  scipy's is Vigna's, whether LogME changed its defaults is not checked here): each exchanged
+  pair of sources is weighted by w(i) + w(j) with the hyperbolic weigher w(k) = 1 / (k + 1),
+  k the rank of the element (0 = largest), so swaps among the top-ranked sources count most; ``rank=True`` averages the
   values obtained ranking by r (ties by a) and by a (ties by r).
 
 Per method, the summary (``summarise``) averages these over its targets (taus over the targets
