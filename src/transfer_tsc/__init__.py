@@ -5,9 +5,10 @@ archive), ``fcn`` (the network, section III-A/B), ``training`` (the training eng
 ``gpu_plan`` (fine-tunings per GPU), ``transfer`` (pre-training and fine-tuning, section IV-B),
 ``study`` (pairs, batches, result tables), ``prototypes`` (DBA prototypes, Algorithm 1),
 ``similarity`` (DTW between datasets, section III-C), ``transferability`` (LEEP, NCE, LogME,
-H-score), ``analysis`` and ``figures`` (section V), ``published`` (the paper's published
-results), ``recommend`` and ``zoo`` (a user's own dataset), ``config`` (validated settings),
-``io`` (atomic files), ``errors``, ``workflow`` (rule scripts), ``cli`` (the command).
+H-score), ``analysis``, ``selection`` and ``figures`` (section V and the source-selection
+comparison), ``published`` (the paper's published results), ``recommend`` and ``zoo`` (a
+user's own dataset), ``config`` (validated settings), ``io`` (atomic files), ``errors``,
+``workflow`` (rule scripts), ``cli`` (the command).
 """
 
 import os
