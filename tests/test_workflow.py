@@ -112,6 +112,13 @@ def test_one_pair_runs_only_what_it_needs_then_the_study_completes(tmp_path, stu
     assert set(aggregates["best_source"]) <= {"Chinatown", "Coffee", "Gun_Point"}
     assert (tmp_path / "results/pretrain/GunPoint/model.h5").is_file()  # paths keep the study's
 
+    # the whole study and its report on real data: the comparison with the paper has content
+    run_snakemake(tmp_path, old_names)
+    run_snakemake(tmp_path, old_names, "--report", "results/report.html")
+    html = (tmp_path / "results/report.html").read_text()
+    for part in ["published_comparison.png", "selection_methods.png", "Gun_Point", "hfawaz/bigdata18"]:
+        assert part in html, part
+
 
 def test_batched_groups_plan_a_link_job_per_pair(tmp_path, study_config):
     config = {**study_config, "finetune": {"epochs": 2, "group_size": 2}}

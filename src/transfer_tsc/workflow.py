@@ -245,16 +245,22 @@ class _LineHandler(logging.Handler):
         self.log(record.getMessage())
 
 
-def forward_package_log(log: Callable[[str], None]) -> None:
-    """Send the package's own log records (``logging.getLogger("transfer_tsc.*")``, INFO and
-    above, e.g. a dataset z-normalised by ``data.znormalise: auto``) to ``log``, replacing an
-    earlier destination."""
+@contextlib.contextmanager
+def package_log_to(log: Callable[[str], None]) -> Iterator[None]:
+    """While inside, send the package's own log records (``logging.getLogger("transfer_tsc.*")``,
+    INFO and above, e.g. a dataset z-normalised by ``data.znormalise: auto``) to ``log``."""
     logger = logging.getLogger(__package__)
-    for handler in [h for h in logger.handlers if isinstance(h, _LineHandler)]:
-        logger.removeHandler(handler)
-    logger.addHandler(_LineHandler(log))
+    handler = _LineHandler(log)
+    saved = logger.level, logger.propagate
+    logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
 
 
 @contextlib.contextmanager
@@ -276,7 +282,6 @@ def rule_script(snakemake, keep_finished: bool = False) -> Iterator[Callable[[st
 
     limit = _mem_mb(snakemake)
     watchdog = MemoryWatchdog(limit, snakemake.rule, _job_name(snakemake), log) if limit else None
-    forward_package_log(log)
     try:
         if keep_finished and finished_in_this_run(snakemake):
             log(
@@ -284,7 +289,7 @@ def rule_script(snakemake, keep_finished: bool = False) -> Iterator[Callable[[st
                 "submitted again): outputs kept, not trained again"
             )
             sys.exit(0)
-        with watchdog or contextlib.nullcontext():
+        with watchdog or contextlib.nullcontext(), package_log_to(log):
             yield log
         if watchdog is not None and watchdog.message is not None:
             sys.exit(1)  # over its memory, but the interrupt was swallowed (e.g. by TensorFlow)
