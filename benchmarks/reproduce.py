@@ -17,12 +17,15 @@ dataset) instead, in ``<out>/table1/``: the measurement behind config.yaml's def
 
 ``--seeds 1 2`` re-trains chosen models with other seeds (``--models`` names them:
 ``scratch:CBF`` or ``MoteStrain->CBF``) in ``<out>/seed<N>/``, to show the run-to-run spread.
+A fine-tuned pair starts from the main run's pre-trained source (copied in), so only the
+fine-tuning's seed (new head, batch order) changes.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,12 +45,12 @@ def snakemake(workdir: Path, overlay: dict, cores: int, targets: list[str]) -> i
     overlay_path.write_text(yaml.safe_dump(overlay, sort_keys=False))
     command = [
         str(Path(sys.executable).parent / "snakemake"),
+        *targets,
         "--snakefile", str(REPO / "Snakefile"),
         "--directory", str(workdir),
         "--configfile", str(REPO / "paper.yaml"), str(overlay_path),
         "--cores", str(cores),
-        "--rerun-triggers", "mtime",
-        *targets,
+        "--rerun-triggers=mtime",
     ]
     print("$", " ".join(command), flush=True)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
@@ -59,6 +62,19 @@ def snakemake(workdir: Path, overlay: dict, cores: int, targets: list[str]) -> i
             log.write(line)
             log.flush()
         return process.wait()
+
+
+def copy_sources(main: Path, seeded: Path, models: list[str]) -> None:
+    """The main run's pre-trained sources of the pairs in ``models``, copied into ``seeded``."""
+    for model in models:
+        if "->" not in model:
+            continue
+        source = model.split("->", 1)[0]
+        folder = main / "results" / "pretrain" / source
+        if not (folder / "model.h5").is_file():
+            sys.exit(f"Error: {folder / 'model.h5'}: the main run has no pre-trained {source} yet")
+        if not (seeded / "results" / "pretrain" / source / "model.h5").is_file():
+            shutil.copytree(folder, seeded / "results" / "pretrain" / source, dirs_exist_ok=True)
 
 
 def model_targets(models: list[str]) -> list[str]:
@@ -98,6 +114,7 @@ def main() -> int:
         if not targets:
             sys.exit("Error: --seeds needs --models (scratch:NAME or SOURCE->TARGET)")
         for seed in args.seeds:
+            copy_sources(args.out, args.out / f"seed{seed}", args.models)
             code = snakemake(args.out / f"seed{seed}", {**overlay, "seed": seed}, args.cores,
                              targets)
             if code:
