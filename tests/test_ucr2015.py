@@ -168,3 +168,31 @@ def test_a_dry_run_of_ucr2015_on_the_subset_plans_its_47(tmp_path, ucr_root):
     )
     assert refused.returncode != 0
     assert "Error: config key datasets: " in refused.stdout + refused.stderr
+
+
+def test_paper_yaml_is_the_paper_setup_and_plans_the_study(tmp_path, ucr_root):
+    """paper.yaml over config.yaml: ucr2015, the released batch rule, 2000 epochs, unconstrained
+    DTW, 10 DBA iterations, the 2015 names; on the subset (skip the 38 missing) its dry run plans
+    the 47 datasets' pre-training and their 47 x 46 fine-tunes."""
+    import yaml
+
+    from conftest import REPO
+
+    paper = yaml.safe_load((REPO / "paper.yaml").read_text())
+    merged = settings.validate({**yaml.safe_load((REPO / "config.yaml").read_text()), **paper})
+    assert merged["datasets"] == "ucr2015"
+    assert merged["training"]["batch_size_cap_tenth"] is True
+    assert merged["training"]["batch_size"] == 16
+    assert merged["pretrain"]["epochs"] == merged["finetune"]["epochs"] == 2000
+    assert merged["dtw"] == {"window": None, "dba_iterations": 10}
+    assert merged["analysis"]["names"] == 2015
+    assert merged["finetune"]["sources"] == "all"
+    config = {**paper, "ucr_root": str(ucr_root), "datasets_missing": "skip"}
+    dry = run_snakemake(tmp_path, config, "results/transfer_accuracy.csv", "-n")
+    counts = job_counts(dry.stdout)
+    assert counts["pretrain"] == 47 and counts["finetune"] == 47 * 46
+    recipe = settings.recipe(merged, "finetune")
+    sizes = {"DiatomSizeReduction": 16, "MoteStrain": 20, "CBF": 30, "FiftyWords": 450}
+    assert {n: recipe.batch_size_for(k) for n, k in sizes.items()} == {
+        "DiatomSizeReduction": 1, "MoteStrain": 2, "CBF": 3, "FiftyWords": 16,
+    }
