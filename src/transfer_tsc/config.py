@@ -6,6 +6,7 @@ Errors name the key (``finetune.epochs``) and the problem, one line.
 from __future__ import annotations
 
 import copy
+import re
 from importlib import resources
 from typing import Any
 
@@ -31,10 +32,70 @@ def _fill_defaults(instance: dict, node: dict) -> None:
             _fill_defaults(instance[key], sub)
 
 
+_FALSE, _TRUE, _NULL = ("false",), ("true",), ("null", "~")
+
+
+def _allowed(node: dict) -> list:
+    """The JSON types and enum values a schema node accepts (``oneOf`` branches merged)."""
+    out = []
+    for branch in node.get("oneOf", [node]):
+        kinds = branch.get("type", [])
+        out += kinds if isinstance(kinds, list) else [kinds]
+        out += [("enum", v) for v in branch.get("enum", [])]
+    return out
+
+
+def _from_text(text: str, node: dict) -> Any:
+    """``text`` as the non-string value the schema node asks for, when it reads as one (YAML's
+    words and numbers); otherwise ``text`` unchanged."""
+    allowed = _allowed(node)
+    enum = [value for kind, value in (a for a in allowed if isinstance(a, tuple))]
+    if "string" in allowed or text in enum:
+        return text
+    word = text.strip().lower()
+    candidates = []
+    if word in _TRUE + _FALSE:
+        candidates.append(word in _TRUE)
+    if word in _NULL:
+        candidates.append(None)
+    if re.fullmatch(r"[+-]?\d+", word):
+        candidates.append(int(word))
+    try:
+        candidates.append(float(word))
+    except ValueError:
+        pass
+    for value in candidates:
+        if value is None and "null" in allowed:
+            return None
+        if isinstance(value, bool) and ("boolean" in allowed or ("enum", value) in allowed):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool) and (
+            "integer" in allowed or "number" in allowed or ("enum", value) in allowed
+        ):
+            return value
+        if isinstance(value, float) and "number" in allowed:
+            return value
+    return text
+
+
+def _coerce_text(instance: Any, node: dict) -> Any:
+    """Nested values given as text on the command line (Snakemake reads ``--config
+    pretrain='{"epochs": 3}'`` with YAML's base loader, so 3 arrives as "3") turned into the
+    type the schema asks for; values that do not read as that type are left for the validator
+    to refuse by name."""
+    if isinstance(instance, dict):
+        properties = node.get("properties", {})
+        return {k: _coerce_text(v, properties[k]) if k in properties else v
+                for k, v in instance.items()}
+    if isinstance(instance, str):
+        return _from_text(instance, node)
+    return instance
+
+
 def validate(config: dict[str, Any]) -> dict[str, Any]:
     """Return ``config`` with defaults filled in, or raise InputError naming the bad key."""
     spec = schema()
-    filled = copy.deepcopy(dict(config))
+    filled = _coerce_text(copy.deepcopy(dict(config)), spec)
     _fill_defaults(filled, spec)
     validator = jsonschema.Draft7Validator(spec)
     errors = sorted(validator.iter_errors(filled), key=lambda e: list(e.path))
