@@ -401,7 +401,12 @@ def test_figures_are_written_as_png_and_svg_from_a_partial_85_by_85_study(tmp_pa
 def test_report_builds_on_the_demo_archive(tmp_path):
     """The whole pipeline on the demo archive with short training, then the HTML report."""
     config = {"ucr_root": "demo", **SHORT_TRAINING}
-    run_snakemake(tmp_path, config)
+    run = run_snakemake(tmp_path, config)
+    # the console shows the pipeline's own lines, none of TensorFlow's, absl's or Keras' notices
+    from test_config import THIRD_PARTY_NOISE
+
+    console = (run.stdout + run.stderr).splitlines()
+    assert [line for line in console if any(n in line for n in THIRD_PARTY_NOISE)] == []
     analyses = tmp_path / "results" / "analysis"
     names = ("accuracy_variation", "aggregates", "dtw_vs_random", "rank_curves")
     for name in names:

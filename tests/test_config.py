@@ -49,11 +49,24 @@ def test_text_that_is_not_the_type_is_refused_by_name(config, message):
     assert str(error.value).startswith(message)
 
 
+# What TensorFlow, absl and Keras print on their own at start-up or on every save or call.
+THIRD_PARTY_NOISE = ("absl", "I0000", "E0000", "cuInit", "oneDNN", "cuda", "legacy",
+                     "structure of `inputs`", "UserWarning")
+
+
 def test_nested_config_on_the_command_line_is_used_as_typed(tmp_path):
-    target = "results/pretrain/CBF/metrics.csv"
-    run_snakemake(
+    """Also: the run's console and the training job's log carry the pipeline's own lines only."""
+    target = "results/finetune/CBF/TwoPatterns/metrics.csv"
+    result = run_snakemake(
         tmp_path, {"ucr_root": "demo"}, target,
-        "--config", 'pretrain={"epochs": 2}', 'training={"progress_every": 1, "checkpoint_every": 1}',
+        "--config", 'pretrain={"epochs": 2}', 'finetune={"epochs": 1}',
+        'training={"progress_every": 1, "checkpoint_every": 1}',
     )
-    metrics = pd.read_csv(tmp_path / target)
-    assert metrics.loc[0, "epochs"] == 2
+    assert pd.read_csv(tmp_path / "results/pretrain/CBF/metrics.csv").loc[0, "epochs"] == 2
+    assert pd.read_csv(tmp_path / target).loc[0, "epochs"] == 1
+    logs = [(tmp_path / "logs/pretrain/CBF.log").read_text(),
+            (tmp_path / "logs/finetune/TwoPatterns/CBF.log").read_text()]
+    assert "[pretrain CBF] epoch 2/2" in logs[0]
+    for text in [result.stdout, result.stderr, *logs]:
+        noisy = [line for line in text.splitlines() if any(n in line for n in THIRD_PARTY_NOISE)]
+        assert noisy == []

@@ -58,4 +58,6 @@ def with_new_head(source: keras.Model, n_classes: int, seed: int | None = None) 
     Every other layer (and its weights) is the source's; the whole network stays trainable.
     """
     features = source.get_layer(FEATURES).output
-    return keras.Model(source.inputs, softmax_head(n_classes, seed)(features), name="fcn")
+    # inputs[0], not the list: the model takes one array, as build_fcn's does (a list input
+    # makes Keras warn on every call with an array)
+    return keras.Model(source.inputs[0], softmax_head(n_classes, seed)(features), name="fcn")

@@ -12,6 +12,7 @@ classes and its global-average-pooling features; ``transferability`` turns them 
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -26,9 +27,7 @@ from .errors import InputError
 from .fcn import FEATURES, HEAD, RECEPTIVE_FIELD, build_fcn, with_new_head
 from .io import atomic_path, write_csv
 from .training import PREDICT_STEPS, Recipe, TrainResult, evaluate, train_together
-from .transferability import SCORES, scores
-
-TRANSFERABILITY_COLUMNS = ("target", "source", *SCORES, "seconds")
+from .transferability import TABLE_COLUMNS, scores
 
 MODEL_FILE = "model.h5"
 METRICS_FILE = "metrics.csv"
@@ -69,9 +68,17 @@ def check_trainable(dataset: Dataset) -> None:
 
 
 def save_model(model, path: str | os.PathLike) -> None:
-    """Save a Keras model as HDF5, atomically."""
-    with atomic_path(path) as tmp:
-        model.save(tmp)
+    """Save a Keras model as HDF5, atomically. HDF5 is the project's format (the paper's code
+    and its released models use it), so Keras' "HDF5 file format is considered legacy" notice,
+    logged through absl on every save, is held back."""
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.ERROR)
+    try:
+        with atomic_path(path) as tmp:
+            model.save(tmp)
+    finally:
+        absl.setLevel(level)
 
 
 def load_model(path: str | os.PathLike):
@@ -204,9 +211,11 @@ def source_outputs(model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     statistics), in batches of at most PREDICT_STEPS time steps."""
     import keras
 
-    both = keras.Model(model.inputs, [model.get_layer(HEAD).output, model.get_layer(FEATURES).output])
+    both = keras.Model(
+        model.inputs[0], [model.get_layer(HEAD).output, model.get_layer(FEATURES).output]
+    )
     batch = max(1, min(256, PREDICT_STEPS // max(1, x.shape[1])))
-    parts = [both([x[i : i + batch]], training=False) for i in range(0, len(x), batch)]
+    parts = [both(x[i : i + batch], training=False) for i in range(0, len(x), batch)]
     return tuple(np.concatenate([np.asarray(p[k], dtype=np.float64) for p in parts]) for k in (0, 1))
 
 
@@ -214,7 +223,7 @@ def score_sources(
     target: Dataset, models: Mapping[str, str | os.PathLike], log: Callable[[str], None] = print,
 ) -> pd.DataFrame:
     """Every transferability score of each source model (name -> model file) for ``target``,
-    from its train split only: ``TRANSFERABILITY_COLUMNS``, one row per source; ``seconds`` is
+    from its train split only: ``transferability.TABLE_COLUMNS``, one row per source; ``seconds`` is
     the pair's forward pass and scores."""
     x, y = target.network_input("train"), target.y_train
     rows = []
@@ -227,4 +236,4 @@ def score_sources(
         rows.append({"target": target.name, "source": source, **values, "seconds": seconds})
         log(f"{source} -> {target.name}: " + ", ".join(f"{k} {v:.4g}" for k, v in values.items())
             + f" ({seconds:.2f} s)")
-    return pd.DataFrame(rows, columns=list(TRANSFERABILITY_COLUMNS))
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))

@@ -50,6 +50,9 @@ import numpy as np
 from .errors import InputError
 
 SCORES = ("leep", "nce", "logme", "hscore")
+# The columns of results/transferability/{target}.csv (transfer.score_sources): seconds is the
+# pair's forward pass and scores.
+TABLE_COLUMNS = ("target", "source", *SCORES, "seconds")
 
 #: How far a row of ``probabilities`` may be from summing to 1 (float32 softmax rounding).
 ROW_SUM_TOLERANCE = 1e-4
