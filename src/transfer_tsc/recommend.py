@@ -232,14 +232,9 @@ def picks(table: pd.DataFrame, method: str = "dtw") -> str:
     with values would pick, and which sources had no model to score."""
 
     def best(name: str) -> str | None:
-        if name == "dtw":
-            column, ascending = "distance", True
-        elif name in table.columns and table[name].notna().any():
-            column, ascending = name, False
-        else:
+        if name != "dtw" and (name not in table.columns or table[name].isna().all()):
             return None
-        rows = table.dropna(subset=[column]).sort_values([column, "source"], ascending=[ascending, True])
-        return rows["source"].iloc[0]
+        return order_by(table, name)["source"].iloc[0]
 
     others = [(name, best(name)) for name in METHODS if name != method]
     others = [f"{name} {pick}" for name, pick in others if pick is not None]
