@@ -474,11 +474,16 @@ def _engine(models: list, recipe: Recipe, jit_compile: bool):
 PREDICT_STEPS = 32_768
 
 
+def predict_batch_size(length: int) -> int:
+    """Series per inference batch for series of ``length`` time steps: at most PREDICT_STEPS
+    time steps and at most 256 series."""
+    return max(1, min(256, PREDICT_STEPS // max(1, length)))
+
+
 def predict(model, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
-    """Class probabilities in inference mode, in batches of at most PREDICT_STEPS time steps
-    (at most 256 series)."""
+    """Class probabilities in inference mode, in batches of ``predict_batch_size``."""
     if batch_size is None:
-        batch_size = max(1, min(256, PREDICT_STEPS // max(1, x.shape[1])))
+        batch_size = predict_batch_size(x.shape[1])
     out = [
         np.asarray(model(x[i : i + batch_size], training=False))
         for i in range(0, len(x), batch_size)

@@ -26,7 +26,7 @@ from .data import Dataset
 from .errors import InputError
 from .fcn import FEATURES, HEAD, RECEPTIVE_FIELD, build_fcn, with_new_head
 from .io import atomic_path, write_csv
-from .training import PREDICT_STEPS, Recipe, TrainResult, evaluate, train_together
+from .training import Recipe, TrainResult, evaluate, predict_batch_size, train_together
 from .transferability import TABLE_COLUMNS, scores
 
 MODEL_FILE = "model.h5"
@@ -208,13 +208,13 @@ def write_batch(
 def source_outputs(model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The source model's softmax outputs (n x its classes) and global-average-pooling features
     (n x 128) for the series ``x`` (n, length, 1), in inference mode (batch-norm running
-    statistics), in batches of at most PREDICT_STEPS time steps."""
+    statistics), in batches of ``training.predict_batch_size``."""
     import keras
 
     both = keras.Model(
         model.inputs[0], [model.get_layer(HEAD).output, model.get_layer(FEATURES).output]
     )
-    batch = max(1, min(256, PREDICT_STEPS // max(1, x.shape[1])))
+    batch = predict_batch_size(x.shape[1])
     parts = [both(x[i : i + batch], training=False) for i in range(0, len(x), batch)]
     return tuple(np.concatenate([np.asarray(p[k], dtype=np.float64) for p in parts]) for k in (0, 1))
 
