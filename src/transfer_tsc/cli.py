@@ -15,7 +15,6 @@ Bad input ends with one line ``Error: ...`` naming the file or option, and exit 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 import time
@@ -102,6 +101,7 @@ def _check_recommend(args: argparse.Namespace, command_line: argparse.ArgumentPa
 def cmd_recommend(args: argparse.Namespace) -> None:
     from . import recommend as rec
     from . import zoo
+    from .workflow import import_keras_quietly  # before the models: no TensorFlow start-up notices
     from .io import write_csv
 
     with zoo.references_from(study=args.study, zoo=args.zoo) as (references, study_config):
@@ -129,6 +129,7 @@ def cmd_recommend(args: argparse.Namespace) -> None:
         if with_model and not args.no_scores:
             _log(f"transferability scores of the {len(with_model)} of {len(ranking)} sources with a "
                  f"pre-trained model, from {dataset.name}'s train split")
+            import_keras_quietly()
             ranking = rec.add_scores(dataset, ranking, usable, _log)
         elif not with_model:
             _log("no source has a pre-trained model (yet): ranked by DTW only, no transferability scores")
@@ -136,6 +137,7 @@ def cmd_recommend(args: argparse.Namespace) -> None:
         table = ranking.head(args.top) if args.top else ranking
         if args.finetune:
             recipe = _recipe(study_config, args.epochs, args.seed)
+            import_keras_quietly()
             table = rec.transfer_to(dataset, table, usable, recipe, _log)
     print(rec.format_table(table))
     print(rec.picks(ranking, args.score))
@@ -248,16 +250,15 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``transfer-tsc`` console script."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    package_log = logging.StreamHandler(sys.stderr)
-    package_log.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-    logging.getLogger(__package__).addHandler(package_log)
-    logging.getLogger(__package__).setLevel(logging.INFO)
+    from .workflow import package_log_to
+
     command_line = parser()
     args = command_line.parse_args(argv)
     if getattr(args, "check", None):
         args.check(args, command_line)
     try:
-        args.run(args)
+        with package_log_to(_log):  # the package's own log lines (e.g. znormalise auto)
+            args.run(args)
     except PipelineError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
