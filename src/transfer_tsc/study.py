@@ -35,21 +35,34 @@ def parse_budget(spec: str) -> tuple[str, int | None]:
     )
 
 
+def _within(table: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFrame:
+    """The rows of a (target, source, ...) table whose target and source are both among
+    ``datasets`` and differ."""
+    names = set(datasets)
+    rows = table[table["target"].isin(names) & table["source"].isin(names)]
+    return rows[rows["source"] != rows["target"]]
+
+
+def _first_k(ordered: pd.DataFrame, datasets: Sequence[str], k: int, missing: str) -> pd.DataFrame:
+    """The selection table (target, rank, source): each target's first ``k`` rows of
+    ``ordered`` (best first within a target), ranked 1..k. A dataset with no row is an error
+    (``missing: <names>``), unless the study has a single dataset."""
+    absent = sorted(set(datasets) - set(ordered["target"]))
+    if absent and len(set(datasets)) > 1:
+        raise InputError(f"{missing} for target(s) {', '.join(absent)}")
+    picked = ordered.groupby("target", sort=True).head(k).copy()
+    picked["rank"] = picked.groupby("target").cumcount() + 1
+    return picked[["target", "rank", "source"]].reset_index(drop=True)
+
+
 def nearest_sources(neighbours: pd.DataFrame, datasets: Sequence[str], k: int) -> pd.DataFrame:
     """Budget mode nearest:K (paper section V-C): per target, its K DTW-nearest sources among
     ``datasets`` (``neighbours``: target, rank, source, distance; rank 1 the nearest).
 
     Returns the selection table (target, rank, source), rank renumbered 1..K within the study.
     A target without neighbours is an error: the similarity step did not cover it."""
-    names = set(datasets)
-    table = neighbours[neighbours["target"].isin(names) & neighbours["source"].isin(names)]
-    table = table[table["source"] != table["target"]].sort_values(["target", "rank", "source"])
-    missing = sorted(names - set(table["target"]))
-    if missing and len(names) > 1:
-        raise InputError(f"neighbours table: no DTW neighbours for target(s) {', '.join(missing)}")
-    picked = table.groupby("target", sort=True).head(k).copy()
-    picked["rank"] = picked.groupby("target").cumcount() + 1
-    return picked[["target", "rank", "source"]].reset_index(drop=True)
+    table = _within(neighbours, datasets).sort_values(["target", "rank", "source"])
+    return _first_k(table, datasets, k, "neighbours table: no DTW neighbours")
 
 
 def rank_by_score(scores: pd.DataFrame, score: str) -> pd.DataFrame:
@@ -71,13 +84,8 @@ def scored_sources(
     """Budget mode <score>:K: per target, its K sources among ``datasets`` with the highest
     transferability ``score`` (``results/transferability/scores.csv``); the selection table
     (target, rank, source). A target without scores is an error."""
-    names = set(datasets)
-    table = scores[scores["target"].isin(names) & scores["source"].isin(names)]
-    missing = sorted(names - set(table["target"]))
-    if missing and len(names) > 1:
-        raise InputError(f"transferability scores: no scores for target(s) {', '.join(missing)}")
-    picked = rank_by_score(table, score).groupby("target", sort=True).head(k)
-    return picked[["target", "rank", "source"]].reset_index(drop=True)
+    ranked = rank_by_score(_within(scores, datasets), score)
+    return _first_k(ranked, datasets, k, "transferability scores: no scores")
 
 
 def random_sources(datasets: Sequence[str], k: int, seed: int) -> pd.DataFrame:
