@@ -142,6 +142,12 @@ def target_train_file(wildcards):
     return split_path(wildcards.target, "TRAIN")
 
 
+def scored_sources(wildcards):
+    """The sources whose pre-trained models are scored on the target (transferability.smk):
+    every other dataset."""
+    return study.sources_for(wildcards.target, DATASETS)
+
+
 # finetune.sources: all (static DAG), random:K (drawn here from the seed, static DAG), or
 # nearest:K and <score>:K (read from the select_sources checkpoint's table, made from the DTW
 # neighbours or the transferability scores).

@@ -9,7 +9,7 @@ rule transferability:
         train=target_train_file,
         models=lambda wildcards: [
             f"results/pretrain/{source}/model.h5"
-            for source in study.sources_for(wildcards.target, DATASETS)
+            for source in scored_sources(wildcards)
         ],
     output:
         table="results/transferability/{target}.csv",
@@ -24,7 +24,7 @@ rule transferability:
         mem_mb=training_mem_mb,
         runtime=30,
     params:
-        sources=lambda wildcards: study.sources_for(wildcards.target, DATASETS),
+        sources=scored_sources,
         data=config["data"],
     script:
         "../scripts/transferability.py"
