@@ -16,11 +16,14 @@ if [ "$with_tests" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null;
         graphviz munge slurmctld slurmd slurm-client >/dev/null
 fi
 
+# requirements.lock pins every package to the version the tests passed with (bash tools/lock.sh
+# refreshes it); as pip constraints it leaves the project itself an editable install.
+lock=requirements.lock
 python3 -m venv .venv
-.venv/bin/pip install -q --upgrade pip
+.venv/bin/pip install -q -c "$lock" --upgrade pip
 if [ "$with_tests" = 1 ]; then
-    .venv/bin/pip install -q -e '.[test]'
+    .venv/bin/pip install -q -c "$lock" -e '.[test]'
 else
-    .venv/bin/pip install -q -e .
+    .venv/bin/pip install -q -c "$lock" -e .
 fi
 echo "installed: $(.venv/bin/python -c 'import transfer_tsc, keras, snakemake; print("transfer_tsc", transfer_tsc.__version__, "keras", keras.__version__)')"
