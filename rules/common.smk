@@ -17,11 +17,16 @@ def _stop(error):
 
 
 # A run killed by SIGKILL (pre-emption, power loss) leaves Snakemake's lock behind: remove it
-# when the process that held it is gone, so re-running the same command resumes the study.
+# when the process that held it is gone, so re-running the same command resumes the study. It
+# also leaves the outputs of jobs that had just finished marked incomplete: the jobs' finished
+# records keep them (before the DAG is built; onstart, after it, clears the records).
 if not (workflow.remote_exec or workflow.subprocess_exec):
-    _released = workflow_support.release_stale_lock()
-    if _released:
-        print(f"Note: {_released}", file=sys.stderr)
+    for _note in (
+        workflow_support.release_stale_lock(),
+        workflow_support.keep_finished_outputs(workflow),
+    ):
+        if _note:
+            print(f"Note: {_note}", file=sys.stderr)
 
 
 onstart:

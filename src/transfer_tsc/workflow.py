@@ -15,7 +15,12 @@ finished before the kill keeps its files instead of training again.
 
 The Snakefile also calls ``release_stale_lock`` and ``record_lock_owner``: a run that was killed
 (SIGKILL, pre-emption, power loss) leaves Snakemake's lock behind; the next run removes it when
-the process that held it is gone, so re-running the same command is enough.
+the process that held it is gone, so re-running the same command is enough. The same kill can
+come after a job's script ended and before Snakemake took note (the job's process still exiting):
+its outputs stay marked incomplete, and ``rerun-incomplete`` would make them again.
+``keep_finished_outputs``, called when the next run parses the Snakefile (before it builds the
+DAG), removes those marks where the job's record and its outputs' sha256 say it finished; also
+on a local run.
 """
 
 from __future__ import annotations
@@ -84,8 +89,15 @@ def import_keras_quietly() -> None:
         os.close(devnull)
 
 
-# Jobs finished in this run (rule_script's keep_finished), cleared by the onstart hook.
+# Jobs whose rule script ended (rule_script's keep_finished), cleared by the onstart hook.
 FINISHED_DIR = Path(".snakemake/transfer_tsc-finished")
+
+# Snakemake's lock files (FilePersistence).
+LOCK_DIR = Path(".snakemake/locks")
+
+# Snakemake's markers of outputs whose job started and has not finished (FilePersistence;
+# one file per output, named by the urlsafe base64 of its path, in snakemake/persistence/file.py).
+INCOMPLETE_DIR = Path(".snakemake/incomplete")
 
 
 # The marker Snakemake writes into a directory() output once its job has finished (after the
@@ -131,12 +143,83 @@ def finished_in_this_run(snakemake) -> bool:
 
 
 def clear_finished_records() -> None:
-    """Called when a run starts (``onstart``): only a retry within the run keeps outputs."""
+    """Called when a run starts (``onstart``, after the DAG is built, so after
+    ``keep_finished_outputs`` has read them): from then on a record is a job of this run."""
     shutil.rmtree(FINISHED_DIR, ignore_errors=True)
 
 
-# Snakemake's lock files (FilePersistence) and our record of the run that holds them.
-LOCK_DIR = Path(".snakemake/locks")
+def finished_records() -> list[dict[str, str]]:
+    """Every finished-job record present: each job's outputs and their sha256 (unreadable
+    records left out)."""
+    records = []
+    for path in sorted(FINISHED_DIR.glob("*/*.json")) if FINISHED_DIR.is_dir() else []:
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and record:
+            records.append(record)
+    return records
+
+
+def _unchanged(record: dict[str, str]) -> bool:
+    """True when every output of a finished-job record is still the one the job wrote."""
+    try:
+        return all(_digest(Path(path)) == digest for path, digest in record.items())
+    except OSError:
+        return False
+
+
+def snakemake_file_persistence(workflow):
+    """Snakemake's own FilePersistence for this working directory, made as ``Workflow._prepare_dag``
+    makes it on the main process (``.snakemake``, the run's conda and apptainer prefixes); None
+    when the run keeps its records in a database (``--persistence-backend db``)."""
+    from snakemake.persistence.file import FilePersistence
+    from snakemake.settings.types import PersistenceBackend
+
+    if workflow.workflow_settings.persistence_backend != PersistenceBackend.FILE:
+        return None
+    deployment = workflow.deployment_settings
+    return FilePersistence(
+        nolock=True,
+        conda_prefix=getattr(deployment, "conda_prefix", None),
+        singularity_prefix=getattr(deployment, "apptainer_prefix", None),
+    )
+
+
+def keep_finished_outputs(workflow) -> str | None:
+    """Called when the Snakefile is parsed on the main process, before Snakemake reads its
+    incomplete markers to build the DAG (``DAG.check_incomplete``): a run killed after a job's
+    rule script ended (its record written, every output complete) but before Snakemake took note
+    leaves the outputs marked incomplete, and ``rerun-incomplete`` would make them again. For each
+    job whose record's outputs all still have the recorded sha256, remove Snakemake's markers of
+    them (its ``_filter_incomplete_keys`` / ``_unmark_incomplete``, keyed by the output's path as
+    the rule names it); any other stays incomplete. Nothing is done while a run holds the lock
+    (its jobs' markers are its own). Return a note of how many outputs were kept (None if none)."""
+    records = finished_records()
+    if not records or any(LOCK_DIR.glob("*.lock")):
+        return None
+    if not (INCOMPLETE_DIR.is_dir() and any(p.is_file() for p in INCOMPLETE_DIR.rglob("*"))):
+        return None  # nothing marked: no persistence opened (no .snakemake made by --lint)
+    persistence = snakemake_file_persistence(workflow)
+    if persistence is None:
+        return None
+    kept = 0
+    for record in records:
+        marked = persistence._filter_incomplete_keys(record)
+        if marked and _unchanged(record):
+            for key in marked:
+                persistence._unmark_incomplete(key)
+            kept += len(marked)
+    if not kept:
+        return None
+    return (
+        f"kept {kept} output{'s' if kept > 1 else ''} of jobs that had finished when the last run "
+        f"was interrupted (same sha256 as when written, {FINISHED_DIR}): not made again"
+    )
+
+
+# Our record of the run that holds Snakemake's lock.
 LOCK_OWNER = Path(".snakemake/transfer_tsc-lock-owner")
 WATCH_SECONDS = 0.5
 
