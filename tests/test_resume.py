@@ -45,12 +45,13 @@ TRAIN_SCRIPT = """
 import sys
 import numpy as np
 from transfer_tsc.data import load_dataset
-from transfer_tsc.training import Recipe, use_threads
+from transfer_tsc.config import default_recipe
+from transfer_tsc.engines import use_threads
 from transfer_tsc.transfer import pretrain
 
 root, name, out, checkpoint = sys.argv[1:5]
 use_threads(2)  # as the rule scripts (threads: 2)
-recipe = Recipe(epochs=60, checkpoint_every=10, progress_every=10, lr_patience=4, seed=3)
+recipe = default_recipe(epochs=60, checkpoint_every=10, progress_every=10, lr_patience=4, seed=3)
 model, outcome = pretrain(load_dataset(root, name), recipe,
                           None if checkpoint == "-" else checkpoint,
                           log=lambda line: print(line, flush=True))
@@ -125,13 +126,13 @@ CONFIG = {
 DBA_RULES = ("dba", "prototypes", "class_prototypes")
 
 
-def snakemake_command(workdir: Path, *targets: str) -> list[str]:
+def snakemake_command(workdir: Path, *targets: str, config: dict = CONFIG) -> list[str]:
     workdir.mkdir(parents=True, exist_ok=True)
-    config = workdir / "config.yaml"
-    config.write_text(yaml.safe_dump(CONFIG))
+    config_path = workdir / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
     return [
         str(VENV_BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-        "--configfile", str(config), "--cores", "2", *targets,
+        "--configfile", str(config_path), "--cores", "2", *targets,
     ]
 
 
@@ -360,6 +361,104 @@ def test_a_live_run_keeps_its_lock(tmp_path):
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         log.close()
+
+
+def test_a_job_finished_before_the_kill_is_not_made_again(tmp_path):
+    """SIGKILL between a job's end (its rule script wrote the finished record, every output
+    complete, its process still exiting: TensorFlow's teardown) and Snakemake taking note leaves
+    the outputs marked incomplete; the same command run again keeps them (the record's sha256
+    still match) instead of training again."""
+    dataset = "Chinatown"
+    config = {**CONFIG, "datasets": [dataset], "pretrain": {"epochs": 2}}
+    target = f"results/pretrain/{dataset}/metrics.csv"
+    outputs = [f"results/pretrain/{dataset}/{name}" for name in ("model.h5", "history.csv", "metrics.csv")]
+    record = f".snakemake/transfer_tsc-finished/pretrain/dataset={dataset}.json"
+    for attempt in range(3):  # the kill must land in the window; the teardown takes long
+        work = tmp_path / f"attempt-{attempt}"
+        command = snakemake_command(work, target, config=config)
+        with open(work / "killed.log", "w") as log:
+            process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=ENV, start_new_session=True
+            )
+        try:
+            wait_for(lambda: (work / record).exists(), process, "the pretrain job's finished record")
+        finally:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)  # the whole run at once, as a pre-emption
+            except ProcessLookupError:  # the run had ended
+                pass
+            process.wait()
+        if set(outputs) <= incomplete(work) and all((work / path).is_file() for path in outputs):
+            break
+    else:
+        raise AssertionError("the kill never came before Snakemake took note of the job's end")
+    written = {}
+    for path in outputs:
+        stat = (work / path).stat()
+        written[path] = (hashlib.sha256((work / path).read_bytes()).hexdigest(), stat.st_mtime_ns, stat.st_ino)
+    job_log = (work / f"logs/pretrain/{dataset}.log").read_text()
+
+    again = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=900)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-5000:]
+    said = again.stdout + again.stderr
+    assert "Note: kept 3 outputs of jobs that had finished" in again.stderr
+    assert not re.search(r"^(local)?rule pretrain:", said, re.M), said[-3000:]
+    assert not set(outputs) & incomplete(work)
+    for path, (digest, mtime, inode) in written.items():
+        stat = (work / path).stat()
+        assert hashlib.sha256((work / path).read_bytes()).hexdigest() == digest, path
+        assert (stat.st_mtime_ns, stat.st_ino) == (mtime, inode), f"{path} was written again"
+    assert (work / f"logs/pretrain/{dataset}.log").read_text() == job_log
+
+
+def test_an_output_changed_after_its_record_stays_incomplete(tmp_path, monkeypatch):
+    """keep_finished_outputs removes Snakemake's incomplete markers (its own FilePersistence) of
+    the jobs whose outputs all still have their recorded sha256, and of those only; while a run
+    holds the lock it removes none."""
+    from types import SimpleNamespace
+
+    from snakemake.persistence.file import FilePersistence
+    from snakemake.settings.types import PersistenceBackend
+
+    from transfer_tsc import workflow
+
+    monkeypatch.chdir(tmp_path)
+    snakemake_workflow = SimpleNamespace(
+        workflow_settings=SimpleNamespace(persistence_backend=PersistenceBackend.FILE),
+        deployment_settings=SimpleNamespace(conda_prefix=None, apptainer_prefix=None),
+    )
+    jobs = {}
+    for dataset in ("Coffee", "GunPoint", "Beef"):
+        job = _job(tmp_path, [])
+        job.rule, job.wildcards = "pretrain", _Wildcards(dataset=dataset)
+        job.output = [f"results/pretrain/{dataset}/model.h5", f"results/pretrain/{dataset}/metrics.csv"]
+        with workflow.rule_script(job, keep_finished=True):
+            for path in job.output:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                Path(path).write_text(f"{dataset} {path}")
+        jobs[dataset] = job
+    assert workflow.keep_finished_outputs(snakemake_workflow) is None  # nothing marked
+
+    persistence = FilePersistence()  # as Snakemake marks a job's outputs when it starts it
+    for job in jobs.values():
+        for path in job.output:
+            persistence._mark_incomplete(path, None)
+    Path(jobs["GunPoint"].output[1]).write_text("rewritten since")  # not the job's output
+    Path(jobs["Beef"].output[0]).unlink()
+    every_output = {path for job in jobs.values() for path in job.output}
+    assert incomplete(tmp_path) == every_output
+
+    lock = tmp_path / ".snakemake/locks/0.input.lock"
+    lock.write_text("a live run\n")
+    assert workflow.keep_finished_outputs(snakemake_workflow) is None
+    assert incomplete(tmp_path) == every_output
+    lock.unlink()
+
+    note = workflow.keep_finished_outputs(snakemake_workflow)
+    assert note is not None and note.startswith("kept 2 outputs of jobs")
+    assert incomplete(tmp_path) == every_output - set(jobs["Coffee"].output)
+    assert FilePersistence()._filter_incomplete_keys(every_output) == every_output - set(jobs["Coffee"].output)
+    assert workflow.keep_finished_outputs(snakemake_workflow) is None  # nothing left to keep
 
 
 class _Wildcards(dict):
