@@ -194,8 +194,11 @@ def keep_finished_outputs(workflow) -> str | None:
     leaves the outputs marked incomplete, and ``rerun-incomplete`` would make them again. For each
     job whose record's outputs all still have the recorded sha256, remove Snakemake's markers of
     them (its ``_filter_incomplete_keys`` / ``_unmark_incomplete``, keyed by the output's path as
-    the rule names it); any other stays incomplete. Nothing is done while a run holds the lock
-    (its jobs' markers are its own). Return a note of how many outputs were kept (None if none)."""
+    the rule names it); any other stays incomplete, e.g. an output rewritten since (by another
+    run, or by hand), and is made again. Nothing is done while a run holds the lock (its jobs'
+    markers are its own). Snakemake has no metadata of a job it never saw end: as for any output
+    without metadata, a params or code change made between the kill and the re-run does not make
+    a kept output again. Return a note of how many outputs were kept (None if none)."""
     records = finished_records()
     if not records or any(LOCK_DIR.glob("*.lock")):
         return None
