@@ -1,5 +1,5 @@
 """The full study's scale for Snakemake itself, on 85 small generated datasets (the demo
-generators, ``transfer_tsc.demo.write_variant_archive``):
+generators, ``write_variant_archive`` below):
 
 1. the dry run of the whole study through the SLURM profile (85 pre-trains, 7140 fine-tuned
    pairs, the similarity and the analyses): wall time against the goal of 15 s;
@@ -32,11 +32,33 @@ REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 sys.path.insert(0, str(REPO / "src"))
 
-from transfer_tsc.demo import write_variant_archive  # noqa: E402
+import numpy as np  # noqa: E402
+
+from transfer_tsc.demo import DEMO_DATASETS, generate_split, write_ucr_split  # noqa: E402
 
 DRY_RUN_GOAL_S = 15.0
 SUBMISSIONS_GOAL = 200
 STARTUP_GOAL_S = 5.0
+def write_variant_archive(
+    root: Path, count: int, n: int = 12, seed: int = 0
+) -> list[str]:
+    """Write ``count`` small datasets ``<Demo>V<i>`` (the demo generators in turn, ``n`` train
+    and ``n`` test series each, seeds differing) under ``root``: an archive at the study's scale
+    for benchmarks of the workflow itself. Returns the names."""
+    bases = sorted(DEMO_DATASETS)
+    names = []
+    for i in range(count):
+        base = bases[i % len(bases)]
+        name = f"{base}V{i:03d}"
+        rng = np.random.default_rng([seed, i])
+        folder = Path(root) / name
+        for split in ("TRAIN", "TEST"):
+            labels, x = generate_split(base, n, rng)
+            write_ucr_split(folder / f"{name}_{split}.tsv", labels, x)
+        names.append(name)
+    return names
+
+
 PROBE = """\
 include: "Snakefile"
 

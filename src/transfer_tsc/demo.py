@@ -101,23 +101,3 @@ def write_demo_dataset(root: str | os.PathLike, name: str, seed: int = 0) -> Non
     for split, n in (("TRAIN", n_train), ("TEST", n_test)):
         labels, x = generate_split(name, n, rng)
         write_ucr_split(folder / f"{name}_{split}.tsv", labels, x)
-
-
-def write_variant_archive(
-    root: str | os.PathLike, count: int, n: int = 12, seed: int = 0
-) -> list[str]:
-    """Write ``count`` small datasets ``<Demo>V<i>`` (the demo generators in turn, ``n`` train
-    and ``n`` test series each, seeds differing) under ``root``: an archive at the study's scale
-    for benchmarks of the workflow itself. Returns the names."""
-    bases = sorted(DEMO_DATASETS)
-    names = []
-    for i in range(count):
-        base = bases[i % len(bases)]
-        name = f"{base}V{i:03d}"
-        rng = np.random.default_rng([seed, i])
-        folder = Path(root) / name
-        for split in ("TRAIN", "TEST"):
-            labels, x = generate_split(base, n, rng)
-            write_ucr_split(folder / f"{name}_{split}.tsv", labels, x)
-        names.append(name)
-    return names
