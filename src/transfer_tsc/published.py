@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import analysis, data
+from . import analysis, data, study
 
 SOURCE = "github.com/hfawaz/bigdata18 at commit bf1bc3d"
 COMPARISON_COLUMNS = (
@@ -162,9 +162,7 @@ def gain_sign(gain: Iterable[float], tolerance: float = analysis.TIE_TOLERANCE) 
 def restrict_neighbours(table: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
     """The neighbour table with targets and sources among ``names``, re-ranked 1, 2, ... in the
     original order."""
-    keep = set(names)
-    rows = table[table["target"].isin(keep) & table["source"].isin(keep)]
-    rows = rows.sort_values(["target", "rank"]).copy()
+    rows = study.within(table, list(names)).sort_values(["target", "rank"]).copy()
     rows["rank"] = rows.groupby("target").cumcount() + 1
     return rows.reset_index(drop=True)
 

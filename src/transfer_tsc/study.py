@@ -35,7 +35,7 @@ def parse_budget(spec: str) -> tuple[str, int | None]:
     )
 
 
-def _within(table: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFrame:
+def within(table: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFrame:
     """The rows of a (target, source, ...) table whose target and source are both among
     ``datasets`` and differ."""
     names = set(datasets)
@@ -61,7 +61,7 @@ def nearest_sources(neighbours: pd.DataFrame, datasets: Sequence[str], k: int) -
 
     Returns the selection table (target, rank, source), rank renumbered 1..K within the study.
     A target without neighbours is an error: the similarity step did not cover it."""
-    table = _within(neighbours, datasets).sort_values(["target", "rank", "source"])
+    table = within(neighbours, datasets).sort_values(["target", "rank", "source"])
     return _first_k(table, datasets, k, "neighbours table: no DTW neighbours")
 
 
@@ -84,7 +84,7 @@ def scored_sources(
     """Budget mode <score>:K: per target, its K sources among ``datasets`` with the highest
     transferability ``score`` (``results/transferability/scores.csv``); the selection table
     (target, rank, source). A target without scores is an error."""
-    ranked = rank_by_score(_within(scores, datasets), score)
+    ranked = rank_by_score(within(scores, datasets), score)
     return _first_k(ranked, datasets, k, "transferability scores: no scores")
 
 
