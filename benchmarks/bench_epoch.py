@@ -130,11 +130,11 @@ def _child(spec: dict) -> dict:
     import numpy as np
 
     from transfer_tsc.data import load_dataset
-    from transfer_tsc.training import Recipe
+    from transfer_tsc.config import default_recipe
 
     d = load_dataset(spec["root"], spec["dataset"])
     x, y = d.network_input("train"), d.y_train
-    recipe = Recipe(batch_size_cap_tenth=spec["cap"])
+    recipe = default_recipe(batch_size_cap_tenth=spec["cap"])
     batch = recipe.batch_size_for(len(y))
     epochs = spec["epochs"]
     kind = spec["kind"]
@@ -149,12 +149,13 @@ def _child(spec: dict) -> dict:
 
     if kind.startswith("engine"):
         from transfer_tsc.fcn import build_fcn
-        from transfer_tsc.training import train_together, use_threads
+        from transfer_tsc.engines import use_threads
+        from transfer_tsc.training import train_together
 
         use_threads(2)
         models = [build_fcn(d.n_classes, seed=s) for s in range(spec["S"])]
-        recipe = Recipe(epochs=epochs + 1, batch_size_cap_tenth=spec["cap"], progress_every=1,
-                        checkpoint_every=10**9)
+        recipe = default_recipe(epochs=epochs + 1, batch_size_cap_tenth=spec["cap"],
+                                progress_every=1, checkpoint_every=10**9)
         stamps.append(time.perf_counter())
         train_together(models, x, y, d.n_classes, recipe, jit_compile=kind == "engine_xla",
                        fused=kind != "engine_stepwise",

@@ -95,12 +95,14 @@ def _child(spec: dict) -> dict:
 
     if spec["kind"] == "engine":
         from transfer_tsc.fcn import build_fcn
-        from transfer_tsc.training import Recipe, train_together, use_threads
+        from transfer_tsc.config import default_recipe
+        from transfer_tsc.engines import use_threads
+        from transfer_tsc.training import train_together
 
         use_threads(2)
         models = [build_fcn(d.n_classes, seed=s) for s in range(spec["S"])]
         baseline = _rss_mb()
-        recipe = Recipe(epochs=epochs, progress_every=1, checkpoint_every=10**9)
+        recipe = default_recipe(epochs=epochs, progress_every=1, checkpoint_every=10**9)
         stamps.append(time.perf_counter())
         train_together(models, x, y, d.n_classes, recipe,
                        log=lambda _line: stamps.append(time.perf_counter()))

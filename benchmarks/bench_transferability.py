@@ -43,7 +43,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from transfer_tsc import data, fcn, transfer, transferability
-    from transfer_tsc.training import Recipe, use_threads
+    from transfer_tsc.config import default_recipe
+    from transfer_tsc.engines import use_threads
 
     use_threads(2)
     print(f"load average before: {load_average()}")
@@ -72,22 +73,22 @@ def main() -> None:
                 transferability.scores(probabilities, features, y)
                 scorings.append(time.perf_counter() - start)
             pair = (sum(forwards) + sum(scorings)) / len(models)
-            finetune = fine_tune_seconds(target, models, args.epochs, Recipe, transfer)
+            finetune = fine_tune_seconds(target, models, args.epochs, default_recipe, transfer)
             print(f"{name:<18} {f'{len(y)} x {target.length}':>11} {sum(loads) / len(loads):7.2f} "
                   f"{sum(forwards) / len(forwards):9.3f} {sum(scorings) / len(scorings):8.3f} "
                   f"{pair:7.3f} {finetune:21.0f} {finetune / pair:7.0f}", flush=True)
     print(f"load average after: {load_average()}")
 
 
-def fine_tune_seconds(target, models, epochs, Recipe, transfer) -> float:
+def fine_tune_seconds(target, models, epochs, default_recipe, transfer) -> float:
     """Seconds of the recipe's 2000 epochs of fine-tuning one source on ``target``, from the
     time of ``epochs`` epochs after one warm-up epoch (tracing, compiling)."""
     source = {next(iter(models)): next(iter(models.values()))}
     recipe = dict(batch_size=16, batch_size_cap_tenth=True, seed=0, progress_every=10**6,
                   checkpoint_every=10**6)
-    transfer.finetune(source, target, Recipe(epochs=1, **recipe), None, lambda line: None)
+    transfer.finetune(source, target, default_recipe(epochs=1, **recipe), None, lambda line: None)
     start = time.perf_counter()
-    transfer.finetune(source, target, Recipe(epochs=epochs, **recipe), None, lambda line: None)
+    transfer.finetune(source, target, default_recipe(epochs=epochs, **recipe), None, lambda line: None)
     return (time.perf_counter() - start) / epochs * 2000
 
 

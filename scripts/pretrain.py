@@ -3,7 +3,8 @@ from transfer_tsc.workflow import select_backend
 select_backend(snakemake.config)  # KERAS_BACKEND, before Keras is imported
 
 from transfer_tsc.data import load_dataset_files
-from transfer_tsc.training import Recipe, backend, use_threads
+from transfer_tsc.engines import backend, use_threads
+from transfer_tsc.recipe import Recipe
 from transfer_tsc.transfer import pretrain, write_outcome
 from transfer_tsc.workflow import rule_script
 

@@ -9,7 +9,8 @@ import pandas as pd
 from transfer_tsc import recommend
 from transfer_tsc.data import load_dataset_files
 from transfer_tsc.io import write_csv
-from transfer_tsc.training import Recipe, use_threads
+from transfer_tsc.engines import use_threads
+from transfer_tsc.recipe import Recipe
 from transfer_tsc.workflow import rule_script
 from transfer_tsc.zoo import Reference
 

@@ -7,7 +7,7 @@ select_backend(snakemake.config)  # KERAS_BACKEND, before Keras is imported
 
 from transfer_tsc.data import load_dataset_files
 from transfer_tsc.io import write_csv
-from transfer_tsc.training import use_threads
+from transfer_tsc.engines import use_threads
 from transfer_tsc.transfer import score_sources
 from transfer_tsc.workflow import rule_script
 

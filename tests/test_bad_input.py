@@ -331,7 +331,8 @@ def test_a_class_missing_from_test_is_accepted(tmp_path):
 
 def test_a_corrupt_checkpoint_is_reported_not_used(tmp_path):
     from transfer_tsc.fcn import build_fcn
-    from transfer_tsc.training import Recipe, train_together
+    from transfer_tsc.config import default_recipe
+    from transfer_tsc.training import train_together
 
     checkpoint = tmp_path / "checkpoint.h5"
     checkpoint.write_bytes(b"not hdf5")
@@ -339,7 +340,7 @@ def test_a_corrupt_checkpoint_is_reported_not_used(tmp_path):
     with pytest.raises(InputError, match=re.escape(f"{checkpoint}: corrupt checkpoint")):
         train_together(
             [build_fcn(2, seed=0)], dataset.network_input(), dataset.y_train, 2,
-            Recipe(epochs=2), checkpoint=checkpoint, log=lambda line: None,
+            default_recipe(epochs=2), checkpoint=checkpoint, log=lambda line: None,
         )
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from transfer_tsc.data import load_dataset
 from transfer_tsc.fcn import RECEPTIVE_FIELD, build_fcn, with_new_head
-from transfer_tsc.training import Recipe
+from transfer_tsc.config import default_recipe
 from transfer_tsc.transfer import finetune, load_model, pretrain, save_model
 
 
@@ -68,11 +68,13 @@ def test_finetuning_starts_from_the_source_weights(ucr_root, tmp_path):
     """Fine-tuning for 1 epoch moves the copied weights only slightly; a fresh network is far."""
     source_data = load_dataset(ucr_root, "Coffee")
     target = load_dataset(ucr_root, "GunPoint")
-    recipe = Recipe(epochs=2, seed=0, progress_every=1)
+    recipe = default_recipe(epochs=2, seed=0, progress_every=1)
     source, outcome = pretrain(source_data, recipe)
     assert outcome.train.history.shape == (2, 4)
     save_model(source, tmp_path / "coffee.h5")
-    (model, result), = finetune({"Coffee": tmp_path / "coffee.h5"}, target, Recipe(epochs=1)).values()
+    (model, result), = finetune(
+        {"Coffee": tmp_path / "coffee.h5"}, target, default_recipe(epochs=1)
+    ).values()
     assert model.output_shape == (None, 2)
     conv_source = source.get_layer("conv2").get_weights()[0]
     conv_tuned = model.get_layer("conv2").get_weights()[0]

@@ -45,12 +45,13 @@ TRAIN_SCRIPT = """
 import sys
 import numpy as np
 from transfer_tsc.data import load_dataset
-from transfer_tsc.training import Recipe, use_threads
+from transfer_tsc.config import default_recipe
+from transfer_tsc.engines import use_threads
 from transfer_tsc.transfer import pretrain
 
 root, name, out, checkpoint = sys.argv[1:5]
 use_threads(2)  # as the rule scripts (threads: 2)
-recipe = Recipe(epochs=60, checkpoint_every=10, progress_every=10, lr_patience=4, seed=3)
+recipe = default_recipe(epochs=60, checkpoint_every=10, progress_every=10, lr_patience=4, seed=3)
 model, outcome = pretrain(load_dataset(root, name), recipe,
                           None if checkpoint == "-" else checkpoint,
                           log=lambda line: print(line, flush=True))

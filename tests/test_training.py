@@ -1,6 +1,6 @@
-"""The training engine (``transfer_tsc.training``): models trained together are trained exactly as
-if alone, on each supported Keras backend; one compiled call per epoch gives the step-by-step
-path's losses; the learning-rate schedule is Keras' ReduceLROnPlateau; the model kept is the one
+"""The training loop and its engines (``transfer_tsc.training``, ``engines``): models trained
+together are trained exactly as if alone, on each supported Keras backend; one compiled call per
+epoch gives the step-by-step path's losses; the learning-rate schedule is Keras' ReduceLROnPlateau; the model kept is the one
 of the lowest train loss; the batch-size cap.
 
 "Exactly as if alone" is checked where it is exact on any processor:
@@ -35,7 +35,8 @@ import h5py
 import numpy as np
 import pytest
 
-from transfer_tsc.training import PlateauSchedule, Recipe
+from transfer_tsc.config import default_recipe
+from transfer_tsc.recipe import PlateauSchedule
 
 BACKENDS = ["tensorflow", "jax"]
 # 48 of GunPoint's 50 train series: three whole batches of 16. (A last batch of 2 series
@@ -58,9 +59,10 @@ class Interrupt(Exception):
 def _one_step(x, y, n_classes, initial) -> dict:
     """One Adam step of the models together and of each alone, from the same weights."""
     from transfer_tsc.fcn import build_fcn
-    from transfer_tsc.training import _adam, _engine, one_hot
+    from transfer_tsc.engines import adam, make_engine
+    from transfer_tsc.training import one_hot
 
-    recipe = Recipe(**RECIPE)
+    recipe = default_recipe(**RECIPE)
     targets = one_hot(y, n_classes)
 
     def fresh(weights_list):
@@ -72,12 +74,12 @@ def _one_step(x, y, n_classes, initial) -> dict:
     template = fresh(initial[:1])[0]
     names = [w.path for w in template.weights]
     trainable = {v.path for v in template.trainable_variables}
-    optimizer = _adam(recipe)
+    optimizer = adam(recipe)
     optimizer.build(template.trainable_variables)
     slots = [v.name for v in optimizer.variables]
 
     def run(weights_list):
-        engine = _engine(fresh(weights_list), recipe, jit_compile=False)
+        engine = make_engine(fresh(weights_list), recipe, jit_compile=False)
         losses, _ = engine.step(x, targets)
         return np.asarray(losses, dtype=np.float64), [
             {"weights": engine.weights(k), "optimizer": engine.optimizer_values(k)}
@@ -105,7 +107,7 @@ def _equivalence_run(ucr_root: str, out: Path) -> dict:
     d = load_dataset(ucr_root, "GunPoint")
     x, y = d.network_input("train")[:N_TRAIN], d.y_train[:N_TRAIN]
     x_test = d.network_input("test")
-    recipe = Recipe(**RECIPE)
+    recipe = default_recipe(**RECIPE)
     initial = [build_fcn(d.n_classes, seed=s).get_weights() for s in range(3)]
 
     def fresh():
@@ -190,7 +192,7 @@ def test_one_step_together_is_each_models_own_step(equivalence):
     step alone to float rounding; each update is Adam's formula on the model's own gradient."""
     _, runs = equivalence
     step, arrays = runs["one_step"], runs["arrays"]
-    recipe = Recipe(**RECIPE)
+    recipe = default_recipe(**RECIPE)
     np.testing.assert_allclose(step["together_losses"], step["alone_losses"], rtol=1e-5)
     slot = {name: i for i, name in enumerate(step["slots"])}
     t = 1  # Adam's step count after one step
@@ -237,7 +239,7 @@ def test_one_step_together_is_each_models_own_step(equivalence):
 
 def test_each_models_schedule_and_best_epoch_follow_its_own_losses(equivalence):
     _, runs = equivalence
-    recipe = Recipe(**RECIPE)
+    recipe = default_recipe(**RECIPE)
     for run in runs["batched"] + runs["alone"] + runs["stepwise"]:
         history = np.array(run["history"])
         schedule = PlateauSchedule(recipe.learning_rate)
@@ -303,7 +305,7 @@ def test_resume_from_checkpoint_continues_the_same_run(equivalence):
 
 def test_plateau_schedule_hand_computed():
     """patience 2, factor 0.5, min_delta 0.1, min_lr 2.5e-4, by hand from Keras' rules."""
-    recipe = Recipe(lr_patience=2, lr_factor=0.5, lr_min_delta=0.1, min_lr=2.5e-4)
+    recipe = default_recipe(lr_patience=2, lr_factor=0.5, lr_min_delta=0.1, min_lr=2.5e-4)
     schedule = PlateauSchedule(1e-3)
     losses = [1.0, 0.95, 0.92, 0.85, 0.80, 0.79, 0.78, 0.77, 0.5]
     # 1.0 improves on inf; 0.95, 0.92 are not below 1.0 - 0.1: halve after the 2nd;
@@ -324,7 +326,7 @@ def test_plateau_schedule_matches_keras_reduce_lr_on_plateau():
 
     from transfer_tsc.fcn import build_fcn
 
-    recipe = Recipe(lr_patience=5, lr_factor=0.5, lr_min_delta=1e-3, min_lr=1e-4)
+    recipe = default_recipe(lr_patience=5, lr_factor=0.5, lr_min_delta=1e-3, min_lr=1e-4)
     rng = np.random.default_rng(0)
     # A noisy decreasing train loss with long plateaus: 300 epochs.
     losses = 1.0 / (1.0 + np.cumsum(rng.random(300) < 0.1)) + rng.normal(0, 2e-4, 300)
@@ -365,7 +367,7 @@ def test_model_kept_is_the_lowest_train_loss(gunpoint):
     from transfer_tsc.training import train_together
 
     x, y, n_classes = gunpoint
-    recipe = Recipe(epochs=6, learning_rate=0.05, progress_every=100)
+    recipe = default_recipe(epochs=6, learning_rate=0.05, progress_every=100)
     initial = build_fcn(n_classes, seed=3).get_weights()
     model = build_fcn(n_classes, seed=3)
     (result,) = train_together([model], x, y, n_classes, recipe, log=lambda _l: None)
@@ -383,9 +385,9 @@ def test_model_kept_is_the_lowest_train_loss(gunpoint):
 
 
 def test_batch_size_cap():
-    assert Recipe().batch_size_for(50) == 16
-    assert Recipe().batch_size_for(5) == 16
-    capped = Recipe(batch_size_cap_tenth=True)
+    assert default_recipe().batch_size_for(50) == 16
+    assert default_recipe().batch_size_for(5) == 16
+    capped = default_recipe(batch_size_cap_tenth=True)
     assert capped.batch_size_for(1000) == 16
     assert capped.batch_size_for(50) == 5
     assert capped.batch_size_for(9) == 1
@@ -400,7 +402,7 @@ def test_capped_batch_is_what_the_engine_steps(gunpoint, tmp_path):
     x, y, n_classes = gunpoint
     steps = {}
     for cap in (False, True):
-        recipe = Recipe(epochs=2, batch_size_cap_tenth=cap, progress_every=1, checkpoint_every=1)
+        recipe = default_recipe(epochs=2, batch_size_cap_tenth=cap, progress_every=1, checkpoint_every=1)
         path = tmp_path / f"cap{cap}.h5"
 
         def stop_at_2(line: str) -> None:
@@ -426,7 +428,7 @@ def test_a_diverging_training_stops_naming_the_dataset_and_epoch(ucr_root):
     d = load_dataset(ucr_root, "Chinatown")
     huge = dataclasses.replace(d, x_train=d.x_train * np.float32(1e38))
     with pytest.raises(TrainingDiverged, match=r"\[pretrain Chinatown\] epoch 1: train loss is nan"):
-        pretrain(huge, Recipe(epochs=3, progress_every=100), log=lambda _line: None)
+        pretrain(huge, default_recipe(epochs=3, progress_every=100), log=lambda _line: None)
 
 
 # ------------------------------------------------------------------------- the config choice

@@ -1,11 +1,13 @@
 """The study's configuration: validated against ``config.schema.yaml`` with defaults filled in.
 
-Errors name the key (``finetune.epochs``) and the problem, one line.
+The schema is the one place of every key's default and allowed values; errors name the key
+(``finetune.epochs``) and the problem, one line.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from importlib import resources
 from typing import Any
@@ -14,7 +16,7 @@ import jsonschema
 import yaml
 
 from .errors import InputError
-from .training import Recipe
+from .recipe import Recipe
 
 DEMO = "demo"
 DEMO_ROOT = "resources/demo_ucr"
@@ -120,20 +122,22 @@ def ucr_root(config: dict[str, Any]) -> str:
 
 
 def recipe(config: dict[str, Any], stage: str) -> Recipe:
-    """The training recipe of ``stage`` ("pretrain" or "finetune")."""
-    training = config["training"]
-    return Recipe(
-        epochs=config[stage]["epochs"],
-        batch_size=training["batch_size"],
-        batch_size_cap_tenth=training["batch_size_cap_tenth"],
-        learning_rate=training["learning_rate"],
-        lr_factor=training["lr_factor"],
-        lr_patience=training["lr_patience"],
-        min_lr=training["min_lr"],
-        seed=config["seed"],
-        progress_every=training["progress_every"],
-        checkpoint_every=training["checkpoint_every"],
-    )
+    """The training recipe of ``stage`` ("pretrain" or "finetune") of a validated config: each
+    Recipe field from the key of its name in ``config[stage]`` (epochs), ``config["training"]``
+    or the top level (seed); the fields no key sets keep Recipe's own values."""
+    sections = (config[stage], config["training"], config)
+    values = {}
+    for field in dataclasses.fields(Recipe):
+        section = next((s for s in sections if field.name in s), None)
+        if section is not None:
+            values[field.name] = section[field.name]
+    return Recipe(**values)
+
+
+def default_recipe(**changes: Any) -> Recipe:
+    """The pre-training recipe of the schema's defaults, with ``changes`` (Recipe fields) on
+    top: the recipe of a test or a benchmark that sets a few fields."""
+    return dataclasses.replace(recipe(validate({}), "pretrain"), **changes)
 
 
 def group_size(config: dict[str, Any]) -> int | str:

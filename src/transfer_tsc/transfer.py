@@ -26,7 +26,8 @@ from .data import Dataset
 from .errors import InputError
 from .fcn import FEATURES, HEAD, RECEPTIVE_FIELD, build_fcn, with_new_head
 from .io import atomic_path, write_csv
-from .training import Recipe, TrainResult, evaluate, predict_batch_size, train_together
+from .recipe import Recipe
+from .training import TrainResult, evaluate, predict_batch_size, train_together
 from .transferability import TABLE_COLUMNS, scores
 
 MODEL_FILE = "model.h5"
