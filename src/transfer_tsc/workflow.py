@@ -40,20 +40,18 @@ import _thread
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .errors import InputError, PipelineError
+from . import config as settings
+from .errors import PipelineError
 from .zoo import sha256
-
-BACKENDS = ("tensorflow", "jax")
 
 
 def select_backend(config: dict) -> str:
-    """Set ``KERAS_BACKEND`` from the config key ``training.backend`` (default tensorflow).
+    """Set ``KERAS_BACKEND`` from the config key ``training.backend`` (the schema gives its
+    default and refuses other names).
 
     Must run before Keras is imported; if Keras already runs on another backend, raise.
     """
-    name = config.get("training", {}).get("backend", "tensorflow")
-    if name not in BACKENDS:
-        raise InputError(f"config key training.backend: {name!r} is not one of {', '.join(BACKENDS)}")
+    name = settings.validate(config)["training"]["backend"]
     os.environ["KERAS_BACKEND"] = name
     if "keras" in sys.modules:
         running = sys.modules["keras"].backend.backend()
