@@ -12,7 +12,7 @@ the whole archive); figures and their discussion: ``benchmarks/RESULTS.md``.
 Three measurements with ``OMP_NUM_THREADS=--threads`` (2: the 2-core machine), and a fourth
 with ``--snakemake``:
 
-1. **Within-class DTW matrix.** ``prototypes.medoid`` (our path: ``similarity.pairwise``, the
+1. **Within-class DTW matrix.** ``prototypes.medoid`` (our path: ``dtw.pairwise``, the
    squared sums and the argmin) against plain ``dtaidistance.dtw.distance_matrix_fast`` on the
    same class (as a float64 matrix, its fastest input), alternated ``--matrix-repeats`` times; the
    best run of each (the machine is shared: the best run is the least disturbed) gives
@@ -84,9 +84,9 @@ import warnings  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(REPO / "src"))
-from dtaidistance import dtw  # noqa: E402
+import dtaidistance.dtw  # noqa: E402
 
-from transfer_tsc import prototypes, similarity  # noqa: E402
+from transfer_tsc import dtw, prototypes, similarity  # noqa: E402
 from transfer_tsc.data import list_datasets, load_dataset  # noqa: E402
 
 
@@ -132,7 +132,7 @@ def part_matrix(args) -> list[dict]:
         cpus = {"ours": [], "plain": []}
         for _ in range(args.matrix_repeats):
             for label, run in (
-                ("plain", lambda: dtw.distance_matrix_fast(matrix)),
+                ("plain", lambda: dtaidistance.dtw.distance_matrix_fast(matrix)),
                 ("ours", lambda: prototypes.medoid(members)),
             ):
                 _, wall, cpu = timed(run)
@@ -197,7 +197,7 @@ def part_dba(args) -> list[dict]:
                     averages[label], wall, _ = timed(run)
                 best[label] = min(best[label], wall)
         inertia = {
-            label: float(similarity.cross(members, [average]).sum())
+            label: float(dtw.cross(members, [average]).sum())
             for label, average in averages.items()
         }
         row = {
@@ -345,7 +345,7 @@ def part_snakemake(args) -> dict:
 def main() -> None:
     args = ARGS
     sys.stdout.reconfigure(line_buffering=True)
-    similarity.self_check(None)
+    dtw.self_check(None)
     if args.only_full:  # the child process of part 3: its peak memory is the DTW side's alone
         print(json.dumps(part_full(args)), file=sys.stderr)
         return

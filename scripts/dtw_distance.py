@@ -5,12 +5,12 @@ import os
 
 os.environ["OMP_NUM_THREADS"] = str(snakemake.threads)
 
-from transfer_tsc import similarity  # noqa: E402
+from transfer_tsc import dtw, similarity  # noqa: E402
 from transfer_tsc.workflow import rule_script  # noqa: E402
 
 with rule_script(snakemake) as log:
     window = snakemake.params.window
-    similarity.self_check(window)
+    dtw.self_check(window)
     sets = similarity.load_prototype_sets(snakemake.input, window)
     cache = snakemake.params.cache
     known, note = similarity.read_pair_cache(cache)

@@ -5,20 +5,20 @@ import os
 # dtaidistance's OpenMP reads this when its library loads: one thread per core the rule holds.
 os.environ["OMP_NUM_THREADS"] = str(snakemake.threads)
 
-from transfer_tsc import prototypes, similarity  # noqa: E402
+from transfer_tsc import dtw, prototypes  # noqa: E402
 from transfer_tsc.data import load_dataset_files  # noqa: E402
 from transfer_tsc.workflow import rule_script  # noqa: E402
 
 with rule_script(snakemake, keep_finished=True) as log:
     window = snakemake.params.window
-    similarity.self_check(window)
+    dtw.self_check(window)
     name = snakemake.wildcards.dataset
     dataset = load_dataset_files(
         name, snakemake.input.train, snakemake.input.test, **snakemake.params.data
     )
     log(
         f"{name}: {len(dataset.y_train)} train series, {dataset.n_classes} classes, "
-        f"window {similarity.window_text(window)}, {snakemake.params.iterations} DBA iterations, "
+        f"window {dtw.window_text(window)}, {snakemake.params.iterations} DBA iterations, "
         f"{snakemake.threads} threads"
     )
     result = prototypes.class_prototypes(

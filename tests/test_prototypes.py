@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from dtaidistance import dtw_barycenter
 
-from transfer_tsc import prototypes, similarity
+from transfer_tsc import dtw, prototypes
 from transfer_tsc.data import load_dataset
 from transfer_tsc.errors import InputError
 
@@ -43,7 +43,7 @@ def test_medoid_is_the_brute_force_medoid(ucr_root, window):
     members += [s[::3] for s in class_of(ucr_root, "GesturePebbleZ1", 0)[:3]]  # other lengths
     sums = [
         sum(
-            reference_dtw(a, b, similarity.band_radius(window, len(a), len(b)))
+            reference_dtw(a, b, dtw.band_radius(window, len(a), len(b)))
             for b in members
         )
         for a in members
@@ -78,13 +78,13 @@ def test_dba_inertia_never_increases(ucr_root, name, code, window):
     assert np.all(steps <= 1e-12 * result.inertia[0]), steps
     assert result.inertia[-1] < result.inertia[0]
     # inertia[0] is the medoid's sum of squared DTW to the class
-    assert result.inertia[0] == pytest.approx(similarity.pairwise(members, window)[start].sum(), rel=1e-9)
+    assert result.inertia[0] == pytest.approx(dtw.pairwise(members, window)[start].sum(), rel=1e-9)
 
 
 def test_inertia_is_the_sum_of_squared_dtw_to_the_average(ucr_root):
     members = [s[::5] for s in class_of(ucr_root, "ItalyPowerDemand", 1)[:6]]
     result = prototypes.dba(members, members[0], 3, 0.2)
-    radius = similarity.band_radius(0.2, len(members[0]), len(members[0]))
+    radius = dtw.band_radius(0.2, len(members[0]), len(members[0]))
     expected = sum(reference_dtw(result.barycenter, s, radius) for s in members)
     assert result.inertia[-1] == pytest.approx(expected, rel=1e-9)
 

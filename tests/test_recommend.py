@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from conftest import SHORT_TRAINING, VENV_BIN, run_snakemake
-from transfer_tsc import prototypes, similarity
+from transfer_tsc import dtw, prototypes, similarity
 from transfer_tsc.data import load_dataset
 from transfer_tsc.transferability import SCORES
 
@@ -97,7 +97,7 @@ def test_ranking_equals_the_distance_function_and_the_csv(study, ucr_root, tmp_p
     held = load_dataset(ucr_root, HELD_OUT, znormalise="auto")
     mine = prototypes.class_prototypes(HELD_OUT, held.series("train"), held.y_train, held.classes)
     nearest = prototypes.read_prototypes(study_dir / f"results/prototypes/{table.loc[0, 'source']}.h5")
-    by_hand = min(similarity.distance(a, b) for a in mine.prototypes for b in nearest.prototypes)
+    by_hand = min(dtw.cross([a], [b])[0, 0] for a in mine.prototypes for b in nearest.prototypes)
     assert table.loc[0, "distance"] == pytest.approx(by_hand, rel=1e-9)
     # metadata of the sources, from their prototype files
     train_sizes = {"Coffee": 28, "ECG200": 100, "ItalyPowerDemand": 67, "MoteStrain": 20}

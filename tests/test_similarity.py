@@ -11,10 +11,10 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from dtaidistance import dtw
+import dtaidistance.dtw
 
 from conftest import run_snakemake
-from transfer_tsc import similarity
+from transfer_tsc import dtw, similarity
 from transfer_tsc.data import load_dataset
 
 
@@ -64,18 +64,18 @@ WINDOWS = [None, 0.05, 0.1, 0.3]
 
 
 def test_band_radius_and_dtaidistance_window():
-    assert similarity.band_radius(None, 100, 80) is None
-    assert similarity.band_radius(0.1, 100, 80) == 10
-    assert similarity.band_radius(0.1, 80, 101) == 11  # ceil, of the longer series
-    assert similarity.band_radius(0.001, 24, 24) == 1  # never 0 (0 means "no band" to dtaidistance)
-    assert similarity.dtw_options(0.1, 100, 100) == {"window": 11, "use_pruning": False}
-    assert similarity.dtw_options(None, 100, 50) == {"window": None, "use_pruning": False}
+    assert dtw.band_radius(None, 100, 80) is None
+    assert dtw.band_radius(0.1, 100, 80) == 10
+    assert dtw.band_radius(0.1, 80, 101) == 11  # ceil, of the longer series
+    assert dtw.band_radius(0.001, 24, 24) == 1  # never 0 (0 means "no band" to dtaidistance)
+    assert dtw.dtw_options(0.1, 100, 100) == {"window": 11, "use_pruning": False}
+    assert dtw.dtw_options(None, 100, 50) == {"window": None, "use_pruning": False}
 
 
 def test_band_note_says_when_the_band_is_widened():
-    assert similarity.band_note(None, 100, 20) is None
-    assert similarity.band_note(0.3, 100, 80) is None  # 30 cells >= 20
-    note = similarity.band_note(0.1, 100, 80)  # 10 cells < 20
+    assert dtw.band_note(None, 100, 20) is None
+    assert dtw.band_note(0.3, 100, 80) is None  # 30 cells >= 20
+    note = dtw.band_note(0.1, 100, 80)  # 10 cells < 20
     assert "narrower than the length difference 20" in note and "widened" in note
 
 
@@ -88,18 +88,18 @@ def test_c_and_python_paths_match_the_reference(real_series, window):
             if i == j:
                 continue
             a, b = s[i], s[j]
-            radius = similarity.band_radius(window, len(a), len(b))
+            radius = dtw.band_radius(window, len(a), len(b))
             expected = reference_dtw(a, b, radius)
             assert np.isfinite(expected)
-            opts = similarity.dtw_options(window, len(a), len(b))
-            fast = dtw.distance_fast(a, b, **opts)
-            python = dtw.distance(a, b, use_c=False, **opts)
+            opts = dtw.dtw_options(window, len(a), len(b))
+            fast = dtaidistance.dtw.distance_fast(a, b, **opts)
+            python = dtaidistance.dtw.distance(a, b, use_c=False, **opts)
             # not squared: dtaidistance returns the square root
             assert fast == pytest.approx(math.sqrt(expected), rel=1e-9)
             assert python == pytest.approx(math.sqrt(expected), rel=1e-9)
             # ours: squared, same value whichever side is the row
-            assert similarity.distance(a, b, window) == pytest.approx(expected, rel=1e-9)
-            assert similarity.distance(b, a, window) == pytest.approx(expected, rel=1e-9)
+            assert dtw.cross([a], [b], window)[0, 0] == pytest.approx(expected, rel=1e-9)
+            assert dtw.cross([b], [a], window)[0, 0] == pytest.approx(expected, rel=1e-9)
 
 
 @pytest.mark.parametrize("window", [None, 0.1])
@@ -109,10 +109,10 @@ def test_c_matrix_parallel_and_python_matrix_match_the_reference(real_series, wi
         arg = None
     else:  # one dtaidistance window for the whole matrix: the radius of the longest series
         longest = max(map(len, s))
-        arg = similarity.dtw_options(window, longest, longest)["window"]
-    fast = dtw.distance_matrix_fast(s, window=arg)
-    parallel = dtw.distance_matrix(s, use_c=True, parallel=True, window=arg)
-    python = dtw.distance_matrix(s, use_c=False, window=arg)
+        arg = dtw.dtw_options(window, longest, longest)["window"]
+    fast = dtaidistance.dtw.distance_matrix_fast(s, window=arg)
+    parallel = dtaidistance.dtw.distance_matrix(s, use_c=True, parallel=True, window=arg)
+    python = dtaidistance.dtw.distance_matrix(s, use_c=False, window=arg)
     for i in range(len(s)):
         for j in range(i + 1, len(s)):
             radius = None if arg is None else arg - 1
@@ -127,16 +127,16 @@ def test_pairwise_and_cross_give_each_pair_its_own_radius(real_series, window):
     expected = np.array(
         [
             [
-                0.0 if i == j else reference_dtw(a, b, similarity.band_radius(window, len(a), len(b)))
+                0.0 if i == j else reference_dtw(a, b, dtw.band_radius(window, len(a), len(b)))
                 for j, b in enumerate(s)
             ]
             for i, a in enumerate(s)
         ]
     )
-    matrix = similarity.pairwise(s, window)
+    matrix = dtw.pairwise(s, window)
     np.testing.assert_allclose(matrix, expected, rtol=1e-9)
     assert np.array_equal(matrix, matrix.T)
-    np.testing.assert_allclose(similarity.cross(s[:3], s[3:], window), expected[:3, 3:], rtol=1e-9)
+    np.testing.assert_allclose(dtw.cross(s[:3], s[3:], window), expected[:3, 3:], rtol=1e-9)
 
 
 def test_short_series_with_a_diagonal_path_are_finite(ucr_root):
@@ -144,21 +144,21 @@ def test_short_series_with_a_diagonal_path_are_finite(ucr_root):
     the diagonal (rounding against the Euclidean bound); the pipeline never prunes."""
     italy = load_dataset(ucr_root, "ItalyPowerDemand").series("train")
     short = [s[::12] for s in italy[:30]]  # length 2
-    matrix = similarity.pairwise(short)
+    matrix = dtw.pairwise(short)
     for i in range(len(short)):
         for j in range(i + 1, len(short)):
             assert matrix[i, j] == pytest.approx(reference_dtw(short[i], short[j]), rel=1e-9, abs=1e-15)
-            assert np.isfinite(similarity.distance(short[i], short[j]))
+            assert np.isfinite(dtw.cross([short[i]], [short[j]])[0, 0])
 
 
 def test_a_narrow_window_never_makes_dtw_infinite(ucr_root):
     pebble = load_dataset(ucr_root, "GesturePebbleZ1").series("train")
     short, long = min(pebble, key=len), max(pebble, key=len)
     assert len(long) - len(short) > 0.01 * len(long)
-    value = similarity.distance(short, long, 0.01)
+    value = dtw.cross([short], [long], 0.01)[0, 0]
     assert np.isfinite(value)
     assert value == pytest.approx(
-        reference_dtw(short[::1], long, similarity.band_radius(0.01, len(short), len(long))), rel=1e-9
+        reference_dtw(short[::1], long, dtw.band_radius(0.01, len(short), len(long))), rel=1e-9
     )
 
 
@@ -226,32 +226,32 @@ def test_neighbours_rank_every_other_dataset_nearest_first():
 
 
 def test_self_check_passes_with_dtaidistance():
-    similarity.self_check(None)
-    similarity.self_check(0.2)
+    dtw.self_check(None)
+    dtw.self_check(0.2)
 
 
 def test_self_check_refuses_a_c_matrix_that_disagrees():
     def wrong_matrix(series, window_arg):
-        return similarity._c_matrix(series, window_arg) * 1.001
+        return dtw._c_matrix(series, window_arg) * 1.001
 
-    with pytest.raises(similarity.DTWCheckError, match="C library disagrees.*distance_matrix"):
-        similarity.self_check(None, c_matrix=wrong_matrix)
+    with pytest.raises(dtw.DTWCheckError, match="C library disagrees.*distance_matrix"):
+        dtw.self_check(None, c_matrix=wrong_matrix)
 
 
 def test_self_check_refuses_a_c_path_that_disagrees():
     def pruned(a, b, window_arg):  # what distance_fast's pruning returns on short series
         return math.inf
 
-    with pytest.raises(similarity.DTWCheckError, match="warping_path_fast gives inf"):
-        similarity.self_check(0.1, c_path_distance=pruned)
+    with pytest.raises(dtw.DTWCheckError, match="warping_path_fast gives inf"):
+        dtw.self_check(0.1, c_path_distance=pruned)
 
 
 def test_self_check_reports_a_c_library_that_does_not_run():
     def broken(series, window_arg):
         raise ImportError("dtw_cc not found")
 
-    with pytest.raises(similarity.DTWCheckError, match="could not be used.*dtw_cc not found"):
-        similarity.self_check(None, c_matrix=broken)
+    with pytest.raises(dtw.DTWCheckError, match="could not be used.*dtw_cc not found"):
+        dtw.self_check(None, c_matrix=broken)
 
 
 # --------------------------------------------------------------------------- the rules

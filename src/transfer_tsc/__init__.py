@@ -1,16 +1,15 @@
 """Transfer learning for time series classification (Ismail Fawaz et al., IEEE BigData 2018).
 
 Modules, in the order of the pipeline: ``data`` (UCR archives), ``demo`` (generated demo
-archive), ``fcn`` (the network, section III-A/B), ``recipe`` (the training settings, Table I),
-``engines`` (S models stepped together), ``checkpoints`` (resumable training state),
-``training`` (the training loop),
+archive), ``fcn`` (the network, section III-A/B), ``training`` (the training engine),
 ``gpu_plan`` (fine-tunings per GPU), ``transfer`` (pre-training and fine-tuning, section IV-B),
-``study`` (pairs, batches, result tables), ``prototypes`` (DBA prototypes, Algorithm 1),
-``similarity`` (DTW between datasets, section III-C), ``transferability`` (LEEP, NCE, LogME,
-H-score), ``analysis``, ``selection`` and ``figures`` (section V and the source-selection
-comparison), ``published`` (the paper's published results), ``recommend`` and ``zoo`` (a
-user's own dataset), ``config`` (validated settings), ``io`` (atomic files), ``errors``,
-``workflow`` (rule scripts), ``cli`` (the command).
+``study`` (pairs, batches, result tables), ``dtw`` (squared DTW between series, its window
+band), ``prototypes`` (DBA prototypes, Algorithm 1), ``similarity`` (DTW between datasets,
+section III-C), ``transferability`` (LEEP, NCE, LogME, H-score), ``analysis``, ``selection``
+and ``figures`` (section V and the source-selection comparison), ``published`` (the paper's
+published results), ``recommend`` and ``zoo`` (a user's own dataset), ``config`` (validated
+settings), ``io`` (atomic files), ``errors``, ``workflow`` (rule scripts), ``cli`` (the
+command).
 """
 
 import os

@@ -6,17 +6,17 @@ For every class ``c`` of a dataset's *train* split (the test split is never read
                                      # others of its class (Petitjean et al. 2014, ref. [43])
     C[c]     = DBA(C[c], avg_init)   # 10 iterations (config dtw.dba_iterations), ref. [44]
 
-DTW is the squared DTW of ``similarity`` (same window rule, same units).
+DTW is the squared DTW of ``dtw`` (same window rule, same units).
 
 **Medoid.** The full within-class matrix of squared DTW comes from dtaidistance's C code with
-OpenMP (``similarity.pairwise``); the medoid is the row with the smallest sum (the first one on
+OpenMP (``dtw.pairwise``); the medoid is the row with the smallest sum (the first one on
 a tie). Only one class's matrix exists at a time.
 
 **DBA** (Petitjean, Ketterlin and Gancarski, "A global averaging method for dynamic time
 warping", Pattern Recognition 44(3), 2011). Each iteration aligns every series of the class to
 the current average with DTW and replaces each point of the average by the mean of the points
 aligned to it; the average keeps the medoid's length. It is written here on top of
-dtaidistance's C warping paths (``dtw.warping_path_fast``) rather than by calling
+dtaidistance's C warping paths (``dtw.warping_path``) rather than by calling
 ``dtw_barycenter.dba_loop``: the update is the same (the tests check that the two agree), but
 this one also returns the inertia of every iteration at no extra cost (the distance of each
 path it already computes) and gives every series the band radius of its own length pair (the
@@ -26,10 +26,14 @@ C ``dba`` takes one window for the whole class).
 is the medoid's, ``inertia[k]`` the average's after ``k`` iterations; DBA never increases it
 (each step minimises the squared error for fixed alignments, then re-aligning can only lower
 it), and the tests check that.
+
+**Digest.** ``prototype_digest`` hashes a dataset's prototypes (lengths and values): the
+similarity stage keys its pair cache by it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -39,9 +43,8 @@ from dataclasses import dataclass
 import dtaidistance
 import h5py
 import numpy as np
-from dtaidistance import dtw
 
-from . import similarity
+from . import dtw
 from .errors import InputError
 from .io import atomic_path, open_hdf5
 
@@ -70,14 +73,26 @@ class Prototypes:
 
     @property
     def digest(self) -> str:
-        return similarity.prototype_digest(self.prototypes)
+        return prototype_digest(self.prototypes)
+
+
+def prototype_digest(prototypes: Sequence[np.ndarray]) -> str:
+    """A content hash of a dataset's prototypes (lengths and float64 values, in class order):
+    the cache key of the pairs, so that recomputed but identical prototypes are not compared
+    again and changed ones are."""
+    h = hashlib.sha256()
+    for p in prototypes:
+        p = np.ascontiguousarray(p, dtype="<f8")
+        h.update(np.int64(len(p)).tobytes())
+        h.update(p.tobytes())
+    return h.hexdigest()[:32]
 
 
 def medoid(series: Sequence[np.ndarray], window: float | None = None) -> tuple[int, float]:
     """Index of the series with the smallest sum of squared DTW to the others, and that sum."""
     if len(series) == 1:
         return 0, 0.0
-    sums = similarity.pairwise(series, window).sum(axis=1)
+    sums = dtw.pairwise(series, window).sum(axis=1)
     index = int(np.argmin(sums))
     return index, float(sums[index])
 
@@ -90,27 +105,25 @@ def dba(
 ) -> DBAResult:
     """DTW Barycenter Averaging from ``init`` for a fixed number of iterations (no early stop).
 
-    Every iteration is one pass over the series with dtaidistance's C warping path; the last
-    average's inertia comes from one parallel C distance pass.
+    Every iteration is one pass over the series with dtaidistance's C warping path
+    (``dtw.warping_path``); the last average's inertia comes from one parallel C distance pass.
     """
     series = [np.ascontiguousarray(s, dtype=np.float64) for s in series]
     average = np.array(init, dtype=np.float64)
     t = len(average)
-    options = {n: similarity.dtw_options(window, t, n) for n in {len(s) for s in series}}
     inertia = []
     for _ in range(iterations):
         sums = np.zeros(t)
         counts = np.zeros(t)
         total = 0.0
         for s in series:
-            path, d = dtw.warping_path_fast(average, s, include_distance=True, **options[len(s)])
-            pairs = np.asarray(path, dtype=np.intp)
+            pairs, squared = dtw.warping_path(average, s, window)
             sums += np.bincount(pairs[:, 0], weights=s[pairs[:, 1]], minlength=t)
             counts += np.bincount(pairs[:, 0], minlength=t)
-            total += d * d
+            total += squared
         inertia.append(total)
         average = sums / counts
-    inertia.append(float(similarity.cross(series, [average], window).sum()))
+    inertia.append(float(dtw.cross(series, [average], window).sum()))
     return DBAResult(average, np.asarray(inertia))
 
 
@@ -137,7 +150,7 @@ def class_prototypes(
         members = [series[i] for i in rows]
         start = time.perf_counter()
         if log is not None:
-            note = similarity.first_band_note(window, members, members)
+            note = dtw.first_band_note(window, members, members)
             if note:
                 log(f"{name} class {label}: {note}")
         index, _ = medoid(members, window)
@@ -201,11 +214,11 @@ def write_prototypes(path: str | os.PathLike, result: Prototypes, **settings) ->
                 "format": FORMAT,
                 "dataset": result.dataset,
                 "split": "TRAIN",
-                "window": similarity.window_text(result.window),
-                "band": "dtaidistance: the two diagonals widened by ceil(window x longer length) cells",
+                "window": dtw.window_text(result.window),
+                "band": dtw.band_text(result.window),
                 "dba_iterations": result.iterations,
                 "dba_init": "medoid (smallest sum of squared DTW within the class)",
-                "measure": similarity.MEASURE,
+                "measure": dtw.MEASURE,
                 "digest": result.digest,
                 "dtaidistance_version": dtaidistance.__version__,
                 **settings,

@@ -10,7 +10,8 @@ partial) study or model zoo:
    window and the data options are read from the study's prototype files, so the distances
    are in the same units);
 2. ``D(T, S) = min over t in prototypes(T), s in prototypes(S) of DTW(t, s)`` (lines 8-22,
-   ``similarity``), and the sources are ranked nearest first (ties by name);
+   ``similarity.dataset_distances``), and the sources are ranked nearest first (ties by name,
+   ``similarity.nearest_first``);
 3. optionally the top ``k`` pre-trained sources are fine-tuned on ``T``'s train set (section
    III-B) and their test accuracy is reported next to the FCN trained from scratch on ``T``.
 
@@ -31,12 +32,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import dtw, similarity
 from . import prototypes as protos
-from . import similarity
 from .data import ZNORMALISE_AUTO, Dataset
 from .errors import InputError
 from .io import open_hdf5
-from .recipe import Recipe
+from .training import Recipe
 from .transferability import SCORES
 from .zoo import Reference
 
@@ -94,21 +95,16 @@ def study_settings(paths: Sequence) -> PrototypeSettings:
     return first
 
 
-def dataset_distance(a: Sequence[np.ndarray], b: Sequence[np.ndarray], window: float | None) -> float:
-    """Algorithm 1's distance between two datasets: the smallest squared DTW between a
-    prototype of one and a prototype of the other (``similarity.cross``)."""
-    return float(similarity.cross(list(b), list(a), window).min())
-
-
 def rank_sources(
     target: Sequence[np.ndarray],
     sources: Mapping[str, Sequence[np.ndarray]],
     window: float | None,
 ) -> pd.DataFrame:
-    """Every source ranked by its distance to ``target``'s prototypes, nearest first (ties by
-    name, as ``similarity.neighbours``). Columns ``rank, source, distance``."""
-    distances = {name: dataset_distance(target, series, window) for name, series in sources.items()}
-    ranked = sorted(distances.items(), key=lambda item: (item[1], item[0]))
+    """Every source ranked by its distance to ``target``'s prototypes (Algorithm 1,
+    ``similarity.dataset_distances``), nearest first, ties by name (``similarity.nearest_first``,
+    as ``similarity.neighbours``). Columns ``rank, source, distance``."""
+    distances = similarity.dataset_distances(target, sources, window)
+    ranked = similarity.nearest_first(distances)
     return pd.DataFrame(
         [(rank, name, value) for rank, (name, value) in enumerate(ranked, start=1)],
         columns=["rank", "source", "distance"],
@@ -154,7 +150,7 @@ def recommend(
         f"{dataset.name}: prototypes of {dataset.n_classes} classes from {len(dataset.y_train)} "
         f"train series (window {settings.window}, {settings.iterations} DBA iterations)"
     )
-    similarity.self_check(settings.window)  # DTWCheckError if dtaidistance's C code is broken
+    dtw.self_check(settings.window)  # DTWCheckError if dtaidistance's C code is broken
     mine = target_prototypes(dataset, settings)
     loaded = {r.name: protos.read_prototypes(r.prototypes) for r in usable}
     table = rank_sources(mine.prototypes, {n: p.prototypes for n, p in loaded.items()}, settings.window)
