@@ -1,7 +1,9 @@
 """Transfer learning for time series classification (Ismail Fawaz et al., IEEE BigData 2018).
 
 Modules, in the order of the pipeline: ``data`` (UCR archives), ``demo`` (generated demo
-archive), ``fcn`` (the network, section III-A/B), ``training`` (the training engine),
+archive), ``fcn`` (the network, section III-A/B), ``recipe`` (the training settings, Table I),
+``engines`` (S models stepped together), ``checkpoints`` (resumable training state),
+``training`` (the training loop),
 ``gpu_plan`` (fine-tunings per GPU), ``transfer`` (pre-training and fine-tuning, section IV-B),
 ``study`` (pairs, batches, result tables), ``dtw`` (squared DTW between series, its window
 band), ``prototypes`` (DBA prototypes, Algorithm 1), ``similarity`` (DTW between datasets,

@@ -37,7 +37,7 @@ from . import prototypes as protos
 from .data import ZNORMALISE_AUTO, Dataset
 from .errors import InputError
 from .io import open_hdf5
-from .training import Recipe
+from .recipe import Recipe
 from .transferability import SCORES
 from .zoo import Reference
 
