@@ -69,7 +69,6 @@ class Prototypes:
     inertia: np.ndarray  # shape (classes, iterations + 1)
     window: float | None
     iterations: int
-    seconds: np.ndarray | None = None  # (classes, 2): medoid and DBA wall seconds; not stored
 
     @property
     def digest(self) -> str:
@@ -142,7 +141,7 @@ def class_prototypes(
     ``labels`` their class codes ``0..len(classes)-1``.
     """
     labels = np.asarray(labels)
-    protos, medoids, sizes, inertias, seconds = [], [], [], [], []
+    protos, medoids, sizes, inertias = [], [], [], []
     for code, label in enumerate(classes):
         rows = np.flatnonzero(labels == code)
         if len(rows) == 0:
@@ -161,7 +160,6 @@ def class_prototypes(
         medoids.append(int(rows[index]))
         sizes.append(len(rows))
         inertias.append(result.inertia)
-        seconds.append((middle - start, end - middle))
         if log is not None:
             log(
                 f"{name} class {label}: {len(rows)} series, medoid train row {rows[index]}, "
@@ -177,7 +175,6 @@ def class_prototypes(
         inertia=np.vstack(inertias),
         window=window,
         iterations=iterations,
-        seconds=np.asarray(seconds),
     )
 
 
