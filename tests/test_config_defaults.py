@@ -50,7 +50,8 @@ def same(a: object, b: object) -> bool:
 
 
 def test_every_setting_has_a_default_in_the_schema():
-    missing = [key for key, node in schema_leaves(settings.schema()).items() if "default" not in node]
+    leaves = schema_leaves(settings.schema())
+    missing = [key for key, node in leaves.items() if "default" not in node]
     assert missing == []
 
 

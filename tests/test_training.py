@@ -300,6 +300,23 @@ def test_resume_from_checkpoint_continues_the_same_run(equivalence):
         assert resumed["test_accuracy"] == batched["test_accuracy"]
 
 
+def test_both_engines_implement_the_engine_interface():
+    """Every method of ``engines.Engine``, with its parameters, on each engine (and no other
+    public method)."""
+    import inspect
+
+    from transfer_tsc.engines import Engine, JaxEngine, TensorFlowEngine
+
+    methods = {name for name in vars(Engine) if not name.startswith("_")}
+    assert len(methods) == 11, methods
+    for engine in (TensorFlowEngine, JaxEngine):
+        public = {name for name in vars(engine) if not name.startswith("_")}
+        assert public == methods, (engine.__name__, public ^ methods)
+        for name in methods:
+            ours = list(inspect.signature(getattr(engine, name)).parameters)
+            assert ours == list(inspect.signature(getattr(Engine, name)).parameters), name
+
+
 # ----------------------------------------------------------------------------- the schedule
 
 
