@@ -79,9 +79,24 @@ def _write_labelled(table: pd.DataFrame, snakemake, path: str, index: bool = Fal
     write_csv(analysis.relabel(table, labels), path, index=index)
 
 
+# The gathered results an analysis job reads, by its rule's input names.
+READERS: dict[str, Callable[[str], pd.DataFrame]] = {
+    "transfer": analysis.read_transfer,
+    "scratch": analysis.read_scratch,
+    "neighbours": analysis.read_neighbours,
+    "scores": analysis.read_scores,
+}
+
+
+def _gathered(snakemake, *names: str) -> list[pd.DataFrame]:
+    """The job's inputs ``names`` (transfer, scratch, neighbours, scores), read and checked."""
+    return [READERS[name](snakemake.input[name]) for name in names]
+
+
 def _pairs(snakemake) -> str:
     """How many pairs the figure's study covers, from the job's ``transfer`` input."""
-    return analysis.coverage(analysis.read_transfer(snakemake.input.transfer)).describe()
+    (transfer,) = _gathered(snakemake, "transfer")
+    return analysis.coverage(transfer).describe()
 
 
 # rules/data.smk
@@ -155,7 +170,7 @@ def select_sources(snakemake, log: Log) -> None:
     mode, k = study.parse_budget(snakemake.params.sources)
     datasets = snakemake.params.datasets
     if mode == "nearest":
-        neighbours = analysis.read_neighbours(snakemake.input.neighbours)
+        (neighbours,) = _gathered(snakemake, "neighbours")
         selection = study.nearest_sources(neighbours, datasets, k)
     elif mode == "random":
         selection = study.random_sources(datasets, k, snakemake.params.seed)
@@ -281,8 +296,7 @@ def transferability_scores(snakemake, log: Log) -> None:
 @job()
 def accuracy_variation(snakemake, log: Log) -> None:
     """Fig. 4's matrix: the fine-tuned accuracy's variation over training from scratch."""
-    transfer = analysis.read_transfer(snakemake.input.transfer)
-    scratch = analysis.read_scratch(snakemake.input.scratch)
+    transfer, scratch = _gathered(snakemake, "transfer", "scratch")
     variation = analysis.accuracy_variation(transfer, scratch)
     _write_labelled(variation, snakemake, snakemake.output.table, index=True)
     log(f"{analysis.coverage(transfer).describe()} -> {snakemake.output.table}")
@@ -291,8 +305,7 @@ def accuracy_variation(snakemake, log: Log) -> None:
 @job()
 def aggregates(snakemake, log: Log) -> None:
     """Fig. 5's table: min / median / max fine-tuned accuracy per target, and from scratch."""
-    transfer = analysis.read_transfer(snakemake.input.transfer)
-    scratch = analysis.read_scratch(snakemake.input.scratch)
+    transfer, scratch = _gathered(snakemake, "transfer", "scratch")
     table = analysis.aggregates(transfer, scratch)
     _write_labelled(table, snakemake, snakemake.output.table)
     log(f"{len(table)} targets, {analysis.coverage(transfer).describe()} -> {snakemake.output.table}")
@@ -302,8 +315,7 @@ def aggregates(snakemake, log: Log) -> None:
 def dtw_vs_random(snakemake, log: Log) -> None:
     """Fig. 6's table: the DTW-nearest source against random sources, per target."""
     table = analysis.dtw_vs_random(
-        analysis.read_transfer(snakemake.input.transfer),
-        analysis.read_neighbours(snakemake.input.neighbours),
+        *_gathered(snakemake, "transfer", "neighbours"),
         draws=snakemake.params.draws,
         seed=snakemake.params.seed,
     )
@@ -319,9 +331,7 @@ def dtw_vs_random(snakemake, log: Log) -> None:
 def rank_curves(snakemake, log: Log) -> None:
     """Fig. 7-9's curves: accuracy against the source's DTW rank, per target."""
     table = analysis.rank_curves(
-        analysis.read_transfer(snakemake.input.transfer),
-        analysis.read_neighbours(snakemake.input.neighbours),
-        analysis.read_scratch(snakemake.input.scratch),
+        *_gathered(snakemake, "transfer", "neighbours", "scratch"),
         smoothing=snakemake.params.smoothing,
     )
     _write_labelled(table, snakemake, snakemake.output.table)
@@ -334,9 +344,7 @@ def selection_methods(snakemake, log: Log) -> None:
     from . import selection
 
     summary, targets = selection.selection_methods(
-        analysis.read_transfer(snakemake.input.transfer),
-        analysis.read_neighbours(snakemake.input.neighbours),
-        analysis.read_scores(snakemake.input.scores),
+        *_gathered(snakemake, "transfer", "neighbours", "scores"),
         draws=snakemake.params.draws,
         seed=snakemake.params.seed,
     )
@@ -355,11 +363,7 @@ def published_comparison(snakemake, log: Log) -> None:
     """This run's results against the paper's published ones, on the datasets both have."""
     from . import published
 
-    ours = published.Results(
-        analysis.read_scratch(snakemake.input.scratch),
-        analysis.read_transfer(snakemake.input.transfer),
-        analysis.read_neighbours(snakemake.input.neighbours),
-    )
+    ours = published.Results(*_gathered(snakemake, "scratch", "transfer", "neighbours"))
     table = published.comparison(
         ours,
         published.load(),
@@ -376,7 +380,8 @@ def published_comparison(snakemake, log: Log) -> None:
 @job()
 def run_info(snakemake, log: Log) -> None:
     """The run's provenance: settings, coverage and software versions."""
-    covered = analysis.coverage(analysis.read_transfer(snakemake.input.transfer))
+    (transfer,) = _gathered(snakemake, "transfer")
+    covered = analysis.coverage(transfer)
     table = analysis.run_info(snakemake.params.config, covered, analysis.software_versions())
     write_csv(table, snakemake.output.table)
     log(f"{len(table)} rows -> {snakemake.output.table}")
