@@ -10,11 +10,20 @@ PAPER_SHARED = (
     [] if DEMO else sorted(set(DATASETS) & set(data.ucr2015_names().values()))
 )
 
+# Every analysis job: the analysis environment, a small machine, minutes.
+ANALYSIS_ENV = "../envs/analysis.yaml"
+ANALYSIS_RESOURCES = {"mem_mb": 1000, "runtime": 10}
+
+# The gathered results the analyses read, as their rules name them.
+SCRATCH = rules.scratch_accuracy.output[0]
+TRANSFER = rules.transfer_accuracy.output[0]
+NEIGHBOURS = rules.dtw_neighbours.output.neighbours
+
 
 rule accuracy_variation:
     input:
-        scratch="results/scratch_accuracy.csv",
-        transfer="results/transfer_accuracy.csv",
+        scratch=SCRATCH,
+        transfer=TRANSFER,
     output:
         table=report(
             "results/analysis/accuracy_variation.csv",
@@ -25,20 +34,19 @@ rule accuracy_variation:
     log:
         "logs/analysis/accuracy_variation.log",
     conda:
-        "../envs/analysis.yaml"
+        ANALYSIS_ENV
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **ANALYSIS_RESOURCES,
     params:
         names=config["analysis"]["names"],
     script:
-        "../scripts/analysis_accuracy_variation.py"
+        "../scripts/job.py"
 
 
 rule aggregates:
     input:
-        scratch="results/scratch_accuracy.csv",
-        transfer="results/transfer_accuracy.csv",
+        scratch=SCRATCH,
+        transfer=TRANSFER,
     output:
         table=report(
             "results/analysis/aggregates.csv",
@@ -49,20 +57,19 @@ rule aggregates:
     log:
         "logs/analysis/aggregates.log",
     conda:
-        "../envs/analysis.yaml"
+        ANALYSIS_ENV
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **ANALYSIS_RESOURCES,
     params:
         names=config["analysis"]["names"],
     script:
-        "../scripts/analysis_aggregates.py"
+        "../scripts/job.py"
 
 
 rule dtw_vs_random:
     input:
-        transfer="results/transfer_accuracy.csv",
-        neighbours="results/similarity/neighbours.csv",
+        transfer=TRANSFER,
+        neighbours=NEIGHBOURS,
     output:
         table=report(
             "results/analysis/dtw_vs_random.csv",
@@ -73,23 +80,22 @@ rule dtw_vs_random:
     log:
         "logs/analysis/dtw_vs_random.log",
     conda:
-        "../envs/analysis.yaml"
+        ANALYSIS_ENV
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **ANALYSIS_RESOURCES,
     params:
         draws=config["analysis"]["random_draws"],
         seed=config["seed"],
         names=config["analysis"]["names"],
     script:
-        "../scripts/analysis_dtw_vs_random.py"
+        "../scripts/job.py"
 
 
 rule rank_curves:
     input:
-        scratch="results/scratch_accuracy.csv",
-        transfer="results/transfer_accuracy.csv",
-        neighbours="results/similarity/neighbours.csv",
+        scratch=SCRATCH,
+        transfer=TRANSFER,
+        neighbours=NEIGHBOURS,
     output:
         table=report(
             "results/analysis/rank_curves.csv",
@@ -100,24 +106,23 @@ rule rank_curves:
     log:
         "logs/analysis/rank_curves.log",
     conda:
-        "../envs/analysis.yaml"
+        ANALYSIS_ENV
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **ANALYSIS_RESOURCES,
     params:
         smoothing=config["analysis"]["rank_curve_smoothing"],
         names=config["analysis"]["names"],
     script:
-        "../scripts/analysis_rank_curves.py"
+        "../scripts/job.py"
 
 
 # Beyond the paper: the source chosen by DTW, by each transferability score, at random and by
 # the oracle, compared on the targets whose sources were fine-tuned (transfer_tsc.selection).
 rule selection_methods:
     input:
-        transfer="results/transfer_accuracy.csv",
-        neighbours="results/similarity/neighbours.csv",
-        scores="results/transferability/scores.csv",
+        transfer=TRANSFER,
+        neighbours=NEIGHBOURS,
+        scores=rules.transferability_scores.output.table,
     output:
         table=report(
             "results/analysis/selection_methods.csv",
@@ -129,24 +134,23 @@ rule selection_methods:
     log:
         "logs/analysis/selection_methods.log",
     conda:
-        "../envs/analysis.yaml"
+        ANALYSIS_ENV
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **ANALYSIS_RESOURCES,
     params:
         draws=config["analysis"]["random_draws"],
         seed=config["seed"],
         names=config["analysis"]["names"],
         counts=selection.Counts("results/analysis/selection_methods.csv"),
     script:
-        "../scripts/analysis_selection_methods.py"
+        "../scripts/job.py"
 
 
 rule published_comparison:
     input:
-        scratch="results/scratch_accuracy.csv",
-        transfer="results/transfer_accuracy.csv",
-        neighbours="results/similarity/neighbours.csv",
+        scratch=SCRATCH,
+        transfer=TRANSFER,
+        neighbours=NEIGHBOURS,
     output:
         table=report(
             "results/analysis/published_comparison.csv",
@@ -157,10 +161,9 @@ rule published_comparison:
     log:
         "logs/analysis/published_comparison.log",
     conda:
-        "../envs/analysis.yaml"
+        ANALYSIS_ENV
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **ANALYSIS_RESOURCES,
     params:
         shared=PAPER_SHARED,
         demo=DEMO,
@@ -168,13 +171,13 @@ rule published_comparison:
         seed=config["seed"],
         names=config["analysis"]["names"],
     script:
-        "../scripts/analysis_published_comparison.py"
+        "../scripts/job.py"
 
 
 rule figure_accuracy_variation:
     input:
-        table="results/analysis/accuracy_variation.csv",
-        transfer="results/transfer_accuracy.csv",
+        table=rules.accuracy_variation.output.table,
+        transfer=TRANSFER,
     output:
         png=report(
             "results/analysis/accuracy_variation.png",
@@ -186,20 +189,19 @@ rule figure_accuracy_variation:
     log:
         "logs/analysis/figure_accuracy_variation.log",
     conda:
-        "../envs/analysis.yaml"
+        ANALYSIS_ENV
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **{**ANALYSIS_RESOURCES, "mem_mb": 2000},
     params:
         limit=config["analysis"]["heatmap_limit"],
     script:
-        "../scripts/analysis_figure_accuracy_variation.py"
+        "../scripts/job.py"
 
 
 rule figure_aggregates:
     input:
-        table="results/analysis/aggregates.csv",
-        transfer="results/transfer_accuracy.csv",
+        table=rules.aggregates.output.table,
+        transfer=TRANSFER,
     output:
         png=report(
             "results/analysis/aggregates.png",
@@ -211,18 +213,17 @@ rule figure_aggregates:
     log:
         "logs/analysis/figure_aggregates.log",
     conda:
-        "../envs/analysis.yaml"
+        ANALYSIS_ENV
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **ANALYSIS_RESOURCES,
     script:
-        "../scripts/analysis_figure_aggregates.py"
+        "../scripts/job.py"
 
 
 rule figure_dtw_vs_random:
     input:
-        table="results/analysis/dtw_vs_random.csv",
-        transfer="results/transfer_accuracy.csv",
+        table=rules.dtw_vs_random.output.table,
+        transfer=TRANSFER,
     output:
         png=report(
             "results/analysis/dtw_vs_random.png",
@@ -234,20 +235,19 @@ rule figure_dtw_vs_random:
     log:
         "logs/analysis/figure_dtw_vs_random.log",
     conda:
-        "../envs/analysis.yaml"
+        ANALYSIS_ENV
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **ANALYSIS_RESOURCES,
     params:
         draws=config["analysis"]["random_draws"],
         second_nn_gain=config["analysis"]["second_nn_gain"],
     script:
-        "../scripts/analysis_figure_dtw_vs_random.py"
+        "../scripts/job.py"
 
 
 rule figure_rank_curves:
     input:
-        table="results/analysis/rank_curves.csv",
+        table=rules.rank_curves.output.table,
     output:
         png=report(
             "results/analysis/rank_curves.png",
@@ -259,21 +259,20 @@ rule figure_rank_curves:
     log:
         "logs/analysis/figure_rank_curves.log",
     conda:
-        "../envs/analysis.yaml"
+        ANALYSIS_ENV
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **ANALYSIS_RESOURCES,
     params:
         targets=config["analysis"]["rank_curve_targets"],
         smoothing=config["analysis"]["rank_curve_smoothing"],
         names=config["analysis"]["names"],
     script:
-        "../scripts/analysis_figure_rank_curves.py"
+        "../scripts/job.py"
 
 
 rule figure_selection_methods:
     input:
-        table="results/analysis/selection_methods.csv",
+        table=rules.selection_methods.output.table,
     output:
         png=report(
             "results/analysis/selection_methods.png",
@@ -285,20 +284,19 @@ rule figure_selection_methods:
     log:
         "logs/analysis/figure_selection_methods.log",
     conda:
-        "../envs/analysis.yaml"
+        ANALYSIS_ENV
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **ANALYSIS_RESOURCES,
     params:
         draws=config["analysis"]["random_draws"],
         counts=selection.Counts("results/analysis/selection_methods.csv"),
     script:
-        "../scripts/analysis_figure_selection_methods.py"
+        "../scripts/job.py"
 
 
 rule figure_published_comparison:
     input:
-        table="results/analysis/published_comparison.csv",
+        table=rules.published_comparison.output.table,
     output:
         png=report(
             "results/analysis/published_comparison.png",
@@ -310,19 +308,18 @@ rule figure_published_comparison:
     log:
         "logs/analysis/figure_published_comparison.log",
     conda:
-        "../envs/analysis.yaml"
+        ANALYSIS_ENV
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **ANALYSIS_RESOURCES,
     params:
         shared=PAPER_SHARED,
     script:
-        "../scripts/analysis_figure_published_comparison.py"
+        "../scripts/job.py"
 
 
 rule run_info:
     input:
-        transfer="results/transfer_accuracy.csv",
+        transfer=TRANSFER,
     output:
         table=report(
             "results/analysis/run_info.csv",
@@ -333,11 +330,10 @@ rule run_info:
     log:
         "logs/analysis/run_info.log",
     conda:
-        "../envs/analysis.yaml"
+        ANALYSIS_ENV
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **ANALYSIS_RESOURCES,
     params:
         config=config,
     script:
-        "../scripts/analysis_run_info.py"
+        "../scripts/job.py"

@@ -11,4 +11,4 @@ rule demo_dataset:
     params:
         seed=config["seed"],
     script:
-        "../scripts/demo_dataset.py"
+        "../scripts/job.py"

@@ -1,3 +1,10 @@
+# Fine-tuning (section III-B): which sources each target gets (finetune.sources), how they are
+# grouped into jobs (finetune.group_size), and the pair files the analyses gather.
+
+
+include: "helpers/finetune.smk"
+
+
 checkpoint select_sources:
     input:
         **(
@@ -21,7 +28,7 @@ checkpoint select_sources:
         datasets=DATASETS,
         seed=config["seed"],
     script:
-        "../scripts/select_sources.py"
+        "../scripts/job.py"
 
 
 # finetune.group_size 1 (auto on CPU): one job per (source, target) pair writes the pair's files.
@@ -52,7 +59,7 @@ if not BATCHED:
             data=config["data"],
             checkpoint="results/checkpoints/finetune/{target}/{source}.h5",
         script:
-            "../scripts/finetune.py"
+            "../scripts/job.py"
 
 else:
 
@@ -83,7 +90,7 @@ else:
             save_models=config["finetune"]["save_models"],
             checkpoint="results/checkpoints/finetune/{target}/{batch}.h5",
         script:
-            "../scripts/finetune.py"
+            "../scripts/job.py"
 
     rule finetune_pair:
         input:
@@ -118,4 +125,4 @@ rule transfer_accuracy:
     params:
         datasets=DATASETS,
     script:
-        "../scripts/transfer_accuracy.py"
+        "../scripts/job.py"

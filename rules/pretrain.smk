@@ -20,7 +20,7 @@ rule pretrain:
         data=config["data"],
         checkpoint="results/checkpoints/pretrain/{dataset}.h5",
     script:
-        "../scripts/pretrain.py"
+        "../scripts/job.py"
 
 
 rule scratch_accuracy:
@@ -34,4 +34,4 @@ rule scratch_accuracy:
     conda:
         "../envs/analysis.yaml"
     script:
-        "../scripts/scratch_accuracy.py"
+        "../scripts/job.py"

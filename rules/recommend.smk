@@ -6,6 +6,9 @@
 # dataset's train split and the table is ordered by that score.
 
 
+include: "helpers/recommend.smk"
+
+
 checkpoint recommend_ranking:
     input:
         unpack(recommend_files),
@@ -25,7 +28,7 @@ checkpoint recommend_ranking:
     params:
         data=config["data"],
     script:
-        "../scripts/recommend_ranking.py"
+        "../scripts/job.py"
 
 
 rule recommend:
@@ -62,7 +65,7 @@ rule recommend:
         recipe=FINETUNE_RECIPE,
         data=config["data"],
     script:
-        "../scripts/recommend.py"
+        "../scripts/job.py"
 
 
 rule export_zoo:
@@ -83,7 +86,7 @@ rule export_zoo:
         config=config,
         files=lambda wildcards: {name: split_paths(name) for name in DATASETS},
     script:
-        "../scripts/zoo_export.py"
+        "../scripts/job.py"
 
 
 rule zoo_archive:
@@ -99,4 +102,4 @@ rule zoo_archive:
         mem_mb=1000,
         runtime=30,
     script:
-        "../scripts/zoo_archive.py"
+        "../scripts/job.py"

@@ -32,7 +32,7 @@ rule prototypes:
         iterations=config["dtw"]["dba_iterations"],
         data=config["data"],
     script:
-        "../scripts/prototypes.py"
+        "../scripts/job.py"
 
 
 rule dtw_distance:
@@ -55,7 +55,7 @@ rule dtw_distance:
         window=config["dtw"]["window"],
         cache=SIMILARITY_CACHE,
     script:
-        "../scripts/dtw_distance.py"
+        "../scripts/job.py"
 
 
 rule dtw_neighbours:
@@ -71,4 +71,4 @@ rule dtw_neighbours:
     conda:
         "../envs/similarity.yaml"
     script:
-        "../scripts/dtw_neighbours.py"
+        "../scripts/job.py"

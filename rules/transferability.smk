@@ -27,7 +27,7 @@ rule transferability:
         sources=scored_sources,
         data=config["data"],
     script:
-        "../scripts/transferability.py"
+        "../scripts/job.py"
 
 
 rule transferability_scores:
@@ -41,4 +41,4 @@ rule transferability_scores:
     conda:
         "../envs/analysis.yaml"
     script:
-        "../scripts/transferability_scores.py"
+        "../scripts/job.py"

@@ -10,8 +10,8 @@ band), ``prototypes`` (DBA prototypes, Algorithm 1), ``similarity`` (DTW between
 section III-C), ``transferability`` (LEEP, NCE, LogME, H-score), ``analysis``, ``selection``
 and ``figures`` (section V and the source-selection comparison), ``published`` (the paper's
 published results), ``recommend`` and ``zoo`` (a user's own dataset), ``config`` (validated
-settings), ``io`` (atomic files), ``errors``, ``workflow`` (rule scripts), ``cli`` (the
-command).
+settings), ``io`` (atomic files), ``errors``, ``workflow`` (rule scripts), ``jobs`` (one function per
+rule), ``cli`` (the command).
 """
 
 import os
