@@ -5,9 +5,7 @@ import sys
 from dataclasses import asdict
 from functools import lru_cache
 
-from transfer_tsc import config as settings
-from transfer_tsc import data, demo, gpu_plan, study
-from transfer_tsc import workflow as workflow_support
+from transfer_tsc import data, demo, gpu_plan, recovery, settings, study
 from transfer_tsc.demo import DEMO_DATASETS
 from transfer_tsc.errors import InputError
 
@@ -22,24 +20,24 @@ def _stop(error):
 # records keep them (before the DAG is built; onstart, after it, clears the records).
 if not (workflow.remote_exec or workflow.subprocess_exec):
     for _note in (
-        workflow_support.release_stale_lock(),
-        workflow_support.keep_finished_outputs(workflow),
+        recovery.release_stale_lock(),
+        recovery.keep_finished_outputs(workflow),
     ):
         if _note:
             print(f"Note: {_note}", file=sys.stderr)
 
 
 onstart:
-    workflow_support.record_lock_owner()
-    workflow_support.clear_finished_records()
+    recovery.record_lock_owner()
+    recovery.clear_finished_records()
 
 
 onsuccess:
-    workflow_support.clear_lock_owner()
+    recovery.clear_lock_owner()
 
 
 onerror:
-    workflow_support.clear_lock_owner()
+    recovery.clear_lock_owner()
 
 
 try:

@@ -19,7 +19,7 @@ import h5py
 import numpy as np
 import pytest
 
-from transfer_tsc import config as settings
+from transfer_tsc import settings
 from transfer_tsc import data
 from transfer_tsc.errors import InputError
 
@@ -331,7 +331,7 @@ def test_a_class_missing_from_test_is_accepted(tmp_path):
 
 def test_a_corrupt_checkpoint_is_reported_not_used(tmp_path):
     from transfer_tsc.fcn import build_fcn
-    from transfer_tsc.config import default_recipe
+    from transfer_tsc.settings import default_recipe
     from transfer_tsc.training import train_together
 
     checkpoint = tmp_path / "checkpoint.h5"

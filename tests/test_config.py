@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from conftest import run_snakemake
-from transfer_tsc import config as settings
+from transfer_tsc import settings
 from transfer_tsc.errors import InputError
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from transfer_tsc import config as settings
+from transfer_tsc import settings
 from transfer_tsc.recipe import Recipe
 
 REPO = Path(__file__).resolve().parents[1]

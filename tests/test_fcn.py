@@ -8,7 +8,7 @@ import pytest
 
 from transfer_tsc.data import load_dataset
 from transfer_tsc.fcn import RECEPTIVE_FIELD, build_fcn, with_new_head
-from transfer_tsc.config import default_recipe
+from transfer_tsc.settings import default_recipe
 from transfer_tsc.transfer import finetune, load_model, pretrain, save_model
 
 

@@ -13,7 +13,7 @@ import yaml
 
 from conftest import REPO, SHORT_TRAINING, UCR_ROOT, run_snakemake
 from test_workflow import job_counts
-from transfer_tsc import config as settings
+from transfer_tsc import settings
 from transfer_tsc import data, demo, gpu_plan, study
 from transfer_tsc.errors import InputError
 

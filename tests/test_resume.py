@@ -45,7 +45,7 @@ TRAIN_SCRIPT = """
 import sys
 import numpy as np
 from transfer_tsc.data import load_dataset
-from transfer_tsc.config import default_recipe
+from transfer_tsc.settings import default_recipe
 from transfer_tsc.engines import use_threads
 from transfer_tsc.transfer import pretrain
 
@@ -420,7 +420,7 @@ def test_an_output_changed_after_its_record_stays_incomplete(tmp_path, monkeypat
     from snakemake.persistence.file import FilePersistence
     from snakemake.settings.types import PersistenceBackend
 
-    from transfer_tsc import workflow
+    from transfer_tsc import recovery, runner
 
     monkeypatch.chdir(tmp_path)
     snakemake_workflow = SimpleNamespace(
@@ -432,12 +432,12 @@ def test_an_output_changed_after_its_record_stays_incomplete(tmp_path, monkeypat
         job = _job(tmp_path, [])
         job.rule, job.wildcards = "pretrain", _Wildcards(dataset=dataset)
         job.output = [f"results/pretrain/{dataset}/model.h5", f"results/pretrain/{dataset}/metrics.csv"]
-        with workflow.rule_script(job, keep_finished=True):
+        with runner.rule_script(job, keep_finished=True):
             for path in job.output:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
                 Path(path).write_text(f"{dataset} {path}")
         jobs[dataset] = job
-    assert workflow.keep_finished_outputs(snakemake_workflow) is None  # nothing marked
+    assert recovery.keep_finished_outputs(snakemake_workflow) is None  # nothing marked
 
     persistence = FilePersistence()  # as Snakemake marks a job's outputs when it starts it
     for job in jobs.values():
@@ -450,15 +450,15 @@ def test_an_output_changed_after_its_record_stays_incomplete(tmp_path, monkeypat
 
     lock = tmp_path / ".snakemake/locks/0.input.lock"
     lock.write_text("a live run\n")
-    assert workflow.keep_finished_outputs(snakemake_workflow) is None
+    assert recovery.keep_finished_outputs(snakemake_workflow) is None
     assert incomplete(tmp_path) == every_output
     lock.unlink()
 
-    note = workflow.keep_finished_outputs(snakemake_workflow)
+    note = recovery.keep_finished_outputs(snakemake_workflow)
     assert note is not None and note.startswith("kept 2 outputs of jobs")
     assert incomplete(tmp_path) == every_output - set(jobs["Coffee"].output)
     assert FilePersistence()._filter_incomplete_keys(every_output) == every_output - set(jobs["Coffee"].output)
-    assert workflow.keep_finished_outputs(snakemake_workflow) is None  # nothing left to keep
+    assert recovery.keep_finished_outputs(snakemake_workflow) is None  # nothing left to keep
 
 
 class _Wildcards(dict):
@@ -480,7 +480,7 @@ def _job(tmp_path: Path, outputs: list[str]):
 def test_a_job_finished_in_this_run_keeps_its_outputs_when_run_again(tmp_path, monkeypatch):
     """A retried SLURM group job runs every member again: rule_script(keep_finished=True) lets
     the members that had finished exit at once (status 0) with their files, and only those."""
-    from transfer_tsc import workflow
+    from transfer_tsc import recovery, runner
 
     monkeypatch.chdir(tmp_path)
     job = _job(tmp_path, ["metrics.csv", "history.csv"])
@@ -488,7 +488,7 @@ def test_a_job_finished_in_this_run_keeps_its_outputs_when_run_again(tmp_path, m
     def train(content: str) -> int:
         runs = 0
         try:
-            with workflow.rule_script(job, keep_finished=True):
+            with runner.rule_script(job, keep_finished=True):
                 runs += 1
                 for path in job.output:
                     Path(path).write_text(content)
@@ -504,14 +504,14 @@ def test_a_job_finished_in_this_run_keeps_its_outputs_when_run_again(tmp_path, m
     Path(job.output[1]).write_text("changed")  # not the files it wrote: trained again
     assert train("third") == 1 and train("fourth") == 0
 
-    workflow.clear_finished_records()  # a new run (onstart): trained again
+    recovery.clear_finished_records()  # a new run (onstart): trained again
     assert train("fifth") == 1
 
     def fail() -> None:
-        with workflow.rule_script(job, keep_finished=True):
-            raise workflow.PipelineError("bad input")
+        with runner.rule_script(job, keep_finished=True):
+            raise runner.PipelineError("bad input")
 
-    workflow.clear_finished_records()
+    recovery.clear_finished_records()
     with pytest.raises(SystemExit) as stop:
         fail()
     assert stop.value.code == 1
@@ -519,13 +519,13 @@ def test_a_job_finished_in_this_run_keeps_its_outputs_when_run_again(tmp_path, m
 
     other = _job(tmp_path, ["metrics.csv", "history.csv"])
     other.wildcards = _Wildcards(source="Beef", target="GunPoint")
-    assert workflow.finished_in_this_run(job) and not workflow.finished_in_this_run(other)
+    assert recovery.finished_in_this_run(job) and not recovery.finished_in_this_run(other)
 
 
 def test_a_finished_batch_folder_is_kept_after_snakemake_marks_it(tmp_path, monkeypatch):
     """A directory() output (a finetune_batch folder) gets Snakemake's .snakemake_timestamp
     after the job's record is written: the retried job still finds it finished."""
-    from transfer_tsc import workflow
+    from transfer_tsc import recovery, runner
 
     monkeypatch.chdir(tmp_path)
     job = _job(tmp_path, ["batch"])
@@ -533,7 +533,7 @@ def test_a_finished_batch_folder_is_kept_after_snakemake_marks_it(tmp_path, monk
     def train(content: str) -> int:
         runs = 0
         try:
-            with workflow.rule_script(job, keep_finished=True):
+            with runner.rule_script(job, keep_finished=True):
                 runs += 1
                 folder = Path(job.output[0]) / "CBF"
                 folder.mkdir(parents=True, exist_ok=True)
@@ -543,7 +543,7 @@ def test_a_finished_batch_folder_is_kept_after_snakemake_marks_it(tmp_path, monk
         return runs
 
     assert train("first") == 1
-    (Path(job.output[0]) / workflow.SNAKEMAKE_MARKER).touch()  # Snakemake, after the job
+    (Path(job.output[0]) / recovery.SNAKEMAKE_MARKER).touch()  # Snakemake, after the job
     assert train("second") == 0
     assert (Path(job.output[0]) / "CBF/metrics.csv").read_text() == "first"
     (Path(job.output[0]) / "CBF/history.csv").write_text("not written by the job")
@@ -556,7 +556,7 @@ def test_a_job_over_its_memory_fails_even_when_the_interrupt_is_swallowed(tmp_pa
     on) still ends the job with status 1, not recorded as finished."""
     import signal
 
-    from transfer_tsc import workflow
+    from transfer_tsc import recovery, runner
 
     monkeypatch.chdir(tmp_path)
     job = _job(tmp_path, ["metrics.csv"])
@@ -565,7 +565,7 @@ def test_a_job_over_its_memory_fails_even_when_the_interrupt_is_swallowed(tmp_pa
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         with pytest.raises(SystemExit) as stop:
-            with workflow.rule_script(job, keep_finished=True):
+            with runner.rule_script(job, keep_finished=True):
                 deadline = time.monotonic() + 2.0
                 while time.monotonic() < deadline:
                     try:
@@ -578,4 +578,4 @@ def test_a_job_over_its_memory_fails_even_when_the_interrupt_is_swallowed(tmp_pa
         signal.signal(signal.SIGINT, previous)
     assert stop.value.code == 1 and interrupted == 1
     assert "memory use" in Path(job.log[0]).read_text()
-    assert not workflow.finished_in_this_run(job)
+    assert not recovery.finished_in_this_run(job)

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from transfer_tsc.config import DEMO_ROOT
+from transfer_tsc.settings import DEMO_ROOT
 from transfer_tsc.demo import write_demo_dataset
 from transfer_tsc.gpu_plan import group_size_for
 from transfer_tsc.study import batch_id

@@ -35,7 +35,7 @@ import h5py
 import numpy as np
 import pytest
 
-from transfer_tsc.config import default_recipe
+from transfer_tsc.settings import default_recipe
 from transfer_tsc.recipe import PlateauSchedule
 
 BACKENDS = ["tensorflow", "jax"]
@@ -480,7 +480,7 @@ def test_workflow_trains_on_the_configured_backend(tmp_path, ucr_root):
 
 def test_unknown_backend_is_refused():
     from transfer_tsc.errors import InputError
-    from transfer_tsc.workflow import select_backend
+    from transfer_tsc.runner import select_backend
 
     with pytest.raises(InputError, match="training.backend"):
         select_backend({"training": {"backend": "torch"}})

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import run_snakemake
 from test_workflow import job_counts
-from transfer_tsc import config as settings
+from transfer_tsc import settings
 from transfer_tsc import data
 from transfer_tsc.errors import InputError
 

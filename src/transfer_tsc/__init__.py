@@ -9,9 +9,9 @@ archive), ``fcn`` (the network, section III-A/B), ``recipe`` (the training setti
 band), ``prototypes`` (DBA prototypes, Algorithm 1), ``similarity`` (DTW between datasets,
 section III-C), ``transferability`` (LEEP, NCE, LogME, H-score), ``analysis``, ``selection``
 and ``figures`` (section V and the source-selection comparison), ``published`` (the paper's
-published results), ``recommend`` and ``zoo`` (a user's own dataset), ``config`` (validated
-settings), ``io`` (atomic files), ``errors``, ``workflow`` (rule scripts), ``jobs`` (one function per
-rule), ``cli`` (the command).
+published results), ``recommend`` and ``zoo`` (a user's own dataset), ``settings`` (the validated
+configuration), ``io`` (atomic files), ``errors``, ``runner`` (running one job), ``recovery``
+(resuming after a kill), ``jobs`` (one function per rule), ``cli`` (the command).
 """
 
 import os

@@ -44,7 +44,7 @@ def _read_config(path: str | None) -> dict | None:
         return None
     import yaml
 
-    from . import config as settings
+    from . import settings
 
     try:
         loaded = yaml.safe_load(Path(path).read_text()) or {}
@@ -63,7 +63,7 @@ def _read_config(path: str | None) -> dict | None:
 def _recipe(study_config: dict | None, epochs: int | None, seed: int | None):
     """The training recipe: the study's (from a zoo's manifest) or the paper's defaults, with
     ``--epochs`` / ``--seed`` on top."""
-    from . import config as settings
+    from . import settings
 
     base = settings.validate({})
     if study_config:
@@ -101,7 +101,7 @@ def _check_recommend(args: argparse.Namespace, command_line: argparse.ArgumentPa
 def cmd_recommend(args: argparse.Namespace) -> None:
     from . import recommend as rec
     from . import zoo
-    from .workflow import import_keras_quietly  # before the models: no TensorFlow start-up notices
+    from .runner import import_keras_quietly  # before the models: no TensorFlow start-up notices
     from .io import write_csv
 
     with zoo.references_from(study=args.study, zoo=args.zoo) as (references, study_config):
@@ -147,7 +147,7 @@ def cmd_recommend(args: argparse.Namespace) -> None:
 
 
 def cmd_export_zoo(args: argparse.Namespace) -> None:
-    from . import config as settings
+    from . import settings
     from . import zoo
     from .data import load_dataset
 
@@ -250,7 +250,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``transfer-tsc`` console script."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from .workflow import package_log_to
+    from .runner import package_log_to
 
     command_line = parser()
     args = command_line.parse_args(argv)

@@ -1,6 +1,6 @@
 """The exception types the pipeline reports as one line (no traceback).
 
-Rule scripts (``workflow.rule_script``) and the command line catch ``PipelineError`` and print
+Rule scripts (``runner.rule_script``) and the command line catch ``PipelineError`` and print
 its message alone: the message names the file, config key or library and the problem.
 """
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from .errors import InputError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+_CHUNK = 1 << 20
 
 
 @contextlib.contextmanager
@@ -63,3 +65,12 @@ def open_hdf5(path: str | os.PathLike) -> h5py.File:
     except OSError as error:
         reason = " ".join(str(error).split())
         raise InputError(f"{path}: not a readable HDF5 file (corrupt or truncated?): {reason}") from None
+
+
+def sha256(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()

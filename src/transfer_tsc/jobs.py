@@ -21,9 +21,8 @@ from . import analysis, study
 from .data import Dataset, load_dataset_files
 from .errors import InputError
 from .io import write_csv
-from .workflow import rule_script, select_backend
+from .runner import Log, rule_script, select_backend
 
-Log = Callable[[str], None]
 Job = Callable[[Any, Log], None]
 
 # The study's results folder (the rules' paths are relative to the working directory).

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import hashlib
 import json
 import os
 import shutil
@@ -31,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
+from .io import sha256
 
 FORMAT = "transfer-tsc-zoo"
 FORMAT_VERSION = 1
@@ -41,7 +41,6 @@ ARTEFACTS: dict[str, tuple[str, str]] = {
     "metrics": ("metrics/{name}.csv", "pretrain/{name}/metrics.csv"),
     "prototypes": ("prototypes/{name}.h5", "prototypes/{name}.h5"),
 }
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -55,15 +54,6 @@ class Reference:
     model: Path | None
     metrics: Path | None
     info: Mapping[str, object] = field(default_factory=dict)
-
-
-def sha256(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def describe(dataset) -> dict[str, object]:

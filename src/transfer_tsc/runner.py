@@ -1,0 +1,221 @@
+"""Running one job: its log file, quiet TensorFlow, one-line errors and a memory watchdog.
+
+A job is ``with rule_script(snakemake) as log: <package calls>`` (``jobs.run`` does this for
+every rule); a PipelineError (bad input, or dtaidistance's C library failing its start-up check)
+ends the job with its message in the log and on stderr, no traceback. A job whose resident
+memory exceeds its ``mem_mb`` resource stops with a message saying so (a memory watchdog),
+instead of being killed silently by the kernel or the cluster. With ``keep_finished`` the job's
+outputs are recorded when it ends (``recovery``), so a kill after that does not cost them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import _thread
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from . import settings
+from .errors import PipelineError
+from .recovery import finished_in_this_run, record_finished
+
+# A job's log: one line at a time, time-stamped, to the job's log file and stderr.
+Log = Callable[[str], None]
+
+
+def select_backend(config: dict) -> str:
+    """Set ``KERAS_BACKEND`` from the config key ``training.backend`` (the schema gives its
+    default and refuses other names).
+
+    Must run before Keras is imported; if Keras already runs on another backend, raise.
+    """
+    name = settings.validate(config)["training"]["backend"]
+    os.environ["KERAS_BACKEND"] = name
+    if "keras" in sys.modules:
+        running = sys.modules["keras"].backend.backend()
+        if running != name:
+            raise RuntimeError(f"Keras was imported on the {running} backend before select_backend({name!r})")
+    import_keras_quietly()
+    return name
+
+
+def import_keras_quietly() -> None:
+    """Import Keras (which imports TensorFlow when installed) and let TensorFlow look for its
+    devices with the process's stderr (file descriptor 2) on /dev/null. TensorFlow's C++
+    libraries print start-up notices through absl before they read TF_CPP_MIN_LOG_LEVEL
+    (oneDNN, CUDA stubs, "failed call to cuInit" on a machine without a GPU), about 20 lines a
+    job; a failed import still raises its exception, printed once stderr is back."""
+    if "keras" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+WATCH_SECONDS = 0.5
+
+
+def resident_mb() -> float:
+    """This process's resident memory (RSS) in MB."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KB, peak
+
+
+class MemoryWatchdog:
+    """Poll RSS every ``WATCH_SECONDS``; past ``limit_mb``, stop the main thread with a message
+    (and end the process if the main thread does not stop within ``grace`` seconds)."""
+
+    def __init__(
+        self, limit_mb: float, rule: str, what: str, log: Callable[[str], None], grace: float = 10.0
+    ):
+        self.limit_mb, self.rule, self.what = float(limit_mb), rule, what
+        self.log, self.grace = log, grace
+        self.message: str | None = None
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="memory-watchdog", daemon=True)
+
+    def __enter__(self) -> "MemoryWatchdog":
+        # interrupt_main does nothing while SIGINT is ignored or at its default (as it can be in
+        # a job's process): Python's own handler makes it raise KeyboardInterrupt
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(WATCH_SECONDS):
+            used = resident_mb()
+            self.peak_mb = max(self.peak_mb, used)
+            if used > self.limit_mb:
+                self.message = (
+                    f"{self.what}: memory use {used:.0f} MB exceeded mem_mb={self.limit_mb:.0f}; "
+                    f"give it more (--set-resources {self.rule}:mem_mb=<MB>, or the config's "
+                    "resources) on a machine that has it"
+                )
+                self.log(f"Error: {self.message}")
+                _thread.interrupt_main()
+                if not self._stop.wait(self.grace):
+                    os._exit(1)
+                return
+
+
+def _job_name(snakemake) -> str:
+    wildcards = ", ".join(f"{k}={v}" for k, v in dict(snakemake.wildcards.items()).items())
+    return f"rule {snakemake.rule}" + (f" ({wildcards})" if wildcards else "")
+
+
+def _mem_mb(snakemake) -> float | None:
+    try:
+        value = snakemake.resources.get("mem_mb")
+    except AttributeError:
+        value = getattr(snakemake.resources, "mem_mb", None)
+    try:
+        return float(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+class _LineHandler(logging.Handler):
+    def __init__(self, log: Callable[[str], None]):
+        super().__init__(logging.INFO)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.log(record.getMessage())
+
+
+@contextlib.contextmanager
+def package_log_to(log: Log) -> Iterator[None]:
+    """While inside, send the package's own log records (``logging.getLogger("transfer_tsc.*")``,
+    INFO and above, e.g. a dataset z-normalised by ``data.znormalise: auto``) to ``log``."""
+    logger = logging.getLogger(__package__)
+    handler = _LineHandler(log)
+    saved = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
+@contextlib.contextmanager
+def rule_script(snakemake, keep_finished: bool = False) -> Iterator[Log]:
+    """Yield a ``log(line)`` function writing to the rule's log (and stderr); turn a PipelineError
+    into a one-line message and a non-zero exit.
+
+    With ``keep_finished`` (rules whose outputs are flagged ``update()``), a job that already
+    finished in this run, as a member of a group job that was killed and submitted again, exits
+    at once keeping its outputs; a job that ends normally is recorded as finished."""
+    log_path = snakemake.log[0] if len(snakemake.log) else None
+    stream = open(log_path, "a", buffering=1) if log_path else sys.stderr
+
+    def log(line: str) -> None:
+        stamped = f"{time.strftime('%H:%M:%S')} {line}"
+        print(stamped, file=stream, flush=True)
+        if stream is not sys.stderr:
+            print(stamped, file=sys.stderr, flush=True)
+
+    limit = _mem_mb(snakemake)
+    watchdog = MemoryWatchdog(limit, snakemake.rule, _job_name(snakemake), log) if limit else None
+    try:
+        if keep_finished and finished_in_this_run(snakemake):
+            log(
+                f"{_job_name(snakemake)} finished earlier in this run (its group job was "
+                "submitted again): outputs kept, not trained again"
+            )
+            sys.exit(0)
+        with watchdog or contextlib.nullcontext(), package_log_to(log):
+            yield log
+        if watchdog is not None and watchdog.message is not None:
+            sys.exit(1)  # over its memory, but the interrupt was swallowed (e.g. by TensorFlow)
+        if keep_finished:
+            record_finished(snakemake)
+    except PipelineError as error:
+        log(f"Error: {error}")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        if watchdog is None or watchdog.message is None:
+            raise
+        sys.exit(1)  # the watchdog has logged why
+    except Exception:
+        if watchdog is None or watchdog.message is None:
+            raise
+        sys.exit(1)  # the interrupt surfaced as another error (inside a TensorFlow call)
+    finally:
+        if stream is not sys.stderr:
+            stream.close()
