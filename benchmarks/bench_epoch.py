@@ -130,7 +130,7 @@ def _child(spec: dict) -> dict:
     import numpy as np
 
     from transfer_tsc.data import load_dataset
-    from transfer_tsc.config import default_recipe
+    from transfer_tsc.settings import default_recipe
 
     d = load_dataset(spec["root"], spec["dataset"])
     x, y = d.network_input("train"), d.y_train

@@ -95,7 +95,7 @@ def _child(spec: dict) -> dict:
 
     if spec["kind"] == "engine":
         from transfer_tsc.fcn import build_fcn
-        from transfer_tsc.config import default_recipe
+        from transfer_tsc.settings import default_recipe
         from transfer_tsc.engines import use_threads
         from transfer_tsc.training import train_together
 

@@ -43,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from transfer_tsc import data, fcn, transfer, transferability
-    from transfer_tsc.config import default_recipe
+    from transfer_tsc.settings import default_recipe
     from transfer_tsc.engines import use_threads
 
     use_threads(2)
