@@ -182,8 +182,10 @@ def cmd_verify_zoo(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    from . import settings
     from .transferability import SCORES  # numpy only: --help loads no TensorFlow
 
+    defaults = settings.validate({})  # the schema's defaults, which the study's config overrides
     main = argparse.ArgumentParser(
         prog="transfer-tsc",
         description="Transfer learning for time series classification (Ismail Fawaz et al. 2018): "
@@ -205,9 +207,10 @@ def parser() -> argparse.ArgumentParser:
     source = rec.add_mutually_exclusive_group(required=True)
     source.add_argument("--study", metavar="DIR", help="a study's results folder (finished or partial)")
     source.add_argument("--zoo", metavar="ZOO", help="a model zoo folder or .tar.gz (transfer-tsc export-zoo)")
-    rec.add_argument("--top", type=_positive, default=5, metavar="K",
-                     help="how many sources to show and fine-tune (0: all; default 5)")
-    rec.add_argument("--score", choices=["dtw", *SCORES], default="dtw",
+    top = defaults["recommend"]["top"]
+    rec.add_argument("--top", type=_positive, default=top, metavar="K",
+                     help=f"how many sources to show and fine-tune (0: all; default {top})")
+    rec.add_argument("--score", choices=["dtw", *SCORES], default=defaults["recommend"]["score"],
                      help="rank by the paper's DTW distance between class prototypes (dtw, the "
                      "default, nearest first) or by a transferability score of one forward pass of "
                      "your train set through each source's pre-trained model (highest first; "
@@ -219,8 +222,10 @@ def parser() -> argparse.ArgumentParser:
                      help="fine-tune the top K sources (of --score) on your train set and train from "
                      "scratch, report test accuracy")
     rec.add_argument("--epochs", type=_positive, default=None, metavar="N",
-                     help="training epochs for --finetune (default: the study's, else 2000)")
-    rec.add_argument("--seed", type=_positive, default=None, help="training seed (default: the study's, else 0)")
+                     help="training epochs for --finetune (default: the study's, else "
+                     f"{defaults['finetune']['epochs']})")
+    rec.add_argument("--seed", type=_positive, default=None,
+                     help=f"training seed (default: the study's, else {defaults['seed']})")
     rec.add_argument("--fill-missing", action="store_true", help="interpolate missing values inside series")
     rec.add_argument("--znormalise", choices=["auto", "true", "false"], default=None,
                      help="z-normalise every series (true), none (false), or only a dataset whose "

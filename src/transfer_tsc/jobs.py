@@ -58,7 +58,7 @@ def run(snakemake) -> None:
     try:
         rule = RULES[snakemake.rule]
     except KeyError:
-        raise InputError(f"rule {snakemake.rule}: no job in transfer_tsc.jobs") from None
+        raise RuntimeError(f"rule {snakemake.rule}: no job in transfer_tsc.jobs") from None
     if rule.keras:
         select_backend(snakemake.config)  # KERAS_BACKEND, before Keras is imported
     with rule_script(snakemake, keep_finished=rule.keep_finished) as log:
