@@ -15,16 +15,12 @@ def _stop(error):
 
 
 # A run killed by SIGKILL (pre-emption, power loss) leaves Snakemake's lock behind: remove it
-# when the process that held it is gone, so re-running the same command resumes the study. It
-# also leaves the outputs of jobs that had just finished marked incomplete: the jobs' finished
-# records keep them (before the DAG is built; onstart, after it, clears the records).
-if not (workflow.remote_exec or workflow.subprocess_exec):
-    for _note in (
-        recovery.release_stale_lock(),
-        recovery.keep_finished_outputs(workflow),
-    ):
-        if _note:
-            print(f"Note: {_note}", file=sys.stderr)
+# when the process that held it is gone, so re-running the same command resumes the study.
+MAIN_PROCESS = not (workflow.remote_exec or workflow.subprocess_exec)
+if MAIN_PROCESS:
+    _released = recovery.release_stale_lock()
+    if _released:
+        print(f"Note: {_released}", file=sys.stderr)
 
 
 onstart:
@@ -45,6 +41,14 @@ try:
 except InputError as error:
     _stop(error)
 
+# The same kill leaves the outputs of jobs that had just finished marked incomplete: their
+# finished records keep them when the config is the one they ran under (before the DAG is
+# built; onstart, after it, clears the records).
+if MAIN_PROCESS:
+    _kept = recovery.keep_finished_outputs(workflow, config)
+    if _kept:
+        print(f"Note: {_kept}", file=sys.stderr)
+
 DEMO = config["ucr_root"] == settings.DEMO
 UCR_ROOT = settings.ucr_root(config)
 
@@ -57,7 +61,7 @@ def _datasets():
     selection = data.dataset_selection(
         known, config["datasets"], UCR_ROOT, config["datasets_missing"]
     )
-    if selection.warning and not (workflow.remote_exec or workflow.subprocess_exec):
+    if selection.warning and MAIN_PROCESS:
         print(f"Warning: {selection.warning}", file=sys.stderr)
     return selection.names
 

@@ -413,8 +413,8 @@ def test_a_job_finished_before_the_kill_is_not_made_again(tmp_path):
 
 def test_an_output_changed_after_its_record_stays_incomplete(tmp_path, monkeypatch):
     """keep_finished_outputs removes Snakemake's incomplete markers (its own FilePersistence) of
-    the jobs whose outputs all still have their recorded sha256, and of those only; while a run
-    holds the lock it removes none."""
+    the jobs whose outputs all still have their recorded sha256 and whose config is the run's,
+    and of those only; while a run holds the lock it removes none."""
     from types import SimpleNamespace
 
     from snakemake.persistence.file import FilePersistence
@@ -437,7 +437,7 @@ def test_an_output_changed_after_its_record_stays_incomplete(tmp_path, monkeypat
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
                 Path(path).write_text(f"{dataset} {path}")
         jobs[dataset] = job
-    assert recovery.keep_finished_outputs(snakemake_workflow) is None  # nothing marked
+    assert recovery.keep_finished_outputs(snakemake_workflow, JOB_CONFIG) is None  # nothing marked
 
     persistence = FilePersistence()  # as Snakemake marks a job's outputs when it starts it
     for job in jobs.values():
@@ -450,15 +450,23 @@ def test_an_output_changed_after_its_record_stays_incomplete(tmp_path, monkeypat
 
     lock = tmp_path / ".snakemake/locks/0.input.lock"
     lock.write_text("a live run\n")
-    assert recovery.keep_finished_outputs(snakemake_workflow) is None
+    assert recovery.keep_finished_outputs(snakemake_workflow, JOB_CONFIG) is None
     assert incomplete(tmp_path) == every_output
     lock.unlink()
 
-    note = recovery.keep_finished_outputs(snakemake_workflow)
+    other_settings = {**JOB_CONFIG, "seed": 1}  # a changed config: the jobs are made again
+    assert recovery.keep_finished_outputs(snakemake_workflow, other_settings) is None
+    assert incomplete(tmp_path) == every_output
+
+    note = recovery.keep_finished_outputs(snakemake_workflow, JOB_CONFIG)
     assert note is not None and note.startswith("kept 2 outputs of jobs")
     assert incomplete(tmp_path) == every_output - set(jobs["Coffee"].output)
     assert FilePersistence()._filter_incomplete_keys(every_output) == every_output - set(jobs["Coffee"].output)
-    assert recovery.keep_finished_outputs(snakemake_workflow) is None  # nothing left to keep
+    assert recovery.keep_finished_outputs(snakemake_workflow, JOB_CONFIG) is None  # nothing left to keep
+
+
+# The validated config a test job ran under (its finished record keeps the digest).
+JOB_CONFIG = {"seed": 0, "pretrain": {"epochs": 2}}
 
 
 class _Wildcards(dict):
@@ -474,6 +482,7 @@ def _job(tmp_path: Path, outputs: list[str]):
         output=[str(tmp_path / name) for name in outputs],
         log=[str(tmp_path / "job.log")],
         resources={},
+        config=JOB_CONFIG,
     )
 
 

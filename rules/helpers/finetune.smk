@@ -27,7 +27,7 @@ except (TypeError, ValueError):
         f"resource gpu_mem_mb of finetune_batch: {_BATCH_RESOURCES['gpu_mem_mb']!r} is not "
         "a number of MB"
     )
-if GPU_PLAN and not (workflow.remote_exec or workflow.subprocess_exec):
+if GPU_PLAN and MAIN_PROCESS:
     print(
         f"Note: GPU plan: finetune_batch asks for a GPU, so each target's sources are "
         f"fine-tuned in groups that fit {GPU_MEMORY_MB} MB (finetune.group_size auto; "

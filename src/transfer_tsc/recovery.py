@@ -64,19 +64,25 @@ def _output_digests(snakemake) -> dict[str, str]:
     return {str(path): _digest(Path(path)) for path in snakemake.output}
 
 
+def config_digest(config: dict) -> str:
+    """sha256 of a validated config (its JSON, keys sorted): the settings a job ran under."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def record_finished(snakemake) -> None:
-    """Note that the job finished, with the sha256 of each of its outputs."""
+    """Note that the job finished: the sha256 of each of its outputs and of the run's config."""
     record = _finished_record(snakemake)
     record.parent.mkdir(parents=True, exist_ok=True)
-    write_text(json.dumps(_output_digests(snakemake), indent=1), record)
+    content = {"config": config_digest(snakemake.config), "outputs": _output_digests(snakemake)}
+    write_text(json.dumps(content, indent=1), record)
 
 
 def finished_in_this_run(snakemake) -> bool:
     """True when the job finished earlier in this run and its outputs are the ones it wrote."""
     try:
         recorded = json.loads(_finished_record(snakemake).read_text())
-        return recorded == _output_digests(snakemake)
-    except (OSError, ValueError):
+        return recorded["outputs"] == _output_digests(snakemake)
+    except (OSError, ValueError, KeyError, TypeError):
         return False
 
 
@@ -86,16 +92,16 @@ def clear_finished_records() -> None:
     shutil.rmtree(FINISHED_DIR, ignore_errors=True)
 
 
-def finished_records() -> list[dict[str, str]]:
-    """Every finished-job record present: each job's outputs and their sha256 (unreadable
-    records left out)."""
+def finished_records() -> list[dict]:
+    """Every finished-job record present: each job's ``config`` digest and its ``outputs`` with
+    their sha256 (unreadable records left out)."""
     records = []
     for path in sorted(FINISHED_DIR.glob("*/*.json")) if FINISHED_DIR.is_dir() else []:
         try:
             record = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if isinstance(record, dict) and record:
+        if isinstance(record, dict) and isinstance(record.get("outputs"), dict) and record["outputs"]:
             records.append(record)
     return records
 
@@ -125,7 +131,7 @@ def snakemake_file_persistence(workflow):
     )
 
 
-def keep_finished_outputs(workflow) -> str | None:
+def keep_finished_outputs(workflow, config: dict) -> str | None:
     """Called when the Snakefile is parsed on the main process, before Snakemake reads its
     incomplete markers to build the DAG (``DAG.check_incomplete``): a run killed after a job's
     rule script ended (its record written, every output complete) but before Snakemake took note
@@ -134,9 +140,10 @@ def keep_finished_outputs(workflow) -> str | None:
     them (its ``_filter_incomplete_keys`` / ``_unmark_incomplete``, keyed by the output's path as
     the rule names it); any other stays incomplete, e.g. an output rewritten since (by another
     run, or by hand), and is made again. Nothing is done while a run holds the lock (its jobs'
-    markers are its own). Snakemake has no metadata of a job it never saw end: as for any output
-    without metadata, a params or code change made between the kill and the re-run does not make
-    a kept output again. Return a note of how many outputs were kept (None if none)."""
+    markers are its own). Snakemake has no metadata of a job it never saw end, so a job is kept
+    only when the run's validated ``config`` is the one it ran under (its record's digest): after
+    a settings change its outputs are made again, as before. Return a note of how many outputs
+    were kept (None if none)."""
     records = finished_records()
     if not records or any(LOCK_DIR.glob("*.lock")):
         return None
@@ -145,10 +152,10 @@ def keep_finished_outputs(workflow) -> str | None:
     persistence = snakemake_file_persistence(workflow)
     if persistence is None:
         return None
-    kept = 0
+    kept, digest = 0, config_digest(config)
     for record in records:
-        marked = persistence._filter_incomplete_keys(record)
-        if marked and _unchanged(record):
+        marked = persistence._filter_incomplete_keys(record["outputs"])
+        if marked and record.get("config") == digest and _unchanged(record["outputs"]):
             for key in marked:
                 persistence._unmark_incomplete(key)
             kept += len(marked)
