@@ -92,10 +92,10 @@ def _gathered(snakemake, *names: str) -> list[pd.DataFrame]:
     return [READERS[name](snakemake.input[name]) for name in names]
 
 
-def _pairs(snakemake) -> str:
-    """How many pairs the figure's study covers, from the job's ``transfer`` input."""
+def _coverage(snakemake) -> analysis.Coverage:
+    """Which pairs the study has run, from the job's ``transfer`` input."""
     (transfer,) = _gathered(snakemake, "transfer")
-    return analysis.coverage(transfer).describe()
+    return analysis.coverage(transfer)
 
 
 # rules/data.smk
@@ -381,9 +381,7 @@ def published_comparison(snakemake, log: Log) -> None:
 @job()
 def run_info(snakemake, log: Log) -> None:
     """The run's provenance: settings, coverage and software versions."""
-    (transfer,) = _gathered(snakemake, "transfer")
-    covered = analysis.coverage(transfer)
-    table = analysis.run_info(snakemake.params.config, covered, analysis.software_versions())
+    table = analysis.run_info(snakemake.params.config, _coverage(snakemake), analysis.software_versions())
     write_csv(table, snakemake.output.table)
     log(f"{len(table)} rows -> {snakemake.output.table}")
 
@@ -397,7 +395,7 @@ def figure_accuracy_variation(snakemake, log: Log) -> None:
     from . import figures
 
     variation = analysis.read_variation(snakemake.input.table)
-    pairs = _pairs(snakemake)
+    pairs = _coverage(snakemake).describe()
     figure = figures.variation_figure(variation, limit=snakemake.params.limit, pairs=pairs)
     figures.save(figure, snakemake.output.png, snakemake.output.svg)
     log(f"{variation.shape[0]} x {variation.shape[1]}, {pairs} -> {snakemake.output.png}")
@@ -409,7 +407,7 @@ def figure_aggregates(snakemake, log: Log) -> None:
     from . import figures
 
     table = analysis.read_table(snakemake.input.table, analysis.AGGREGATE_COLUMNS)
-    pairs = _pairs(snakemake)
+    pairs = _coverage(snakemake).describe()
     figures.save(figures.aggregates_figure(table, pairs), snakemake.output.png, snakemake.output.svg)
     log(f"{len(table)} targets, {pairs} -> {snakemake.output.png}")
 
@@ -420,7 +418,7 @@ def figure_dtw_vs_random(snakemake, log: Log) -> None:
     from . import figures
 
     table = analysis.read_table(snakemake.input.table, analysis.DTW_COLUMNS)
-    pairs = _pairs(snakemake)
+    pairs = _coverage(snakemake).describe()
     figure = figures.dtw_vs_random_figure(
         table,
         draws=snakemake.params.draws,
