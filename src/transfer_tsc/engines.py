@@ -16,7 +16,7 @@ model's own gradient.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -211,13 +211,22 @@ class JaxEngine:
     over the leading (model) axis of the weights, batch-norm statistics and Adam states, with
     the batch shared. Each model's learning rate is its Adam state's ``learning_rate`` entry,
     so each model's schedule reaches its own update. The epoch is ``jax.lax.scan`` over the
-    batches inside the ``jit(vmap(...))``; on XLA's CPU backend, where loops run slowly, the
-    steps are written out instead (CPU_UNROLL per call). The best weights are kept stacked on
-    the device, replaced per model by a ``where`` on the improved mask, so nothing leaves the
-    device during training.
+    batches inside the ``jit(vmap(...))``, one call per epoch (``epoch_loop="scan"``); on XLA's
+    CPU backend, where loops run slowly, the steps are written out instead, CPU_UNROLL per call
+    (``"unrolled"``). ``epoch_loop`` None takes the backend's (``default_epoch_loop``); either
+    runs on any backend, so the GPU's scan is tested on the CPU. The best weights are kept
+    stacked on the device, replaced per model by a ``where`` on the improved mask, so nothing
+    leaves the device during training.
     """
 
-    def __init__(self, models: list, recipe: Recipe):
+    def __init__(self, models: list, recipe: Recipe, epoch_loop: EpochLoop | None = None):
+        # Checked before JAX is imported: a wrong value fails at once.
+        if epoch_loop is None:
+            epoch_loop = default_epoch_loop()
+        if epoch_loop not in EPOCH_LOOPS:
+            raise ValueError(f"epoch_loop {epoch_loop!r}: one of {', '.join(EPOCH_LOOPS)}")
+        self.epoch_loop = epoch_loop
+
         import jax
         import jax.numpy as jnp
 
@@ -282,7 +291,7 @@ class JaxEngine:
                         correct + accuracy * size), None
 
             carry = (trainable, non_trainable, opt_state, loss_sum, correct)
-            if self._unroll:  # written out: even a one-trip while loop is slow on XLA's CPU
+            if epoch_loop == "unrolled":  # even a one-trip while loop is slow on XLA's CPU
                 for i in range(xs.shape[0]):
                     carry, _ = body(carry, (xs[i], ys[i]))
             else:
@@ -291,10 +300,6 @@ class JaxEngine:
                 carry, _ = body(carry, (x_last, y_last))
             return carry
 
-        # XLA's CPU backend runs a convolution inside a while loop tens of times slower than
-        # outside one, so on CPU the loop is unrolled, in calls of at most CPU_UNROLL steps
-        # (compile time grows with the unrolled length); elsewhere one call runs the epoch.
-        self._unroll = jax.default_backend() == "cpu"
         self._batches = jax.jit(
             jax.vmap(batches, in_axes=(0, 0, 0, 0, 0, None, None, None, None)),
             donate_argnums=(0, 1, 2, 3, 4),
@@ -318,7 +323,7 @@ class JaxEngine:
 
         loss_sum = jnp.zeros(len(self.models), jnp.float32)
         correct = jnp.zeros(len(self.models), jnp.float32)
-        chunk = CPU_UNROLL if self._unroll else max(1, len(xs))
+        chunk = CPU_UNROLL if self.epoch_loop == "unrolled" else max(1, len(xs))
         starts = list(range(0, len(xs), chunk)) or [0]
         for start in starts:
             last = start == starts[-1]
@@ -396,8 +401,20 @@ class JaxEngine:
             model.set_weights(best if best is not None else self.weights(k))
 
 
-# Steps per compiled call on XLA's CPU backend (see JaxEngine).
+# Steps per compiled call of the "unrolled" epoch loop (see JaxEngine): compile time grows
+# with the unrolled length.
 CPU_UNROLL = 32
+EpochLoop = Literal["scan", "unrolled"]
+EPOCH_LOOPS: tuple[EpochLoop, ...] = ("scan", "unrolled")
+
+
+def default_epoch_loop() -> EpochLoop:
+    """The JAX engine's epoch loop for JAX's default backend: "unrolled" on the CPU, where XLA
+    runs a convolution inside a while loop tens of times slower than outside one, "scan" (one
+    compiled call per epoch) on a GPU or TPU."""
+    import jax
+
+    return "unrolled" if jax.default_backend() == "cpu" else "scan"
 
 
 def backend() -> str:
@@ -407,10 +424,13 @@ def backend() -> str:
     return keras.backend.backend()
 
 
-def make_engine(models: list, recipe: Recipe, jit_compile: bool) -> Engine:
-    """The engine of the Keras backend in use for ``models`` (``jit_compile``: TensorFlow's)."""
+def make_engine(
+    models: list, recipe: Recipe, jit_compile: bool, epoch_loop: EpochLoop | None = None
+) -> Engine:
+    """The engine of the Keras backend in use for ``models`` (``jit_compile``: TensorFlow's;
+    ``epoch_loop``: JAX's, None for its backend's)."""
     if backend() == "jax":
-        return JaxEngine(models, recipe)
+        return JaxEngine(models, recipe, epoch_loop)
     return TensorFlowEngine(models, recipe, jit_compile)
 
 

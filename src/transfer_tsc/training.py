@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .checkpoints import ModelRun, restore_checkpoint, save_checkpoint
-from .engines import make_engine
+from .engines import EpochLoop, make_engine
 from .errors import PipelineError
 from .recipe import PlateauSchedule, Recipe
 
@@ -106,6 +106,7 @@ def train_together(
     label: str = "",
     fused: bool = True,
     jit_compile: bool = False,
+    epoch_loop: EpochLoop | None = None,
 ) -> list[TrainResult]:
     """Train ``models`` on (x, y) for ``recipe.epochs`` epochs; leave each at its best weights.
 
@@ -113,9 +114,11 @@ def train_together(
     the models must share one architecture (as the sources fine-tuned on one target do).
     ``fused`` runs each epoch as one compiled call (all its steps in a loop on the device);
     ``False`` calls one compiled step per batch (the same arithmetic, kept for comparison).
-    ``jit_compile`` has TensorFlow compile the step with XLA (JAX always does).
+    ``jit_compile`` has TensorFlow compile the step with XLA (JAX always does). ``epoch_loop``
+    chooses the JAX engine's fused epoch, "scan" or "unrolled" (``engines.JaxEngine``; None:
+    the one for JAX's backend, ``engines.default_epoch_loop``).
     """
-    engine = make_engine(models, recipe, jit_compile)
+    engine = make_engine(models, recipe, jit_compile, epoch_loop)
     runs = [ModelRun(PlateauSchedule(recipe.learning_rate)) for _ in models]
     start_epoch, elapsed = 0, 0.0
     if checkpoint is not None and Path(checkpoint).exists():
