@@ -40,7 +40,7 @@ def quick_run(tmp_path_factory, ucr_root):
     out = tmp_path_factory.mktemp("gpu_check")
     # A generous budget: on a loaded machine nothing is skipped; the run is ~2 minutes anyway.
     done = run("--cpu", "--quick", "--budget", "600", "--data", str(ucr_root), "--out", str(out),
-               timeout=420)
+               timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return out, done.stdout
 
