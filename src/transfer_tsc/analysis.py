@@ -15,14 +15,14 @@ partial study (budget runs, ``finetune.sources: nearest:K``) is analysed as far 
 ``coverage`` says how many pairs of how many were used.
 
 The ``read_*`` functions are the only ones that touch files: they check a table's columns and
-values and raise ``InputError`` naming the file.
+values and raise ``InputError`` naming the file, the problem and how to have it made again.
 """
 
 from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +57,9 @@ RANK_CURVE_COLUMNS = (
 
 # --------------------------------------------------------------------------- reading
 
+# How to have a damaged table of the workflow's made again (Snakemake re-runs a missing file's job).
+REMAKE = "delete it to have the job that writes it make it again"
+
 
 def _read(path: str | os.PathLike, **kwargs) -> pd.DataFrame:
     try:
@@ -64,7 +67,8 @@ def _read(path: str | os.PathLike, **kwargs) -> pd.DataFrame:
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: not a readable CSV table: {error}") from None
+        reason = " ".join(str(error).split())
+        raise InputError(f"{path}: not a readable CSV table: {reason}; {REMAKE}") from None
 
 
 def _require(frame: pd.DataFrame, columns: Sequence[str], label: str) -> None:
@@ -90,14 +94,20 @@ def _numeric(frame: pd.DataFrame, label: str) -> pd.DataFrame:
 
 
 def scratch_series(frame: pd.DataFrame, label: str = "scratch accuracy table") -> pd.Series:
-    """From-scratch test accuracy indexed by dataset, checked."""
+    """From-scratch test accuracy indexed by dataset, checked: every row names a dataset and
+    has its accuracy."""
     _require(frame, ["dataset", "test_accuracy"], label)
+    unnamed = frame["dataset"].isna() | (frame["dataset"].astype(str).str.strip() == "")
+    if unnamed.any():
+        raise InputError(f"{label}: line {int(np.flatnonzero(unnamed)[0]) + 2} names no dataset")
     if frame["dataset"].duplicated().any():
         dup = frame.loc[frame["dataset"].duplicated(), "dataset"].iloc[0]
         raise InputError(f"{label}: dataset {dup} appears twice")
     series = _numeric(frame[["test_accuracy"]], label)["test_accuracy"]
     series.index = frame["dataset"].astype(str)
     series.index.name = "dataset"
+    if series.isna().any():
+        raise InputError(f"{label}: dataset {series.index[series.isna()][0]} has no test_accuracy")
     _accuracies(series, label)
     return series.sort_index()
 
@@ -163,31 +173,49 @@ def score_table(frame: pd.DataFrame, label: str = "transferability scores") -> p
     return table.sort_values(["target", "source"]).reset_index(drop=True)
 
 
+def _checked(path: str | os.PathLike, check: Callable[[pd.DataFrame, str], object]):
+    """``check(table, label)`` of the table at ``path``; its InputError (the file's name and
+    the problem) also says how to have the file made again, when there is one."""
+    frame = _read(path)
+    try:
+        return check(frame, str(path))
+    except InputError as error:
+        raise InputError(f"{error}; {REMAKE}") from None
+
+
 def read_scratch(path: str | os.PathLike) -> pd.Series:
-    return scratch_series(_read(path), str(path))
+    """``results/scratch_accuracy.csv`` as from-scratch accuracy by dataset, checked."""
+    return _checked(path, scratch_series)
 
 
 def read_transfer(path: str | os.PathLike) -> pd.DataFrame:
-    return transfer_table(_read(path), str(path))
+    """``results/transfer_accuracy.csv`` as the source x target matrix, checked."""
+    return _checked(path, transfer_table)
 
 
 def read_neighbours(path: str | os.PathLike) -> pd.DataFrame:
-    return neighbour_table(_read(path), str(path))
+    """``results/similarity/neighbours.csv``, checked."""
+    return _checked(path, neighbour_table)
 
 
 def read_scores(path: str | os.PathLike) -> pd.DataFrame:
-    return score_table(_read(path), str(path))
+    """``results/transferability/scores.csv``, checked."""
+    return _checked(path, score_table)
 
 
 def read_variation(path: str | os.PathLike) -> pd.DataFrame:
-    return transfer_table(_read(path), str(path), accuracies=False)
+    """``results/analysis/accuracy_variation.csv`` (percent), checked."""
+    return _checked(path, lambda frame, label: transfer_table(frame, label, accuracies=False))
 
 
 def read_table(path: str | os.PathLike, columns: Sequence[str]) -> pd.DataFrame:
     """One of this module's own output tables, with its columns checked."""
-    frame = _read(path)
-    _require(frame, columns, str(path))
-    return frame
+
+    def check(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+        _require(frame, columns, label)
+        return frame
+
+    return _checked(path, check)
 
 
 # --------------------------------------------------------------------------- coverage
@@ -415,7 +443,7 @@ def rank_curves(
         else:
             accuracy = np.full(len(curve), np.nan)
         curve["accuracy"] = accuracy
-        curve["scratch_accuracy"] = float(scratch[target]) if target in scratch.index else np.nan
+        curve["scratch_accuracy"] = float(_scratch_for([target], scratch).iloc[0])
         smoothed = curve["accuracy"].rolling(smoothing, center=True, min_periods=1).mean()
         curve["accuracy_smoothed"] = smoothed.where(curve["accuracy"].notna())
         frames.append(curve)

@@ -223,6 +223,16 @@ def read_matrix(path: str | os.PathLike) -> pd.DataFrame:
         matrix = pd.read_csv(path, index_col="dataset")
     except (ValueError, pd.errors.ParserError, FileNotFoundError) as error:
         raise InputError(f"{path}: not a dataset distance matrix ({error})") from None
+    numbers = matrix.apply(pd.to_numeric, errors="coerce")
+    if numbers.isna().to_numpy().any() or not np.isfinite(numbers.to_numpy()).all():
+        row, column = next(
+            (r, c) for r in matrix.index for c in matrix.columns if not np.isfinite(numbers.loc[r, c])
+        )
+        raise InputError(
+            f"{path}: distance {row} - {column} is {matrix.loc[row, column]!r}, not a finite "
+            "number; delete it to have its job (rule dtw_distance) make it again"
+        )
+    matrix = numbers
     if list(matrix.index) != list(matrix.columns) or not np.allclose(
         matrix.to_numpy(), matrix.to_numpy().T
     ):

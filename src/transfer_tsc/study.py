@@ -1,16 +1,26 @@
 """The study's bookkeeping: which sources are fine-tuned on which target, how they are grouped
-into batched jobs, and the gathered result tables (paper section IV-B: 85 x 84 pairs)."""
+into batched jobs, and the gathered result tables (paper section IV-B: 85 x 84 pairs).
+
+The gathers read every per-item result file (a model's ``metrics.csv``, a target's
+transferability table) through a validating reader, all of them before anything is written:
+a damaged file stops the gather with an ``InputError`` that names it, says what is wrong and
+how to have it made again."""
 
 from __future__ import annotations
 
+import glob
 import hashlib
-from collections.abc import Iterable, Sequence
+import math
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError
 from .transferability import SCORES
+from .transferability import TABLE_COLUMNS as SCORE_TABLE_COLUMNS
 
 # finetune.sources modes that take K: DTW-nearest, random, and the K best by a score
 BUDGET_MODES = ("nearest", "random", *SCORES)
@@ -150,10 +160,239 @@ def scratch_table(metrics: Iterable[pd.DataFrame]) -> pd.DataFrame:
 
 def transfer_matrix(metrics: Iterable[pd.DataFrame], datasets: Sequence[str]) -> pd.DataFrame:
     """Fine-tuned test accuracy, rows source and columns target; pairs not run are empty (NaN)."""
-    frame = pd.concat(list(metrics), ignore_index=True)
+    tables = list(metrics)
+    if tables:
+        frame = pd.concat(tables, ignore_index=True)
+    else:  # no pair fine-tuned (a study of one dataset)
+        frame = pd.DataFrame(columns=[*PAIR_IDENTITY, *METRICS_COLUMNS])
     matrix = frame.pivot(index="source", columns="target", values="test_accuracy")
     names = sorted(datasets)
     matrix = matrix.reindex(index=names, columns=names).astype(float)
     matrix.index.name, matrix.columns.name = "source", None
     return matrix.mask(np.eye(len(names), dtype=bool))
 
+
+
+# --------------------------------------------------------------------------- per-item files
+
+# A trained model's metrics.csv (transfer.Outcome.metrics, one row): its identity, then these.
+METRICS_COLUMNS = ("test_accuracy", "test_loss", "train_loss", "epochs", "best_epoch", "train_seconds")
+PRETRAIN_IDENTITY = ("dataset",)  # results/pretrain/<dataset>/metrics.csv
+PAIR_IDENTITY = ("source", "target")  # results/finetune/<source>/<target>/metrics.csv
+
+
+class _Problem(Exception):
+    """What is wrong with a result file; the reader adds its path and how to make it again."""
+
+
+def _cells(path: str | os.PathLike) -> pd.DataFrame:
+    """A CSV file's cells as text ("" where a row is short; nothing turned into NaN), or
+    _Problem saying why it is not one."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False).fillna("")
+    except FileNotFoundError:
+        raise _Problem("file not found") from None
+    except pd.errors.EmptyDataError:
+        raise _Problem("empty file") from None
+    except UnicodeDecodeError as error:
+        raise _Problem(f"not a text file ({error})") from None
+    except (pd.errors.ParserError, ValueError, OSError) as error:
+        raise _Problem(f"not a readable CSV table ({' '.join(str(error).split())})") from None
+
+
+def _exact_columns(cells: pd.DataFrame, columns: Sequence[str], kind: str) -> None:
+    """Refuse a table whose columns are not exactly ``columns`` (in any order)."""
+    found = [str(c) for c in cells.columns]
+    missing = [c for c in columns if c not in found]
+    extra = [repr(c[:40]) for c in found if c not in columns]
+    if missing or extra:
+        parts = ([f"no column {', '.join(missing)}"] if missing else []) + (
+            [f"unexpected column {', '.join(extra)}"] if extra else []
+        )
+        raise _Problem(f"not {kind} ({'; '.join(parts)})")
+
+
+def _number(text: object, column: str) -> float:
+    """A cell as a number, or _Problem naming the column."""
+    if not isinstance(text, str) or not text.strip():
+        raise _Problem(f"{column} has no value")
+    try:
+        return float(text)
+    except ValueError:
+        raise _Problem(f"{column} is {text[:40]!r}, not a number") from None
+
+
+def _checked_metrics(row: pd.Series) -> dict[str, object]:
+    """The metric values of a metrics.csv row, typed and checked."""
+    values = {column: _number(row[column], column) for column in METRICS_COLUMNS}
+    for column in METRICS_COLUMNS:
+        if not math.isfinite(values[column]):
+            raise _Problem(f"{column} is {values[column]}, not a finite number")
+    accuracy = values["test_accuracy"]
+    if not 0 <= accuracy <= 1:
+        raise _Problem(f"test_accuracy is {accuracy}, outside [0, 1]")
+    for column in ("test_loss", "train_loss", "train_seconds"):
+        if values[column] < 0:
+            raise _Problem(f"{column} is {values[column]}, below 0")
+    for column in ("epochs", "best_epoch"):
+        if values[column] != int(values[column]) or values[column] < 1:
+            raise _Problem(f"{column} is {row[column]!r}, not a whole number of at least 1")
+        values[column] = int(values[column])
+    if values["best_epoch"] > values["epochs"]:
+        raise _Problem(f"best_epoch {values['best_epoch']} is after the last epoch, {values['epochs']}")
+    return values
+
+
+def _batch_copy(path: Path, source: str, target: str) -> Path | None:
+    """The batch file a fine-tuned pair's file was linked from (batched studies), if any:
+    ``results/finetune_batches/<target>/<batch>/<source>/<name>``."""
+    if len(path.parents) < 4:
+        return None
+    batches = glob.escape(str(path.parents[3] / "finetune_batches" / target))
+    found = sorted(glob.glob(os.path.join(batches, "*", glob.escape(source), glob.escape(path.name))))
+    return Path(found[0]) if found else None
+
+
+def remake_hint(path: str | os.PathLike, identity: dict[str, str]) -> str:
+    """How to have a damaged per-item result file made again: delete it (and, for a fine-tuned
+    pair's file hard-linked from a damaged batch file, the batch), so that Snakemake re-runs
+    the job that writes it."""
+    path = Path(path)
+    if set(identity) == set(PRETRAIN_IDENTITY):
+        return f"delete it to have its job (rule pretrain, {identity['dataset']}) make it again"
+    if set(identity) == {"target"}:
+        return f"delete it to have its job (rule transferability, {identity['target']}) make it again"
+    pair = f"{identity['source']} -> {identity['target']}"
+    batch_file = _batch_copy(path, identity["source"], identity["target"])
+    if batch_file is None:
+        return f"delete it to have its job (rule finetune, {pair}) make it again"
+    batch = batch_file.parents[1]
+    if path.exists() and os.path.samefile(path, batch_file):
+        return (
+            f"delete it and {batch} (the batch it is linked from, damaged too) to have their jobs "
+            f"(rules finetune_batch and finetune_pair, {pair}) make them again"
+        )
+    return f"delete it to have its job (rule finetune_pair, {pair}) link it again from {batch}"
+
+
+def read_metrics(path: str | os.PathLike, **identity: str) -> pd.DataFrame:
+    """A trained model's ``metrics.csv`` (``transfer.write_outcome``), checked: a readable CSV
+    with exactly the columns ``identity`` + ``METRICS_COLUMNS``, one row, the identity given
+    (``dataset=`` for a pre-trained model, ``source=`` and ``target=`` for a fine-tuned pair),
+    finite numbers, the accuracy in [0, 1], losses and seconds not negative, 1 <= best_epoch <=
+    epochs. Returns the row typed, columns in the writer's order; a damaged file raises
+    InputError naming it, the problem and how to have it made again."""
+    columns = (*identity, *METRICS_COLUMNS)
+    try:
+        cells = _cells(path)
+        _exact_columns(cells, columns, "a metrics table")
+        if len(cells) != 1:
+            raise _Problem(f"{len(cells)} rows, expected one")
+        row = cells.iloc[0]
+        for column, expected in identity.items():
+            if row[column] != expected:
+                raise _Problem(f"{column} is {row[column][:40]!r}, expected {expected!r} (from its path)")
+        values = _checked_metrics(row)
+    except _Problem as problem:
+        raise InputError(f"{path}: {problem}; {remake_hint(path, identity)}") from None
+    return pd.DataFrame([{**identity, **values}], columns=list(columns))
+
+
+def read_pretrain_metrics(path: str | os.PathLike) -> pd.DataFrame:
+    """``results/pretrain/<dataset>/metrics.csv``, checked to be ``<dataset>``'s."""
+    return read_metrics(path, dataset=Path(path).parent.name)
+
+
+def read_pair_metrics(path: str | os.PathLike) -> pd.DataFrame:
+    """``results/finetune/<source>/<target>/metrics.csv``, checked to be that pair's."""
+    folder = Path(path).parent
+    return read_metrics(path, source=folder.parent.name, target=folder.name)
+
+
+def _score_numbers(row: pd.Series) -> dict[str, float]:
+    """A transferability table row's numbers, checked: the scores (empty: NaN, not scored) and
+    the seconds (finite, at least 0)."""
+    scores = {name: _number(row[name], name) if row[name].strip() else math.nan for name in SCORES}
+    seconds = _number(row["seconds"], "seconds")
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise _Problem(f"seconds is {seconds}, not a finite number of at least 0")
+    return {**scores, "seconds": seconds}
+
+
+def read_target_scores(path: str | os.PathLike, target: str, sources: Sequence[str]) -> pd.DataFrame:
+    """One target's transferability table (``results/transferability/<target>.csv``,
+    ``transfer.score_sources``), checked: exactly the columns ``SCORE_TABLE_COLUMNS``, one row
+    per source of ``sources`` and no other, every row's target ``target``, the scores numbers
+    (empty: not scored), seconds finite and not negative. InputError as ``read_metrics``."""
+    try:
+        cells = _cells(path)
+        _exact_columns(cells, SCORE_TABLE_COLUMNS, "a transferability table")
+        wrong = cells[cells["target"] != target]
+        if len(wrong):
+            raise _Problem(
+                f"line {wrong.index[0] + 2}: target is {wrong['target'].iloc[0][:40]!r}, "
+                f"expected {target!r} (from its name)"
+            )
+        found = cells["source"]
+        if found.duplicated().any():
+            raise _Problem(f"source {found[found.duplicated()].iloc[0][:40]!r} appears twice")
+        missing = sorted(set(sources) - set(found))
+        if missing:
+            raise _Problem(f"no row for source {', '.join(missing)}")
+        extra = [repr(name[:40]) for name in found if name not in set(sources)]
+        if extra:
+            raise _Problem(f"source {', '.join(extra)} is not scored on {target}")
+        rows = []
+        for line, (_, row) in enumerate(cells.iterrows(), start=2):
+            try:
+                rows.append({"target": target, "source": row["source"], **_score_numbers(row)})
+            except _Problem as problem:
+                raise _Problem(f"line {line}: {problem}") from None
+    except _Problem as problem:
+        raise InputError(f"{path}: {problem}; {remake_hint(path, {'target': target})}") from None
+    return pd.DataFrame(rows, columns=list(SCORE_TABLE_COLUMNS))
+
+
+def read_all(paths: Iterable[str], reader: Callable[[str], pd.DataFrame]) -> list[pd.DataFrame]:
+    """Every file of ``paths`` read by ``reader``, all of them before any is used: InputError
+    with the first damaged file's message and the other damaged files' names."""
+    tables, damaged = [], []
+    for path in paths:
+        try:
+            tables.append(reader(path))
+        except InputError as error:
+            damaged.append((str(path), str(error)))
+    if damaged:
+        (_, message), others = damaged[0], [path for path, _ in damaged[1:]]
+        if others:
+            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+            message += f" (damaged too: {shown})"
+        raise InputError(message)
+    return tables
+
+
+def gather_scratch(paths: Iterable[str]) -> pd.DataFrame:
+    """The scratch accuracy table from every ``results/pretrain/<dataset>/metrics.csv``, each
+    checked first (``read_metrics``)."""
+    return scratch_table(read_all(paths, read_pretrain_metrics))
+
+
+def gather_transfer(paths: Iterable[str], datasets: Sequence[str]) -> pd.DataFrame:
+    """The transfer accuracy matrix from every ``results/finetune/<source>/<target>/metrics.csv``,
+    each checked first (``read_metrics``)."""
+    return transfer_matrix(read_all(paths, read_pair_metrics), datasets)
+
+
+def gather_scores(paths: Sequence[str]) -> pd.DataFrame:
+    """Every target's transferability table (``results/transferability/<target>.csv``, one per
+    dataset of the study) in one, each checked first: its rows are every other dataset."""
+    names = [Path(path).stem for path in paths]
+
+    def read(path: str) -> pd.DataFrame:
+        target = Path(path).stem
+        return read_target_scores(path, target, sources_for(target, names))
+
+    tables = read_all(paths, read)
+    if not tables:
+        return pd.DataFrame(columns=list(SCORE_TABLE_COLUMNS))
+    return pd.concat(tables, ignore_index=True)[list(SCORE_TABLE_COLUMNS)]
