@@ -43,7 +43,21 @@ LAYOUTS = ((".tsv", "\t"), ("", ","), (".csv", ","))
 ALL, UCR2015 = "all", "ucr2015"
 # config datasets_missing: what a listed dataset that is not in the archive does
 MISSING_MODES = ("error", "skip")
+# A dataset name: its folder under ucr_root and a path component of every result, listed
+# (config.schema.yaml has the same pattern), in a list file or found by datasets: all.
 NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+NAME_RULE = "ASCII letters, digits and _ . - only"
+# A split file compressed under its own name + suffix: how to unpack it.
+UNPACK = {".gz": "decompress it (gunzip)", ".zip": "extract it (unzip)", ".xz": "decompress it (unxz)",
+          ".bz2": "decompress it (bunzip2)"}
+# What a data file that is not text is, from its first bytes: (signature, what, how to fix it).
+NOT_TEXT = (
+    (b"\x1f\x8b", "gzip-compressed", "decompress it (gunzip)"),
+    (b"PK\x03\x04", "a zip archive", "extract it (unzip)"),
+    (b"\xfd7zXZ\x00", "xz-compressed", "decompress it (unxz)"),
+    (b"\xff\xfe", "UTF-16 text", "save it as UTF-8"),
+    (b"\xfe\xff", "UTF-16 text", "save it as UTF-8"),
+)
 # data.znormalise: "auto" normalises a dataset only when a series of it is not z-normalised:
 # its mean off 0 or its (population) standard deviation off 1 by more than these. The archive's
 # normalised datasets use the sample standard deviation, so a series of length L has a
@@ -119,6 +133,10 @@ def _resample(series: np.ndarray, length: int) -> np.ndarray:
     return np.interp(np.linspace(0, len(series) - 1, length), np.arange(len(series)), series)
 
 
+def _holds_split_files(folder: Path) -> bool:
+    return any("_TRAIN" in f.name or "_TEST" in f.name for f in folder.iterdir())
+
+
 def list_datasets(root: str | os.PathLike) -> list[str]:
     """Every folder under ``root`` that holds a ``*_TRAIN*`` or ``*_TEST*`` file, sorted by name
     (a folder with one of the two is listed, so that the missing one is reported, not skipped)."""
@@ -128,9 +146,59 @@ def list_datasets(root: str | os.PathLike) -> list[str]:
     names = []
     for entry in sorted(root.iterdir()):
         if entry.is_dir() and not entry.name.startswith("."):
-            if any("_TRAIN" in f.name or "_TEST" in f.name for f in entry.iterdir()):
+            if _holds_split_files(entry):
                 names.append(entry.name)
     return names
+
+
+LAYOUT = "<Name>/<Name>_TRAIN.tsv (or <Name>/<Name>_TRAIN, the 2015 layout)"
+
+
+def archive_datasets(root: str | os.PathLike) -> list[str]:
+    """``list_datasets(root)``; none is an InputError saying what ``root`` holds instead and,
+    where it can tell, the folder meant: the parent of a dataset's own folder, or the child
+    folder of ``root`` that holds the most datasets (``root`` is the archive's parent)."""
+    names = list_datasets(root)
+    if names:
+        return names
+    root = Path(root)
+    problem = f"ucr_root: no dataset folders with {LAYOUT} under {root}"
+    entries = [entry for entry in root.iterdir() if not entry.name.startswith(".")]
+    if not entries:
+        raise InputError(f"{problem}: the folder is empty")
+    if _holds_split_files(root):
+        found = sorted(f.name for f in entries if "_TRAIN" in f.name or "_TEST" in f.name)
+        raise InputError(
+            f"{problem}: it holds {', '.join(found[:2])} itself, as a dataset's own folder does; "
+            f"did you mean its parent, {root.parent}?"
+        )
+    archives = []
+    for entry in sorted(e for e in entries if e.is_dir()):
+        try:
+            archives.append((len(list_datasets(entry)), entry))
+        except OSError:
+            continue
+    count, best = max(archives, key=lambda pair: pair[0], default=(0, None))
+    if count:
+        raise InputError(
+            f"{problem}: it holds folders of datasets, not datasets; did you mean {best} "
+            f"({count} dataset folder{'s' if count > 1 else ''})?"
+        )
+    folders = sum(1 for entry in entries if entry.is_dir())
+    raise InputError(
+        f"{problem}: it holds {folders} folder(s) and {len(entries) - folders} file(s), none of "
+        "them a dataset"
+    )
+
+
+def check_name(name: str, root: str | os.PathLike) -> None:
+    """Raise InputError when a dataset folder's ``name`` breaks the rule of dataset names (a
+    space, a bracket): refused under ``datasets: all`` as in a list."""
+    if not NAME.match(name):
+        raise InputError(
+            f"ucr_root: dataset folder {name!r} ({Path(root) / name}): a dataset name has "
+            f"{NAME_RULE}; rename the folder"
+        )
 
 
 @lru_cache(maxsize=None)
@@ -213,7 +281,7 @@ def read_dataset_list(path: str | os.PathLike) -> list[tuple[int, str]]:
         if not NAME.match(name):
             raise InputError(
                 f"config key datasets: {path}, line {number}: {name!r} is not a dataset name "
-                "(one name a line: letters, digits, _ . -)"
+                f"(one name a line: {NAME_RULE})"
             )
         if name in seen:
             raise InputError(
@@ -247,6 +315,8 @@ def dataset_selection(
             f"config key datasets_missing: {missing!r} is not one of {', '.join(MISSING_MODES)}"
         )
     if requested == ALL:
+        for name in known:
+            check_name(name, root)
         return Selection(sorted(known))
     found = set(known)
     # (name, notes on it for the messages)
@@ -312,6 +382,12 @@ def split_file(root: str | os.PathLike, name: str, split: str) -> SplitFile:
         raise InputError(f"dataset '{name}': no folder {folder}")
     found = sorted(f.name for f in folder.iterdir() if f"_{split}" in f.name)
     expected = f"{name}_{split}.tsv (or {name}_{split}, {name}_{split}.csv)"
+    packed = [f for f in found if f.startswith(f"{name}_{split}") and Path(f).suffix in UNPACK]
+    if packed:
+        raise InputError(
+            f"{folder}: expected {expected} but found {packed[0]}, compressed; "
+            f"{UNPACK[Path(packed[0]).suffix]} first"
+        )
     if found:
         raise InputError(
             f"{folder}: expected {expected} but found {', '.join(found)}: "
@@ -320,24 +396,63 @@ def split_file(root: str | os.PathLike, name: str, split: str) -> SplitFile:
     raise InputError(f"{folder}: missing {expected}")
 
 
+def _text(path: Path, raw: bytes, sep: str, first_row: int = 1) -> str:
+    """``raw`` (a data file, or its lines from ``first_row`` on) as text; InputError naming the
+    file when it is compressed or not UTF-8, and the row and column of the first bad byte."""
+    if first_row == 1:
+        for signature, what, fix in NOT_TEXT:
+            if raw.startswith(signature):
+                raise InputError(f"{path}: {what}, not a text file of series; {fix} first")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        start = raw.rfind(b"\n", 0, error.start) + 1
+        end = raw.find(b"\n", error.start)
+        line = raw[start : len(raw) if end < 0 else end]
+        at = error.start - start
+        column = line[:at].count(sep.encode()) + 1
+        cell = line.split(sep.encode())[column - 1].strip()
+        row = first_row + raw.count(b"\n", 0, start)
+        raise InputError(
+            f"{path}: row {row}, column {column} is not UTF-8 text: byte 0x{raw[error.start]:02x} "
+            f"in {cell.decode('cp1252', errors='replace')[:40]!r} (read as Latin-1); "
+            "save the file as UTF-8"
+        ) from None
+
+
 def row_width(split: SplitFile) -> int:
     """The values in a split file's first row, read from that row alone: the length of its
     series (variable-length series are padded with NaN to the file's width)."""
-    with open(split.path) as handle:
-        for line in handle:
+    with open(split.path, "rb") as handle:
+        for row, raw in enumerate(handle, start=1):
+            line = _text(split.path, raw, split.sep, first_row=row)
             if line.strip():
                 return line.rstrip("\r\n").count(split.sep)
     raise InputError(f"{split.path}: the file is empty")
 
 
+def _bad_label(label: str) -> str | None:
+    """Why ``label`` (a row's first field) is not a class label, or None when it is one."""
+    if not label:
+        return "an empty label"
+    try:
+        number = float(label)
+    except ValueError:
+        return None
+    if np.isfinite(number):
+        return None
+    return f"{label!r} as its label, a {'missing' if np.isnan(number) else 'infinite'} value"
+
+
 def read_split(split: SplitFile) -> tuple[list[str], np.ndarray]:
     """Read one split file into raw label strings and a float array (NaN kept as is).
 
-    Raises InputError naming the file (and row) for an empty file, a wrong separator, a header
-    row, rows of unequal length and non-numeric values.
+    Raises InputError naming the file (and row) for a file that is not UTF-8 text, an empty
+    file, a wrong separator, a header row, rows of unequal length, non-numeric values and rows
+    without a class label (empty, NaN or infinite).
     """
     path, sep = split.path, split.sep
-    text = path.read_text()
+    text = _text(path, path.read_bytes(), sep)
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise InputError(f"{path}: the file is empty")
@@ -357,7 +472,6 @@ def read_split(split: SplitFile) -> tuple[list[str], np.ndarray]:
                 "rows of unequal length (pad variable-length series with NaN at the end)"
             )
     frame = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, skip_blank_lines=True)
-    labels = [label.strip() for label in frame.iloc[:, 0].astype(str)]
     cells = frame.iloc[:, 1:]
     values = np.array(cells.apply(pd.to_numeric, errors="coerce"), dtype=np.float64)
     bad = np.isnan(values) & cells.notna().to_numpy() & ~cells.isin(["NaN", "nan", "NA", ""]).to_numpy()
@@ -375,6 +489,16 @@ def read_split(split: SplitFile) -> tuple[list[str], np.ndarray]:
             f"{path}: row {row + 1}, column {col + 2}: {cells.iat[row, col]!r} is infinite "
             f"({int(infinite.any(axis=1).sum())} row(s) hold infinite values)"
         )
+    labels = []
+    # the label as written: pandas reads "", "NaN" and "NA" alike as missing
+    for row, (cell, line) in enumerate(zip(frame.iloc[:, 0], lines), start=1):
+        label = line.split(sep, 1)[0].strip() if pd.isna(cell) else cell.strip()
+        problem = _bad_label(label)
+        if problem:
+            raise InputError(
+                f"{path}: row {row} has {problem}; every row starts with its class label"
+            )
+        labels.append(label)
     return labels, values
 
 
@@ -402,6 +526,31 @@ def _fill_missing(path: Path, values: np.ndarray, lengths: np.ndarray, fill: boo
         t = np.arange(n)
         values[i, :n] = np.interp(t, t[~gaps], series[~gaps])
     return values
+
+
+def _length_range(lengths: np.ndarray) -> str:
+    low, high = int(lengths.min()), int(lengths.max())
+    return f"length {low}" if low == high else f"lengths {low} to {high}"
+
+
+def _note_split_lengths(
+    name: str, splits: dict[str, SplitFile], lengths: dict[str, np.ndarray]
+) -> None:
+    """One log line when the TRAIN and TEST series have lengths that do not overlap (48 against
+    80, not NaN-padded variable lengths within each split): the network reads every series
+    resampled to the longest, the package's rule for variable lengths, never silently."""
+    train, test = lengths["TRAIN"], lengths["TEST"]
+    if not len(train) or not len(test):
+        return
+    if train.max() >= test.min() and test.max() >= train.min():
+        return
+    longest = int(max(train.max(), test.max()))
+    _LOG.warning(
+        f"{name}: TRAIN series of {_length_range(train)} ({splits['TRAIN'].path.name}), TEST "
+        f"series of {_length_range(test)} ({splits['TEST'].path.name}): the network reads every "
+        f"series resampled to length {longest} (linear interpolation), as for variable-length "
+        "series"
+    )
 
 
 def normalisation_gap(values: np.ndarray, lengths: np.ndarray) -> tuple[float, float]:
@@ -469,7 +618,8 @@ def load_dataset_files(
     ``znormalise``: True normalises every series, False none, "auto" every series of a dataset
     whose train split has a series off by more than the Z_*_TOLERANCE (``normalisation_gap``;
     one log line), leaving a normalised dataset's values exactly as read. The decision reads
-    the train split only, so it is the same with or without the test split."""
+    the train split only, so it is the same with or without the test split. TRAIN and TEST
+    series of lengths that do not overlap are read as variable lengths, with one log line."""
     if znormalise not in (True, False, ZNORMALISE_AUTO):
         raise InputError(f"data.znormalise: {znormalise!r} is not one of auto, true, false")
     paths = {"TRAIN": train} if test is None else dict(zip(SPLITS, (train, test)))
@@ -489,6 +639,8 @@ def load_dataset_files(
     if "TEST" not in raw:
         width = raw["TRAIN"][1].shape[1]
         raw["TEST"] = ([], np.empty((0, width)), np.empty(0, dtype=np.int64))
+    else:
+        _note_split_lengths(name, splits, {split: raw[split][2] for split in SPLITS})
     if znormalise == ZNORMALISE_AUTO:
         worst_mean, worst_std = normalisation_gap(raw["TRAIN"][1], raw["TRAIN"][2])
         znormalise = worst_mean > Z_MEAN_TOLERANCE or worst_std > Z_STD_TOLERANCE
