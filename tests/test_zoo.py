@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import tarfile
@@ -176,3 +177,190 @@ def test_bad_archives(study, tmp_path):
 
     with pytest.raises(InputError, match="nothing to export"):
         zoo.export_zoo([], tmp_path / "empty")
+
+
+# Export verifies what it packs (issue 22, item 4): each file's sha256 against the one its job
+# recorded when it finished (results/records), and each file readable (models loaded).
+
+
+def _study_copy(workdir, tmp_path, records: bool = True):
+    """A copy of the workflow's study results (models, metrics, prototypes, and the jobs'
+    records unless ``records`` is false: a study from before records were kept), mtimes kept."""
+    results = tmp_path / "results"
+    for part in ("pretrain", "prototypes", *(["records"] if records else [])):
+        shutil.copytree(workdir / "results" / part, results / part)
+    return results
+
+
+def _keeping_mtime(path, change) -> None:
+    """Apply ``change(path)`` and put the file's access and modification times back."""
+    before = path.stat()
+    change(path)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def _truncate(path, size: int = 100) -> None:
+    with open(path, "r+b") as handle:
+        handle.truncate(size)
+
+
+def _flip_middle_byte(path) -> None:
+    content = bytearray(path.read_bytes())
+    content[len(content) // 2] ^= 0xFF
+    path.write_bytes(bytes(content))
+
+
+def _nothing_written(folder, out) -> None:
+    """No zoo at ``out`` and no staging folder of it left in ``folder``."""
+    assert not out.exists()
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(f".{out.name}.")]
+
+
+def test_export_refuses_a_model_truncated_with_its_mtime_kept(study, tmp_path):
+    workdir, _, _ = study
+    results = _study_copy(workdir, tmp_path)
+    model = results / "pretrain/GunPoint/model.h5"
+    mtime = model.stat().st_mtime_ns
+    _keeping_mtime(model, _truncate)
+    assert model.stat().st_mtime_ns == mtime and model.stat().st_size == 100
+    existing = tmp_path / "zoo"  # a zoo already there stays as it was
+    shutil.copytree(workdir / "results/zoo", existing)
+    before = {p.relative_to(existing): p.read_bytes() for p in existing.rglob("*") if p.is_file()}
+    for out in (existing, tmp_path / "zoo.tar.gz"):
+        result = transfer_tsc("export-zoo", "--study", "results", "--out", out.name, cwd=tmp_path)
+        assert result.returncode == 1, result.stdout
+        assert (
+            "Error: results/pretrain/GunPoint/model.h5: sha256 differs from the one recorded when "
+            "its job finished (results/records/pretrain/dataset=GunPoint.json): corrupt or altered "
+            "since; not exported (re-run the study: snakemake makes it again)"
+        ) in result.stderr
+        assert "Traceback" not in result.stderr
+    _nothing_written(tmp_path, tmp_path / "zoo.tar.gz")
+    after = {p.relative_to(existing): p.read_bytes() for p in existing.rglob("*") if p.is_file()}
+    assert after == before and not [p for p in tmp_path.iterdir() if p.name.startswith(".zoo.")]
+
+
+def test_export_refuses_a_byte_flipped_model_by_its_recorded_sha256(study, tmp_path):
+    """Same size, same mtime, still a loadable model: only the record tells."""
+    from transfer_tsc.transfer import load_model
+
+    workdir, _, _ = study
+    results = _study_copy(workdir, tmp_path)
+    model = results / "pretrain/ItalyPowerDemand/model.h5"
+    size = model.stat().st_size
+    _keeping_mtime(model, _flip_middle_byte)
+    assert model.stat().st_size == size
+    load_model(model)  # the damage is inside the weights: the model still loads
+    out = tmp_path / "zoo"
+    record = results / "records/pretrain/dataset=ItalyPowerDemand.json"
+    with pytest.raises(InputError) as refused:
+        zoo.export_zoo(zoo.study_references(results), out)
+    assert str(refused.value) == (
+        f"{model}: sha256 differs from the one recorded when its job finished ({record}): "
+        "corrupt or altered since; not exported (re-run the study: snakemake makes it again)"
+    )
+    _nothing_written(tmp_path, out)
+
+
+NOT_A_MODEL = "not a readable Keras model (corrupt or truncated?)"
+DELETE_AND_RERUN = "; not exported (delete it and re-run the study: snakemake makes it again)"
+
+
+@pytest.mark.parametrize(
+    "kind, damage, message",
+    [
+        ("model", "truncate", f"pretrain/GunPoint/model.h5: {NOT_A_MODEL}"),
+        ("model", "prototypes", f"pretrain/GunPoint/model.h5: {NOT_A_MODEL}"),
+        ("prototypes", "truncate",
+         "prototypes/MoteStrain.h5: not a readable HDF5 file (corrupt or truncated?)"),
+        ("prototypes", "model",
+         f"prototypes/MoteStrain.h5: not a prototypes file (missing 'format'){DELETE_AND_RERUN}"),
+        ("metrics", "truncate", "pretrain/GunPoint/metrics.csv: test_loss has no value; delete it "
+         "to have its job (rule pretrain, GunPoint) make it again; not exported"),
+    ],
+    ids=["model-truncated", "model-replaced", "prototypes-truncated", "prototypes-replaced",
+         "metrics-truncated"],
+)
+def test_export_without_records_refuses_an_unreadable_file(study, tmp_path, kind, damage, message):
+    """A study from before records were kept: each file is loaded (models) or read."""
+    workdir, _, _ = study
+    results = _study_copy(workdir, tmp_path, records=False)
+    path = results / {
+        "model": "pretrain/GunPoint/model.h5",
+        "prototypes": "prototypes/MoteStrain.h5",
+        "metrics": "pretrain/GunPoint/metrics.csv",
+    }[kind]
+    if damage == "truncate":
+        _keeping_mtime(path, _truncate)
+    else:  # another HDF5 file of the study in its place
+        other = "prototypes/GunPoint.h5" if damage == "prototypes" else "pretrain/GunPoint/model.h5"
+        _keeping_mtime(path, lambda p: p.write_bytes((results / other).read_bytes()))
+    out = tmp_path / "zoo.tar.gz"
+    with pytest.raises(InputError, match=re.escape(f"{results}/{message}")) as refused:
+        zoo.export_zoo(zoo.study_references(results), out)
+    refusal = str(refused.value)
+    assert refusal.endswith("; not exported" if kind == "metrics" else DELETE_AND_RERUN)
+    assert "\n" not in refusal
+    _nothing_written(tmp_path, out)
+
+
+def test_export_refuses_a_damaged_prototypes_file_by_its_record(study, tmp_path):
+    workdir, _, _ = study
+    results = _study_copy(workdir, tmp_path)
+    path = results / "prototypes/MoteStrain.h5"
+    _keeping_mtime(path, _flip_middle_byte)
+    out = tmp_path / "zoo"
+    with pytest.raises(InputError, match=re.escape(
+        f"{path}: sha256 differs from the one recorded when its job finished "
+        f"({results}/records/prototypes/dataset=MoteStrain.json)"
+    )):
+        zoo.export_zoo(zoo.study_references(results), out)
+    _nothing_written(tmp_path, out)
+
+
+def test_intact_study_exports_and_verifies_with_its_models_loaded(study, tmp_path, caplog):
+    workdir, _, _ = study
+    with_records = _study_copy(workdir, tmp_path / "new")
+    out = tmp_path / "zoo.tar.gz"
+    with caplog.at_level("INFO", logger="transfer_tsc"):
+        manifest = zoo.export_zoo(zoo.study_references(with_records), out)
+    assert len(manifest["files"]) == 3 * len(STUDY)
+    assert "no record" not in caplog.text  # every file checked against its record
+    verified = transfer_tsc("verify-zoo", str(out))
+    assert verified.returncode == 0, verified.stderr
+    assert "9 files match their sha256" in verified.stdout
+    with zoo.open_zoo(out, load_models=True) as opened:
+        assert [r.name for r in opened.references] == STUDY
+
+    older = _study_copy(workdir, tmp_path / "old", records=False)  # no records: said once
+    caplog.clear()
+    with caplog.at_level("INFO", logger="transfer_tsc"):
+        zoo.export_zoo(zoo.study_references(older), tmp_path / "older-zoo")
+    notes = [r.getMessage() for r in caplog.records if "no record" in r.getMessage()]
+    assert notes == [
+        f"9 of 9 files have no record of the job that made them ({older}/records: a study "
+        "from before records were kept): they are checked by loading them only, not against "
+        "their sha256 when made"
+    ]
+
+
+def test_a_zoo_packed_from_a_corrupt_model_is_refused_when_its_models_are_loaded(study, tmp_path):
+    """A zoo exported by an older version from a truncated model: its manifest has the corrupt
+    file's sha256, so only loading the model tells."""
+    workdir, _, _ = study
+    folder = _copy(workdir / "results/zoo", tmp_path)
+    model = folder / "models/MoteStrain.h5"
+    _truncate(model, 2000)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    manifest["files"]["models/MoteStrain.h5"] = {"sha256": digest, "bytes": 2000}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    zoo.open_zoo(folder).close()  # the manifest matches
+    with pytest.raises(InputError, match=re.escape(f"{model}: {NOT_A_MODEL}")) as refused:
+        zoo.open_zoo(folder, load_models=True)
+    assert str(refused.value).endswith("; refused (export the zoo again from an intact study)")
+    archive = tmp_path / "old.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname="zoo")
+    with pytest.raises(InputError, match=re.escape(f"{archive}:models/MoteStrain.h5: {NOT_A_MODEL}")):
+        zoo.open_zoo(archive, load_models=True)

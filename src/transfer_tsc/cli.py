@@ -176,9 +176,10 @@ def cmd_export_zoo(args: argparse.Namespace) -> None:
 def cmd_verify_zoo(args: argparse.Namespace) -> None:
     from . import zoo
 
-    with zoo.open_zoo(args.zoo) as opened:
-        print(f"{args.zoo}: {len(opened.manifest['files'])} files match their sha256 "
-              f"({len(opened.manifest['datasets'])} datasets)")
+    with zoo.open_zoo(args.zoo, load_models=True) as opened:
+        models = sum(1 for entry in opened.manifest["datasets"].values() if entry.get("model"))
+        print(f"{args.zoo}: {len(opened.manifest['files'])} files match their sha256, "
+              f"{models} models load ({len(opened.manifest['datasets'])} datasets)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -246,7 +247,7 @@ def parser() -> argparse.ArgumentParser:
                      help="the study's config file: recorded in the manifest, and its ucr_root describes the datasets")
     exp.set_defaults(run=cmd_export_zoo)
 
-    ver = commands.add_parser("verify-zoo", help="check every file of a zoo against its manifest")
+    ver = commands.add_parser("verify-zoo", help="check every file of a zoo against its manifest and load every model")
     ver.add_argument("zoo", metavar="ZOO", help="zoo folder or .tar.gz")
     ver.set_defaults(run=cmd_verify_zoo)
     return main

@@ -14,6 +14,14 @@ between class prototypes is usually a good one, section V-C). A zoo holds both::
 three files it has (a partial study exports what is finished), the study's config, the software
 versions, and the size and sha256 of every file. :func:`open_zoo` checks every file against the
 manifest before anything is read: a missing, truncated or tampered file is refused by name.
+
+A manifest's sha256 is computed at export, so it vouches for the copy, not for the study's file:
+:func:`export_zoo` first checks every file it will pack (:func:`verify_study_files`): its sha256
+against the one recorded when its job finished (``results/records``, ``recovery.recorded_outputs``)
+and its content (each model loaded, each prototypes and metrics file read). A file that fails is
+refused by name before anything is written. ``open_zoo(..., load_models=True)`` (verify-zoo) also
+loads every model and reads every prototypes file of a zoo, so one packed from a damaged file by
+an older version is refused too.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import logging
 import os
 import shutil
 import tarfile
@@ -31,6 +40,8 @@ from pathlib import Path
 
 from .errors import InputError
 from .io import sha256
+
+_LOG = logging.getLogger(__name__)
 
 FORMAT = "transfer-tsc-zoo"
 FORMAT_VERSION = 1
@@ -104,6 +115,146 @@ def study_references(results: str | os.PathLike, datasets: Sequence[str] | None 
     return references
 
 
+# How a study file that fails its check has to be made again (the record case: a re-run finds
+# the file damaged, recovery.mark_damaged_for_rerun, and makes it again).
+REMAKE = "re-run the study: snakemake makes it again"
+
+
+def _study_folder(source: Path, kind: str, name: str) -> Path | None:
+    """The study results folder that holds ``source`` at its place for ``kind`` of dataset
+    ``name`` (``ARTEFACTS``: e.g. ``<folder>/pretrain/<name>/model.h5``); None elsewhere."""
+    in_study = Path(ARTEFACTS[kind][1].format(name=name)).parts
+    if source.parts[-len(in_study):] != in_study:
+        return None
+    return Path(*source.parts[: -len(in_study)])
+
+
+def _record_naming(folder: Path, source: Path) -> Path | None:
+    """The job record under ``folder/records`` that lists the study file ``source`` (named as
+    its rule names it, ``results/...``): for the message of a file that differs from it."""
+    in_study = source.parts[len(folder.parts):]
+    for record in sorted((folder / "records").glob("*/*.json")):
+        try:
+            outputs = json.loads(record.read_text())["outputs"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if any(Path(output).parts[1:] == in_study for output in outputs):
+            return record
+    return None
+
+
+def _read_error(kind: str, path: Path, name: str) -> str | None:
+    """Why the ``kind`` file ``path`` of dataset ``name`` does not read (models loaded with the
+    package's loader, ``transfer.load_model``, which Keras must be imported for), or None."""
+    try:
+        if kind == "model":
+            from .transfer import load_model
+
+            model = load_model(path)
+            del model
+        elif kind == "prototypes":
+            from .prototypes import read_prototypes
+
+            read_prototypes(path)
+        else:
+            from .study import read_metrics
+
+            read_metrics(path, dataset=name)
+    except InputError as error:
+        return str(error)
+    except (OSError, ValueError, KeyError, TypeError) as error:  # h5py on a damaged dataset
+        reason = " ".join(str(error).split())
+        return f"{path}: not a readable {kind} file (corrupt or truncated?): {reason}"
+    return None
+
+
+def _check_contents(
+    files: Sequence[tuple[str, Path, str, str]], refused: Callable[[str, str], str]
+) -> None:
+    """Load or read each ``(kind, path, dataset name, label)``: InputError ``refused(kind,
+    message)``, the path renamed to the label, for the first that does not read. Prototypes and
+    metrics first; Keras is imported (quietly) only when a model's turn comes, each model loaded
+    once, Keras' state cleared after."""
+    keras_imported = False
+    try:
+        for kind, path, name, label in sorted(files, key=lambda file: file[0] == "model"):
+            if kind == "model" and not keras_imported:
+                from .runner import import_keras_quietly
+
+                try:
+                    import_keras_quietly()
+                except ImportError as error:  # e.g. a conda env without Keras
+                    raise InputError(
+                        f"{label}: cannot be loaded to be checked: Keras is not importable here "
+                        f"({error}); run where the training environment is (envs/training.yaml)"
+                    ) from None
+                keras_imported = True
+            message = _read_error(kind, path, name)
+            if message is not None:
+                if message.startswith(f"{path}:"):
+                    message = label + message[len(str(path)):]
+                raise InputError(refused(kind, message))
+    finally:
+        if keras_imported:
+            import keras
+
+            keras.backend.clear_session()
+
+
+def verify_study_files(references: Sequence[Reference]) -> dict[Path, str]:
+    """Check every file of ``references`` before it is exported: where its study has a record of
+    the job that made it, its sha256 now against the recorded one; and, recorded or not, its
+    content (each model loaded, each prototypes and metrics file read). Raise InputError naming
+    the first file that fails; say once (package log) how many files had no record. Return each
+    file's sha256 as checked."""
+    from .recovery import recorded_outputs
+
+    records: dict[Path, dict[Path, str]] = {}
+    checked: dict[Path, str] = {}
+    files: list[tuple[str, Path, str, str]] = []
+    unrecorded, unrecorded_in = 0, set()  # files without a record, their studies' record folders
+    for ref in sorted(references, key=lambda r: r.name):
+        for kind in ARTEFACTS:
+            source = getattr(ref, kind)
+            if source is None:
+                continue
+            source = Path(source)
+            try:
+                digest = sha256(source)
+            except OSError as error:
+                reason = error.strerror or error
+                raise InputError(f"{source}: cannot read: {reason}; not exported") from None
+            folder = _study_folder(source, kind, ref.name)
+            if folder is not None and folder not in records:
+                records[folder] = recorded_outputs(folder)
+            recorded = records[folder].get(source) if folder is not None else None
+            if recorded is None:
+                unrecorded += 1
+                unrecorded_in |= {str(folder / "records")} if folder is not None else set()
+            elif digest != recorded:
+                record = _record_naming(folder, source)
+                raise InputError(
+                    f"{source}: sha256 differs from the one recorded when its job finished"
+                    + (f" ({record})" if record is not None else "")
+                    + f": corrupt or altered since; not exported ({REMAKE})"
+                )
+            checked[source] = digest
+            files.append((kind, source, ref.name, str(source)))
+    if unrecorded:
+        where = ", ".join(sorted(unrecorded_in)) + ": " if unrecorded_in else ""
+        _LOG.info(
+            f"{unrecorded} of {len(files)} files have no record of the job that made them ({where}"
+            "a study from before records were kept): they are checked by loading them only, not "
+            "against their sha256 when made"
+        )
+
+    def refused(kind: str, message: str) -> str:  # a metrics file's message says how to remake it
+        return f"{message}; not exported" + ("" if kind == "metrics" else f" (delete it and {REMAKE})")
+
+    _check_contents(files, refused)
+    return checked
+
+
 def export_zoo(
     references: Sequence[Reference],
     out: str | os.PathLike,
@@ -115,9 +266,12 @@ def export_zoo(
     ``.tar.gz``), assembled under a temporary name and renamed into place whole.
 
     ``describe_dataset(name)`` gives a dataset's manifest entry (see :func:`describe`), or None
-    when its data are not at hand. Returns the manifest."""
+    when its data are not at hand. Every file is checked first (:func:`verify_study_files`):
+    a refused export writes nothing and leaves a zoo already at ``out`` as it was. Returns the
+    manifest."""
     if not references:
         raise InputError("nothing to export: the study has no pre-trained models or prototypes yet")
+    verified = verify_study_files(references)
     out = Path(out)
     archive = out.name.endswith(".tar.gz")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -136,11 +290,12 @@ def export_zoo(
                 relative = in_zoo.format(name=ref.name)
                 (folder / relative).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, folder / relative)
+                copied = sha256(folder / relative)
+                if copied != verified[Path(source)]:
+                    raise InputError(f"{source}: changed while it was exported (its copy's sha256 "
+                                     "is not the one checked); not exported: export again")
                 entry[kind] = relative
-                files[relative] = {
-                    "sha256": sha256(folder / relative),
-                    "bytes": (folder / relative).stat().st_size,
-                }
+                files[relative] = {"sha256": copied, "bytes": (folder / relative).stat().st_size}
             entries[ref.name] = entry
         if software is None:
             from .analysis import software_versions
@@ -298,20 +453,39 @@ def pack(folder: str | os.PathLike, archive: str | os.PathLike) -> dict:
     return manifest
 
 
-def open_zoo(path: str | os.PathLike) -> Zoo:
-    """Open a zoo folder or ``.tar.gz`` archive and verify every file's checksum."""
+def verify_contents(root: Path, manifest: dict, label: Callable[[str], str] = str) -> None:
+    """Load every model of a verified zoo and read every prototypes file: a zoo packed (by an
+    older version) from a damaged file has that file's sha256 in its manifest. Raise InputError
+    naming the first that does not read."""
+    files = [
+        (kind, root / entry[kind], name, label(entry[kind]))
+        for name, entry in sorted(manifest["datasets"].items())
+        for kind in ("model", "prototypes")
+        if isinstance(entry, dict) and entry.get(kind)
+    ]
+    _check_contents(files, lambda kind, message: f"{message}; refused (export the zoo again "
+                                                 "from an intact study)")
+
+
+def open_zoo(path: str | os.PathLike, load_models: bool = False) -> Zoo:
+    """Open a zoo folder or ``.tar.gz`` archive and verify every file's checksum; with
+    ``load_models``, also load every model and read every other file (:func:`verify_contents`)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: model zoo not found")
     if path.is_dir():
         manifest = read_manifest(path)
         verify(path, manifest, lambda relative: str(path / relative))
+        if load_models:
+            verify_contents(path, manifest, lambda relative: str(path / relative))
         return Zoo(path, manifest)
     tmp = tempfile.TemporaryDirectory(prefix="transfer-tsc-zoo.")
     try:
         root = _extract(path, Path(tmp.name))
         manifest = read_manifest(root, f"{path}:{MANIFEST}")
         verify(root, manifest, lambda relative: f"{path}:{relative}")
+        if load_models:
+            verify_contents(root, manifest, lambda relative: f"{path}:{relative}")
     except BaseException:
         tmp.cleanup()
         raise
