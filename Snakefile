@@ -32,9 +32,14 @@ include: "rules/analysis.smk"
 include: "rules/recommend.smk"
 
 
+# A damaged pre-trained model or prototypes file is made again (rules/common.smk).
+remake_damaged(study_products())
+
+
 rule all:
     default_target: True
     input:
+        study_products(),
         "results/scratch_accuracy.csv",
         "results/transfer_accuracy.csv",
         "results/similarity/dtw_distance.csv",

@@ -26,7 +26,7 @@ rule accuracy_variation:
         transfer=TRANSFER,
     output:
         table=report(
-            "results/analysis/accuracy_variation.csv",
+            kept("results/analysis/accuracy_variation.csv"),
             caption="../report/accuracy_variation_table.rst",
             category="Tables",
             labels={"table": "accuracy variation (Fig. 4)"},
@@ -49,7 +49,7 @@ rule aggregates:
         transfer=TRANSFER,
     output:
         table=report(
-            "results/analysis/aggregates.csv",
+            kept("results/analysis/aggregates.csv"),
             caption="../report/aggregates_table.rst",
             category="Tables",
             labels={"table": "min / median / max per target (Fig. 5)"},
@@ -72,7 +72,7 @@ rule dtw_vs_random:
         neighbours=NEIGHBOURS,
     output:
         table=report(
-            "results/analysis/dtw_vs_random.csv",
+            kept("results/analysis/dtw_vs_random.csv"),
             caption="../report/dtw_vs_random_table.rst",
             category="Tables",
             labels={"table": "DTW-nearest vs random source (Fig. 6)"},
@@ -98,7 +98,7 @@ rule rank_curves:
         neighbours=NEIGHBOURS,
     output:
         table=report(
-            "results/analysis/rank_curves.csv",
+            kept("results/analysis/rank_curves.csv"),
             caption="../report/rank_curves_table.rst",
             category="Tables",
             labels={"table": "accuracy vs neighbour rank (Figs 7-9)"},
@@ -125,12 +125,12 @@ rule selection_methods:
         scores=rules.transferability_scores.output.table,
     output:
         table=report(
-            "results/analysis/selection_methods.csv",
+            kept("results/analysis/selection_methods.csv"),
             caption="../report/selection_methods_table.rst",
             category="Tables",
             labels={"table": "choosing the source: DTW, scores, random, oracle"},
         ),
-        targets="results/analysis/selection_methods_by_target.csv",
+        targets=kept("results/analysis/selection_methods_by_target.csv"),
     log:
         "logs/analysis/selection_methods.log",
     conda:
@@ -153,7 +153,7 @@ rule published_comparison:
         neighbours=NEIGHBOURS,
     output:
         table=report(
-            "results/analysis/published_comparison.csv",
+            kept("results/analysis/published_comparison.csv"),
             caption="../report/published_comparison_table.rst",
             category="Tables",
             labels={"table": "ours vs the paper's published results"},
@@ -180,12 +180,12 @@ rule figure_accuracy_variation:
         transfer=TRANSFER,
     output:
         png=report(
-            "results/analysis/accuracy_variation.png",
+            kept("results/analysis/accuracy_variation.png"),
             caption="../report/accuracy_variation.rst",
             category="Figures",
             labels={"figure": "Fig. 4: accuracy variation"},
         ),
-        svg="results/analysis/accuracy_variation.svg",
+        svg=kept("results/analysis/accuracy_variation.svg"),
     log:
         "logs/analysis/figure_accuracy_variation.log",
     conda:
@@ -204,12 +204,12 @@ rule figure_aggregates:
         transfer=TRANSFER,
     output:
         png=report(
-            "results/analysis/aggregates.png",
+            kept("results/analysis/aggregates.png"),
             caption="../report/aggregates.rst",
             category="Figures",
             labels={"figure": "Fig. 5: min / median / max vs scratch"},
         ),
-        svg="results/analysis/aggregates.svg",
+        svg=kept("results/analysis/aggregates.svg"),
     log:
         "logs/analysis/figure_aggregates.log",
     conda:
@@ -226,12 +226,12 @@ rule figure_dtw_vs_random:
         transfer=TRANSFER,
     output:
         png=report(
-            "results/analysis/dtw_vs_random.png",
+            kept("results/analysis/dtw_vs_random.png"),
             caption="../report/dtw_vs_random.rst",
             category="Figures",
             labels={"figure": "Fig. 6: DTW-nearest vs random source"},
         ),
-        svg="results/analysis/dtw_vs_random.svg",
+        svg=kept("results/analysis/dtw_vs_random.svg"),
     log:
         "logs/analysis/figure_dtw_vs_random.log",
     conda:
@@ -250,12 +250,12 @@ rule figure_rank_curves:
         table=rules.rank_curves.output.table,
     output:
         png=report(
-            "results/analysis/rank_curves.png",
+            kept("results/analysis/rank_curves.png"),
             caption="../report/rank_curves.rst",
             category="Figures",
             labels={"figure": "Figs 7-9: accuracy vs neighbour rank"},
         ),
-        svg="results/analysis/rank_curves.svg",
+        svg=kept("results/analysis/rank_curves.svg"),
     log:
         "logs/analysis/figure_rank_curves.log",
     conda:
@@ -275,12 +275,12 @@ rule figure_selection_methods:
         table=rules.selection_methods.output.table,
     output:
         png=report(
-            "results/analysis/selection_methods.png",
+            kept("results/analysis/selection_methods.png"),
             caption="../report/selection_methods.rst",
             category="Figures",
             labels={"figure": "choosing the source: regret and rank correlation"},
         ),
-        svg="results/analysis/selection_methods.svg",
+        svg=kept("results/analysis/selection_methods.svg"),
     log:
         "logs/analysis/figure_selection_methods.log",
     conda:
@@ -299,12 +299,12 @@ rule figure_published_comparison:
         table=rules.published_comparison.output.table,
     output:
         png=report(
-            "results/analysis/published_comparison.png",
+            kept("results/analysis/published_comparison.png"),
             caption="../report/published_comparison.rst",
             category="Figures",
             labels={"figure": "scratch accuracy: ours vs published"},
         ),
-        svg="results/analysis/published_comparison.svg",
+        svg=kept("results/analysis/published_comparison.svg"),
     log:
         "logs/analysis/figure_published_comparison.log",
     conda:
@@ -322,7 +322,7 @@ rule run_info:
         transfer=TRANSFER,
     output:
         table=report(
-            "results/analysis/run_info.csv",
+            kept("results/analysis/run_info.csv"),
             caption="../report/run_info.rst",
             category="Run information",
             labels={"table": "configuration, software versions, coverage"},
@@ -334,6 +334,6 @@ rule run_info:
     resources:
         **ANALYSIS_RESOURCES,
     params:
-        config=config,
+        config=settings.result_config(config),
     script:
         "../scripts/job.py"

@@ -2,7 +2,6 @@ import math
 import os
 import re
 import sys
-from dataclasses import asdict
 from functools import lru_cache
 
 from transfer_tsc import data, demo, gpu_plan, recovery, settings, study
@@ -12,6 +11,9 @@ from transfer_tsc.errors import InputError
 
 def _stop(error):
     sys.exit(f"Error: {error}")
+
+
+recovery.quiet_missing_backup_warnings()  # every output is kept() until replaced
 
 
 # A run killed by SIGKILL (pre-emption, power loss) leaves Snakemake's lock behind: remove it
@@ -26,6 +28,7 @@ if MAIN_PROCESS:
 onstart:
     recovery.record_lock_owner()
     recovery.clear_finished_records()
+    recovery.note_reusable_jobs(workflow.dag)
 
 
 onsuccess:
@@ -55,12 +58,18 @@ UCR_ROOT = settings.ucr_root(config)
 
 def _datasets():
     """The configured dataset names, checked against the archive (one listdir, no
-    dataset file reads); listed ones not found are an error, or with datasets_missing
-    skip a warning."""
-    known = sorted(DEMO_DATASETS) if DEMO else data.list_datasets(UCR_ROOT)
+    dataset file reads); an archive without datasets, or listed ones not found, are an
+    error (those with datasets_missing skip a warning)."""
+    known = sorted(DEMO_DATASETS) if DEMO else data.archive_datasets(UCR_ROOT)
     selection = data.dataset_selection(
         known, config["datasets"], UCR_ROOT, config["datasets_missing"]
     )
+    if "scores" in selection.names:  # results/transferability/{target}.csv
+        raise InputError(
+            f"dataset 'scores' ({UCR_ROOT}/scores): the name is taken by the table of every "
+            "target's transferability scores, results/transferability/scores.csv; rename "
+            "the folder"
+        )
     if selection.warning and MAIN_PROCESS:
         print(f"Warning: {selection.warning}", file=sys.stderr)
     return selection.names
@@ -73,7 +82,9 @@ except InputError as error:
 
 
 def _one_of(names):
-    return "|".join(re.escape(name) for name in names)
+    """A wildcard pattern matching exactly ``names``; for none, one nothing matches (an
+    empty pattern would let any path segment pass for a dataset: scores.csv's)."""
+    return "|".join(re.escape(name) for name in names) or "(?!)"
 
 
 wildcard_constraints:
@@ -83,8 +94,10 @@ wildcard_constraints:
     batch="[^/]+",
 
 
-PRETRAIN_RECIPE = asdict(settings.recipe(config, "pretrain"))
-FINETUNE_RECIPE = asdict(settings.recipe(config, "finetune"))
+# A training rule's params: the recipe's fields that can change a result (not the cadence of
+# progress lines and checkpoints, which the job reads from the config: changing it re-runs nothing).
+PRETRAIN_RECIPE = settings.recipe_params(config, "pretrain")
+FINETUNE_RECIPE = settings.recipe_params(config, "finetune")
 
 
 @lru_cache(maxsize=None)
@@ -121,13 +134,13 @@ def scored_sources(wildcards):
     return study.sources_for(wildcards.target, DATASETS)
 
 
-def kept_if_finished(path):
-    """update() in cluster jobs: a killed group job is submitted again with all its members, and
-    Snakemake deletes a member's outputs before running it unless they are flagged; the rule
-    script (keep_finished) then keeps those of members that had finished. Not flagged on the
-    submitting side, where a failed job's flagged outputs only add "Cannot restore" warnings.
-    """
-    return update(path) if workflow.remote_exec else path
+def kept(path):
+    """An output kept until its job replaces it: Snakemake's update() flag, so a job that is
+    re-run does not delete the previous file before it starts, backs it up, and restores it if
+    the job fails (a corrupt input, a full disk). The jobs write every file under a temporary
+    name and rename it into place. In cluster jobs the same flag lets a killed group job's
+    members that had finished keep their files (the rule script, keep_finished)."""
+    return update(path)
 
 
 TRAINING = config["resources"]["training"]
@@ -153,3 +166,24 @@ def training_runtime(stage, models=lambda wildcards: 1):
         )
 
     return runtime
+
+
+def study_products():
+    """The files the study hands on (the model zoo ships them): every dataset's pre-trained
+    model and prototypes. The default target asks for them, so a deleted one is made again.
+    """
+    return expand(rules.pretrain.output.model, dataset=DATASETS) + expand(
+        rules.prototypes.output[0], dataset=DATASETS
+    )
+
+
+def remake_damaged(paths):
+    """On the main process: mark each of ``paths`` that is damaged (not the sha256 its job
+    recorded, or no readable HDF5) for Snakemake to make again, with a note naming it.
+    """
+    if MAIN_PROCESS:
+        note = recovery.mark_damaged_for_rerun(
+            workflow, paths, ("pretrain", "prototypes")
+        )
+        if note:
+            print(f"Note: {note}", file=sys.stderr)

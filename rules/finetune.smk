@@ -17,7 +17,7 @@ checkpoint select_sources:
             )
         ),
     output:
-        selection="results/finetune/selection.csv",
+        selection=kept("results/finetune/selection.csv"),
     log:
         "logs/select_sources.log",
     localrule: True
@@ -42,7 +42,7 @@ if not BATCHED:
             unpack(target_files),
             sources=pair_source_model,
         output:
-            **pair_outputs("results/finetune/{source}/{target}", kept_if_finished),
+            **pair_outputs("results/finetune/{source}/{target}"),
         log:
             "logs/finetune/{target}/{source}.log",
         benchmark:
@@ -68,9 +68,7 @@ else:
             unpack(target_files),
             sources=batch_models,
         output:
-            batch=kept_if_finished(
-                directory("results/finetune_batches/{target}/{batch}")
-            ),
+            batch=kept(directory("results/finetune_batches/{target}/{batch}")),
         log:
             "logs/finetune/{target}/{batch}.log",
         benchmark:
@@ -116,7 +114,7 @@ rule transfer_accuracy:
     input:
         pair_files("metrics.csv"),
     output:
-        "results/transfer_accuracy.csv",
+        kept("results/transfer_accuracy.csv"),
     log:
         "logs/transfer_accuracy.log",
     localrule: True

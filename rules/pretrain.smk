@@ -2,9 +2,9 @@ rule pretrain:
     input:
         unpack(dataset_files),
     output:
-        model=kept_if_finished("results/pretrain/{dataset}/model.h5"),
-        history=kept_if_finished("results/pretrain/{dataset}/history.csv"),
-        metrics=kept_if_finished("results/pretrain/{dataset}/metrics.csv"),
+        model=kept("results/pretrain/{dataset}/model.h5"),
+        history=kept("results/pretrain/{dataset}/history.csv"),
+        metrics=kept("results/pretrain/{dataset}/metrics.csv"),
     log:
         "logs/pretrain/{dataset}.log",
     benchmark:
@@ -27,7 +27,7 @@ rule scratch_accuracy:
     input:
         expand("results/pretrain/{dataset}/metrics.csv", dataset=DATASETS),
     output:
-        "results/scratch_accuracy.csv",
+        kept("results/scratch_accuracy.csv"),
     log:
         "logs/scratch_accuracy.log",
     localrule: True

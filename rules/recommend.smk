@@ -14,7 +14,7 @@ checkpoint recommend_ranking:
         unpack(recommend_files),
         prototypes=expand("results/prototypes/{dataset}.h5", dataset=RECOMMEND_SOURCES),
     output:
-        ranking="results/recommend/{name}/ranking.csv",
+        ranking=kept("results/recommend/{name}/ranking.csv"),
     log:
         "logs/recommend/{name}_ranking.log",
     wildcard_constraints:
@@ -43,7 +43,7 @@ rule recommend:
         ),
     output:
         table=report(
-            "results/recommend/{name}/recommendations.csv",
+            kept("results/recommend/{name}/recommendations.csv"),
             caption="../report/recommendations.rst",
             category="Recommendation",
             labels={"dataset": "{name}"},
@@ -74,11 +74,11 @@ rule export_zoo:
         metrics=expand("results/pretrain/{dataset}/metrics.csv", dataset=DATASETS),
         prototypes=expand("results/prototypes/{dataset}.h5", dataset=DATASETS),
     output:
-        zoo=directory("results/zoo"),
+        zoo=kept(directory("results/zoo")),
     log:
         "logs/export_zoo.log",
     conda:
-        "../envs/similarity.yaml"
+        "../envs/training.yaml"
     resources:
         mem_mb=2000,
         runtime=30,
@@ -93,7 +93,7 @@ rule zoo_archive:
     input:
         zoo="results/zoo",
     output:
-        archive="results/zoo.tar.gz",
+        archive=kept("results/zoo.tar.gz"),
     log:
         "logs/zoo_archive.log",
     conda:

@@ -16,7 +16,7 @@ rule prototypes:
     input:
         unpack(dataset_files),
     output:
-        kept_if_finished("results/prototypes/{dataset}.h5"),
+        kept("results/prototypes/{dataset}.h5"),
     log:
         "logs/prototypes/{dataset}.log",
     benchmark:
@@ -39,8 +39,8 @@ rule dtw_distance:
     input:
         expand("results/prototypes/{dataset}.h5", dataset=DATASETS),
     output:
-        matrix="results/similarity/dtw_distance.csv",
-        settings="results/similarity/dtw_distance.json",
+        matrix=kept("results/similarity/dtw_distance.csv"),
+        settings=kept("results/similarity/dtw_distance.json"),
     log:
         "logs/similarity/dtw_distance.log",
     benchmark:
@@ -63,8 +63,8 @@ rule dtw_neighbours:
         matrix="results/similarity/dtw_distance.csv",
         settings="results/similarity/dtw_distance.json",
     output:
-        neighbours="results/similarity/neighbours.csv",
-        settings="results/similarity/neighbours.json",
+        neighbours=kept("results/similarity/neighbours.csv"),
+        settings=kept("results/similarity/neighbours.json"),
     log:
         "logs/similarity/neighbours.log",
     localrule: True

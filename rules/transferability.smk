@@ -12,7 +12,7 @@ rule transferability:
             for source in scored_sources(wildcards)
         ],
     output:
-        table="results/transferability/{target}.csv",
+        table=kept("results/transferability/{target}.csv"),
     log:
         "logs/transferability/{target}.log",
     benchmark:
@@ -34,7 +34,7 @@ rule transferability_scores:
     input:
         expand("results/transferability/{target}.csv", target=DATASETS),
     output:
-        table="results/transferability/scores.csv",
+        table=kept("results/transferability/scores.csv"),
     log:
         "logs/transferability/scores.log",
     localrule: True

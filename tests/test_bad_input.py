@@ -9,6 +9,7 @@ copied and damaged under ``tmp_path``. The same cases write the table of docs/er
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import sys
@@ -136,6 +137,59 @@ def non_numeric_cell(root):
     return load(root, "Text"), [f"{folder}/Text_TEST.tsv: row 3, column 8: '12,5' is not a number"]
 
 
+@case("data file gzip-compressed (a `.gz` under the `.tsv` name)")
+def gzip_file(root):
+    train = good(root, "Gzip") / "Gzip_TRAIN.tsv"
+    train.write_bytes(gzip.compress(train.read_bytes()))
+    return load(root, "Gzip"), [f"{train}: gzip-compressed, not a text file of series"]
+
+
+@case("data file compressed under its own name (`_TRAIN.tsv.gz`)")
+def gzip_named_file(root):
+    folder = good(root, "Packed")
+    train = folder / "Packed_TRAIN.tsv"
+    (folder / "Packed_TRAIN.tsv.gz").write_bytes(gzip.compress(train.read_bytes()))
+    train.unlink()
+    return load(root, "Packed"), [
+        f"{folder}: expected Packed_TRAIN.tsv", "but found Packed_TRAIN.tsv.gz, compressed; "
+        "decompress it (gunzip) first"
+    ]
+
+
+@case("data file not UTF-8 (Latin-1, accented labels)")
+def latin1_file(root):
+    folder = root / "Latin1"
+    folder.mkdir(parents=True)
+    relabel = {"1": "café", "2": "thé"}
+    for split in data.SPLITS:
+        table = [[relabel[r[0]], *r[1:]] for r in rows(split)]
+        text = "\n".join("\t".join(r) for r in table) + "\n"
+        (folder / f"Latin1_{split}.tsv").write_bytes(text.encode("latin-1"))
+    return load(root, "Latin1"), [
+        f"{folder}/Latin1_TRAIN.tsv: row 1, column 1 is not UTF-8 text: byte 0xe9 in 'café' "
+        "(read as Latin-1)",
+        "save the file as UTF-8",
+    ]
+
+
+@case("row with an empty label")
+def empty_label(root):
+    train = rows("TRAIN")
+    train[3][0] = ""
+    folder = write_dataset(root, "NoLabel", train, rows("TEST"))
+    return load(root, "NoLabel"), [f"{folder}/NoLabel_TRAIN.tsv: row 4 has an empty label"]
+
+
+@case("`NaN` as a row's label")
+def nan_label(root):
+    test = rows("TEST")
+    test[6][0] = "NaN"
+    folder = write_dataset(root, "NaNLabel", rows("TRAIN"), test)
+    return load(root, "NaNLabel"), [
+        f"{folder}/NaNLabel_TEST.tsv: row 7 has 'NaN' as its label, a missing value"
+    ]
+
+
 @case("NaN in the middle of a series (`data.fill_missing: false`)")
 def nan_inside(root):
     train = rows("TRAIN")
@@ -186,6 +240,41 @@ def folder_name_differs(root):
     ]
 
 
+@case("`ucr_root` an empty folder")
+def ucr_root_empty(root):
+    return lambda: data.archive_datasets(root), [
+        "ucr_root: no dataset folders with <Name>/<Name>_TRAIN.tsv", f"under {root}: the folder is empty"
+    ]
+
+
+@case("`ucr_root` one dataset's own folder")
+def ucr_root_dataset_folder(root):
+    folder = good(root)
+    return lambda: data.archive_datasets(folder), [
+        f"under {folder}: it holds {BASE}_TEST.tsv, {BASE}_TRAIN.tsv itself",
+        f"did you mean its parent, {root}?",
+    ]
+
+
+@case("`ucr_root` the archive's parent folder")
+def ucr_root_archive_parent(root):
+    good(root / "UCRArchive_2018")
+    return lambda: data.archive_datasets(root), [
+        f"under {root}: it holds folders of datasets, not datasets",
+        f"did you mean {root / 'UCRArchive_2018'} (1 dataset folder)?",
+    ]
+
+
+@case("dataset folder name with a space (`datasets: all`)")
+def dataset_folder_bad_name(root):
+    good(root)
+    folder = good(root, "My Data")
+    return lambda: data.dataset_selection(data.archive_datasets(root), "all", root), [
+        f"ucr_root: dataset folder 'My Data' ({folder}): a dataset name has {data.NAME_RULE}",
+        "rename the folder",
+    ]
+
+
 @case("unknown dataset in the config")
 def unknown_dataset(root):
     good(root)
@@ -206,6 +295,20 @@ def unknown_config_key(root):
 def negative_epochs(root):
     return lambda: settings.validate({"pretrain": {"epochs": -5}}), [
         "config key pretrain.epochs: -5 is less than the minimum of 1"
+    ]
+
+
+@case("dataset name with a space in a `datasets` list")
+def listed_dataset_bad_name(root):
+    return lambda: settings.validate({"datasets": [BASE, "My Data"]}), [
+        f"config key datasets (item 2): 'My Data' is not valid: expected a dataset name: {data.NAME_RULE}"
+    ]
+
+
+@case("a value that none of a key's forms accepts (`dtw.window: {fraction: 0.1}`)")
+def config_value_of_no_form(root):
+    return lambda: settings.validate({"dtw": {"window": {"fraction": 0.1}}}), [
+        "config key dtw.window: {'fraction': 0.1} is not valid: expected null or a number in (0, 1]"
     ]
 
 
@@ -271,6 +374,26 @@ def hdf5_corrupt(root):
     path = root / "prototypes.h5"
     path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
     return lambda: open_hdf5(path), [f"{path}: not a readable HDF5 file (corrupt or truncated?)"]
+
+
+@case("a result file a gather reads is damaged (`metrics.csv` overwritten with text)")
+def metrics_overwritten(root):
+    from transfer_tsc import study
+
+    path = root / "results/pretrain/Chinatown/metrics.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("this file was overwritten\n")
+    return lambda: study.gather_scratch([str(path)]), [f"{path}: not a metrics table", "delete it"]
+
+
+@case("a result file a gather reads is empty (a fine-tuned pair's `metrics.csv`)")
+def metrics_empty(root):
+    from transfer_tsc import study
+
+    path = root / "results/finetune/Coffee/Chinatown/metrics.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("")
+    return lambda: study.gather_transfer([str(path)], ["Chinatown", "Coffee"]), [f"{path}: empty file"]
 
 
 @case("series shorter than the FCN's receptive field")
@@ -485,6 +608,44 @@ whose memory exceeds its `mem_mb` stops with
 `Error: rule <rule> (<wildcards>): memory use <N> MB exceeded mem_mb=<M> ...` (see
 docs/resources.md).
 
+Dataset names (folders under `ucr_root`, names in a `datasets` list or list file) have ASCII
+letters, digits and `_ . -` only, under `datasets: all` as in a list: a folder `My Data` stops
+the run at start, naming the folder and the rule (a list file's line too: `config key datasets:
+<file>, line <N>: 'My Data' is not a dataset name (one name a line: ASCII letters, digits and
+_ . - only)`). A dataset folder named `scores` stops at start too: its
+`results/transferability/{target}.csv` would be `results/transferability/scores.csv`, the table
+of every target's scores.
+
+Not refused: TRAIN and TEST series of lengths that do not overlap (48 against 80, not NaN-padded
+variable lengths) are read by the package's rule for variable lengths, and never silently: one
+line in the job's log (and on the stderr of `transfer-tsc`) names the dataset, both lengths and
+what was done:
+`<Name>: TRAIN series of length 48 (<Name>_TRAIN.tsv), TEST series of length 80 (<Name>_TEST.tsv):
+the network reads every series resampled to length 80 (linear interpolation), as for
+variable-length series`.
+
+A gather (`scratch_accuracy`, `transfer_accuracy`, `transferability_scores`, `export_zoo`)
+checks every file it reads before it writes anything: columns, one row, numbers, accuracies
+within [0, 1], the dataset or pair its path names. The tables made before stay as they were.
+
+Damaged results of finished jobs (`tests/test_study_records.py`, `tests/test_zoo.py`): a
+pre-trained model or prototypes file whose sha256 is no longer the one its job recorded
+(`results/records/`) is made again at the next run, with
+`Note: made again, damaged: results/pretrain/<Name>/model.h5 (its sha256 differs from the one
+recorded when its job finished)`; `transfer-tsc export-zoo` refuses it with
+`results/pretrain/<Name>/model.h5: sha256 differs from the one recorded when its job finished
+(results/records/pretrain/dataset=<Name>.json): corrupt or altered since; not exported (re-run
+the study: snakemake makes it again)`, and a model that does not load with `<path>: not a
+readable Keras model (corrupt or truncated?): ...; not exported (delete it and re-run the study:
+snakemake makes it again)`; `verify-zoo` refuses a zoo model that does not load with
+`<zoo>/models/<Name>.h5: not a readable Keras model (...); refused (export the zoo again from an
+intact study)`.
+
+Not input errors, and also one line: a results folder that is read-only, or a full disk, stops
+the job writing there with `<file>: cannot write: No space left on device (the previous version,
+if any, is kept)` (or `Read-only file system`, `Permission denied`), and the files the job had
+made before stay as they were (`tests/test_study_records.py`).
+
 Interrupted runs (kill, pre-emption, power loss) are not input errors: re-run the same command;
 see docs/resources.md, "Interruptions".
 """
@@ -492,6 +653,10 @@ see docs/resources.md, "Interruptions".
 WHERE = {
     "missing_train": "start", "missing_test": "start", "folder_name_differs": "start",
     "unknown_dataset": "start", "unknown_config_key": "start", "negative_epochs": "start",
+    "gzip_named_file": "start",
+    "ucr_root_empty": "start", "ucr_root_dataset_folder": "start", "ucr_root_archive_parent": "start",
+    "dataset_folder_bad_name": "start", "listed_dataset_bad_name": "start",
+    "config_value_of_no_form": "start",
 }
 
 
@@ -501,7 +666,7 @@ def doc_table(tmp: Path) -> str:
         root = tmp / name
         root.mkdir()
         message = message_of(name, root)
-        if name.startswith(("model_", "hdf5_")):
+        if name.startswith(("model_", "hdf5_", "metrics_")):
             message = message.replace(str(root), "<tmp>")
         message = message.replace(str(root), "<archive>").replace("|", "\\|")
         message = re.sub(r"\(known: [^)]*\)", "(known: <the keys of that section>)", message)

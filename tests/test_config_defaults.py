@@ -71,7 +71,7 @@ def readme_table() -> dict[str, str]:
     several keys (``training.learning_rate``, ``lr_factor``) names the later ones within the
     first one's section; the default cell lists their defaults in the same order."""
     readme = (REPO / "README.md").read_text()
-    table = readme.split("### Configuration\n", 1)[1].split("| key | default | meaning |", 1)[1]
+    table = readme.split("### Configuration\n", 1)[1].split("| key | default | meaning | changing it re-runs |", 1)[1]
     table = table.split("\n\n", 1)[0]
     rows = {}
     for line in table.strip().splitlines()[1:]:  # the |---| line first

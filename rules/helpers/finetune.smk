@@ -168,13 +168,13 @@ def pair_batch(wildcards):
     return f"results/finetune_batches/{target}/{batch}"
 
 
-def pair_outputs(folder, flag=lambda path: path):
+def pair_outputs(folder):
     """A fine-tuned pair's files in ``folder`` (the model only with finetune.save_models), each
-    passed through ``flag``."""
+    kept until its job replaces it."""
     files = {"metrics": f"{folder}/metrics.csv", "history": f"{folder}/history.csv"}
     if config["finetune"]["save_models"]:
         files["model"] = f"{folder}/model.h5"
-    return {name: flag(path) for name, path in files.items()}
+    return {name: kept(path) for name, path in files.items()}
 
 
 def pair_files(suffix):

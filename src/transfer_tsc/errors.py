@@ -11,3 +11,8 @@ class PipelineError(Exception):
 
 class InputError(PipelineError):
     """Bad input data, configuration or model file; the message says which and why."""
+
+
+class OutputError(PipelineError):
+    """A file the pipeline could not write (read-only, no permission, disk full); the message
+    names it and the cause."""

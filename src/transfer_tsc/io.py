@@ -5,9 +5,11 @@ nothing that looks finished."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +17,7 @@ from pathlib import Path
 import h5py
 import pandas as pd
 
-from .errors import InputError
+from .errors import InputError, OutputError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -36,6 +38,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, target)
+    except Exception as error:
+        refused = write_refused(error, target)
+        if refused is None:
+            raise
+        raise OutputError(refused) from None
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -74,3 +81,40 @@ def sha256(path: str | os.PathLike) -> str:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+# errno values of a write the file system refused: no permission, read-only, disk or quota full.
+_WRITE_REFUSED = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+# A temporary name of ``atomic_path``: ".<name>.<random>.tmp<suffix>" beside <name>.
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[^.]+\.tmp(?P<suffix>\.[^.]*)?$")
+
+
+def written_path(path: str | os.PathLike) -> Path:
+    """The file a temporary name of ``atomic_path`` stands for (other paths unchanged)."""
+    path = Path(path)
+    match = _TEMPORARY.match(path.name)
+    return path.with_name(match["name"]) if match else path
+
+
+def write_refused(error: BaseException | None, path: str | os.PathLike | None = None) -> str | None:
+    """One line for an error of writing a file that the file system refused (read-only, no
+    permission, disk or quota full), found in ``error`` or the error it was raised from, naming
+    the file being written (the one the error names, else ``path``) and the cause; None for any
+    other error. Reads ``OSError.errno`` / ``filename``, or the "name = '...', errno = N" that
+    HDF5 puts in its messages."""
+    for cause in (error, getattr(error, "__cause__", None), getattr(error, "__context__", None)):
+        if not isinstance(cause, OSError):
+            continue
+        code, name = cause.errno, cause.filename
+        if code is None:
+            text = str(cause)
+            found = re.search(r"errno = (\d+)", text)
+            code = int(found[1]) if found else None
+            found = re.search(r"name = '([^']+)'", text)
+            name = found[1] if found else None
+        if code in _WRITE_REFUSED:
+            named = name or path
+            where = str(written_path(named)) if named else "an output file"
+            return f"{where}: cannot write: {os.strerror(code)} (the previous version, if any, is kept)"
+    return None

@@ -59,9 +59,9 @@ def run(snakemake) -> None:
         rule = RULES[snakemake.rule]
     except KeyError:
         raise RuntimeError(f"rule {snakemake.rule}: no job in transfer_tsc.jobs") from None
-    if rule.keras:
-        select_backend(snakemake.config)  # KERAS_BACKEND, before Keras is imported
     with rule_script(snakemake, keep_finished=rule.keep_finished) as log:
+        if rule.keras:
+            select_backend(snakemake.config)  # KERAS_BACKEND, before Keras is imported
         rule.job(snakemake, log)
 
 
@@ -118,7 +118,7 @@ def demo_dataset(snakemake, log: Log) -> None:
 def pretrain(snakemake, log: Log) -> None:
     """Train the FCN on one dataset from scratch (section III-A); resumable from its checkpoint."""
     from .engines import backend, use_threads
-    from .recipe import Recipe
+    from .settings import job_recipe
     from .transfer import pretrain as train_from_scratch
     from .transfer import write_outcome
 
@@ -126,7 +126,7 @@ def pretrain(snakemake, log: Log) -> None:
     use_threads(snakemake.threads)
     name = snakemake.wildcards.dataset
     dataset = _dataset(snakemake, name)
-    recipe = Recipe(**snakemake.params.recipe)
+    recipe = job_recipe(snakemake.params.recipe, snakemake.config)
     model, outcome = train_from_scratch(dataset, recipe, snakemake.params.checkpoint, log)
     output = snakemake.output
     write_outcome(model, outcome, output.model, output.metrics, output.history, dataset=name)
@@ -138,7 +138,7 @@ def finetune(snakemake, log: Log) -> None:
     """Fine-tune one source's model (rule finetune) or a batch of them (rule finetune_batch) on
     a target (section III-B)."""
     from .engines import backend, use_threads
-    from .recipe import Recipe
+    from .settings import job_recipe
     from .transfer import finetune as fine_tune
     from .transfer import write_batch, write_pair
 
@@ -146,7 +146,7 @@ def finetune(snakemake, log: Log) -> None:
     use_threads(snakemake.threads)
     target = _dataset(snakemake, snakemake.wildcards.target)
     sources = dict(zip(snakemake.params.sources, snakemake.input.sources))
-    recipe = Recipe(**snakemake.params.recipe)
+    recipe = job_recipe(snakemake.params.recipe, snakemake.config)
     outcomes = fine_tune(sources, target, recipe, snakemake.params.checkpoint, log)
     output = dict(snakemake.output.items())
     if snakemake.rule == "finetune_batch":
@@ -159,8 +159,9 @@ def finetune(snakemake, log: Log) -> None:
 
 @job()
 def scratch_accuracy(snakemake, log: Log) -> None:
-    """Every dataset's test accuracy trained from scratch, in one table."""
-    table = study.scratch_table(pd.read_csv(path) for path in snakemake.input)
+    """Every dataset's test accuracy trained from scratch, in one table; every metrics.csv is
+    checked before the table is written (a damaged one is named)."""
+    table = study.gather_scratch(snakemake.input)
     write_csv(table, snakemake.output[0])
     log(f"{len(table)} datasets -> {snakemake.output[0]}")
 
@@ -186,9 +187,9 @@ def select_sources(snakemake, log: Log) -> None:
 
 @job()
 def transfer_accuracy(snakemake, log: Log) -> None:
-    """The source x target matrix of fine-tuned test accuracies."""
-    tables = (pd.read_csv(path) for path in snakemake.input)
-    matrix = study.transfer_matrix(tables, snakemake.params.datasets)
+    """The source x target matrix of fine-tuned test accuracies; every pair's metrics.csv is
+    checked before the matrix is written (a damaged one is named)."""
+    matrix = study.gather_transfer(snakemake.input, snakemake.params.datasets)
     write_csv(matrix, snakemake.output[0], index=True)
     log(f"{int(matrix.notna().sum().sum())} pairs -> {snakemake.output[0]}")
 
@@ -282,13 +283,11 @@ def transferability(snakemake, log: Log) -> None:
 
 @job()
 def transferability_scores(snakemake, log: Log) -> None:
-    """The targets' score tables in one."""
-    from .transferability import TABLE_COLUMNS
-
-    tables = [pd.read_csv(path) for path in snakemake.input]
-    table = pd.concat(tables, ignore_index=True)[list(TABLE_COLUMNS)]
+    """The targets' score tables in one; each is checked before the table is written (a
+    damaged one is named)."""
+    table = study.gather_scores(list(snakemake.input))
     write_csv(table, snakemake.output.table)
-    log(f"{len(table)} pairs of {len(tables)} targets -> {snakemake.output.table}")
+    log(f"{len(table)} pairs of {len(snakemake.input)} targets -> {snakemake.output.table}")
 
 
 # rules/analysis.smk: tables
@@ -496,7 +495,7 @@ def recommend(snakemake, log: Log) -> None:
     asked."""
     from . import recommend as recommending
     from .engines import use_threads
-    from .recipe import Recipe
+    from .settings import job_recipe
     from .zoo import study_references
 
     ranking = pd.read_csv(snakemake.input.ranking)
@@ -511,19 +510,20 @@ def recommend(snakemake, log: Log) -> None:
     ranking = recommending.order_by(ranking, score)
     table = ranking.head(snakemake.params.top)
     if snakemake.params.finetune:
-        recipe = Recipe(**snakemake.params.recipe)
+        recipe = job_recipe(snakemake.params.recipe, snakemake.config)
         table = recommending.transfer_to(dataset, table, references, recipe, log)
     write_csv(table, snakemake.output.table)
     log("\n" + recommending.format_table(table) + "\n" + recommending.picks(ranking, score))
 
 
-@job()
+@job(keras=True)
 def export_zoo(snakemake, log: Log) -> None:
     """The study's pre-trained models, metrics and prototypes as a model zoo."""
     from . import zoo
 
     config = snakemake.params.config
     files = snakemake.params.files
+    study.read_all(snakemake.input.metrics, study.read_pretrain_metrics)  # no damaged one exported
     references = zoo.study_references(RESULTS, sorted(files))
 
     def describe(name: str) -> dict[str, object]:

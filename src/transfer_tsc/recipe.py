@@ -16,6 +16,12 @@ import math
 from dataclasses import dataclass
 
 
+# How often training logs a progress line and writes a checkpoint: no result depends on them
+# (a resumed run continues exactly where it stopped), so a rule's params leave them out and
+# changing them re-runs nothing.
+CADENCE_FIELDS = ("progress_every", "checkpoint_every")
+
+
 @dataclass(frozen=True)
 class Recipe:
     """Training hyper-parameters. The fields without a value here are config keys of the same

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import socket
 from pathlib import Path
 
+from . import settings
 from .io import sha256, write_text
 
 
@@ -65,16 +67,152 @@ def _output_digests(snakemake) -> dict[str, str]:
 
 
 def config_digest(config: dict) -> str:
-    """sha256 of a validated config (its JSON, keys sorted): the settings a job ran under."""
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+    """sha256 of a validated config's settings that can change a result (its JSON, keys sorted;
+    ``settings.result_config``: not the training cadence or the resources)."""
+    kept = settings.result_config(config)
+    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def record_finished(snakemake) -> None:
-    """Note that the job finished: the sha256 of each of its outputs and of the run's config."""
+    """Note that the job finished in this run: the sha256 of each of its outputs and of the
+    run's config (and its record with the study, ``record_in_study``)."""
+    record_in_study(snakemake)
     record = _finished_record(snakemake)
     record.parent.mkdir(parents=True, exist_ok=True)
     content = {"config": config_digest(snakemake.config), "outputs": _output_digests(snakemake)}
     write_text(json.dumps(content, indent=1), record)
+
+
+# Every finished training and prototypes job's record, kept with the study (never cleared):
+# the sha256 of its inputs, of its params and of the run's result settings, and of each output
+# as the job wrote it. A damaged output is one that no longer has its recorded sha256; an export
+# (the model zoo) checks each file against it; and a job re-run only because an upstream job
+# made its inputs again (identical) keeps its outputs.
+STUDY_RECORDS = Path("results/records")
+
+# Jobs of this run whose only reason to run is an input made again by another job (written at
+# the start of the run, ``note_reusable_jobs``): they may keep their outputs when the inputs are
+# byte-identical to the ones they ran on.
+REUSABLE = Path(".snakemake/transfer_tsc-reusable.json")
+
+# Snakemake's reasons (``Reason.get_names``) that say only that an input was made again.
+_INPUT_REMADE = {"updated input files", "input files updated by another job"}
+
+
+def _job_key(rule: str, wildcards: dict[str, str]) -> str:
+    return f"{rule}/" + (",".join(f"{k}={v}" for k, v in sorted(wildcards.items())) or "job")
+
+
+def study_record_path(snakemake) -> Path:
+    """``results/records/<rule>/<wildcard=value,...>.json``."""
+    return STUDY_RECORDS / f"{_job_key(snakemake.rule, dict(snakemake.wildcards.items()))}.json"
+
+
+def _input_digests(snakemake) -> dict[str, str]:
+    return {str(path): _digest(Path(path)) for path in getattr(snakemake, "input", ())}
+
+
+def params_digest(snakemake) -> str:
+    """sha256 of a job's params (their JSON, keys sorted): the settings Snakemake compares."""
+    params = dict(snakemake.params.items()) if getattr(snakemake, "params", None) else {}
+    return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _study_record(snakemake) -> dict:
+    return {
+        "rule": snakemake.rule,
+        "wildcards": dict(snakemake.wildcards.items()),
+        "params": params_digest(snakemake),
+        "config": config_digest(snakemake.config),
+        "inputs": _input_digests(snakemake),
+        "outputs": _output_digests(snakemake),
+    }
+
+
+def record_in_study(snakemake) -> None:
+    """Keep the finished job's record with the study (``STUDY_RECORDS``)."""
+    path = study_record_path(snakemake)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(json.dumps(_study_record(snakemake), indent=1), path)
+
+
+def recorded_outputs(
+    results: str | os.PathLike = "results", rules: tuple[str, ...] | None = None
+) -> dict[Path, str]:
+    """Every output a finished job (of ``rules``, default all) recorded in the study folder
+    ``results`` (its records under ``<results>/records``), as the path under ``results`` -> the
+    sha256 it had when written; unreadable records are left out."""
+    results = Path(results)
+    recorded: dict[Path, str] = {}
+    folders = [results / "records" / rule for rule in rules] if rules else [results / "records"]
+    records = [path for folder in folders for path in folder.glob("*.json" if rules else "*/*.json")]
+    for path in sorted(records):
+        try:
+            record = json.loads(path.read_text())
+            for output, digest in record["outputs"].items():
+                parts = Path(output).parts
+                recorded[results.joinpath(*parts[1:]) if parts[0] == "results" else Path(output)] = digest
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
+            continue
+    return recorded
+
+
+def note_reusable_jobs(dag) -> None:
+    """Called when a run starts (``onstart``, the DAG built): write the jobs that run only because
+    one of their inputs is made again (or is newer) by this run, no other reason (not forced, no
+    missing or incomplete output, same params and code): ``reusable`` lets those keep their
+    outputs when the inputs are byte-identical."""
+    keys = sorted(
+        _job_key(job.rule.name, dict(job.wildcards_dict))
+        for job in dag.needrun_jobs()
+        if (reasons := set(dag.reason(job).get_names())) and reasons <= _INPUT_REMADE
+    )
+    REUSABLE.parent.mkdir(parents=True, exist_ok=True)
+    write_text(json.dumps(keys), REUSABLE)
+
+
+def reusable(snakemake) -> bool:
+    """True when the job runs only because an input was made again (``note_reusable_jobs``) and
+    its inputs, params, result settings and outputs all have the sha256 of its study record:
+    the run would repeat itself, so its outputs are kept."""
+    try:
+        noted = set(json.loads(REUSABLE.read_text()))
+        if _job_key(snakemake.rule, dict(snakemake.wildcards.items())) not in noted:
+            return False
+        recorded = json.loads(study_record_path(snakemake).read_text())
+        return recorded == _study_record(snakemake)
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def damaged_outputs(paths: list[str], rules: tuple[str, ...]) -> dict[str, str]:
+    """Of ``paths`` (HDF5 outputs of finished jobs of ``rules``: models, prototypes), those present
+    but damaged: a sha256 other than the one recorded when its job finished, each with why. A
+    file without a record (made by hand, or by an older version) is left to the job that reads
+    it, which refuses it by name if it does not open; missing ones are left to Snakemake."""
+    recorded = recorded_outputs(rules=rules)
+    damaged = {}
+    for path in paths:
+        file = Path(path)
+        digest = recorded.get(file)
+        if digest is not None and file.is_file() and sha256(file) != digest:
+            damaged[path] = "its sha256 differs from the one recorded when its job finished"
+    return damaged
+
+
+def mark_damaged_for_rerun(workflow, paths: list[str], rules: tuple[str, ...]) -> str | None:
+    """Mark each damaged output of ``paths`` (``damaged_outputs``) incomplete in Snakemake's own
+    records, so that the run makes it again (``rerun-incomplete``, profiles/default) instead of
+    "Nothing to be done". Return a note naming them (None when none is damaged)."""
+    damaged = damaged_outputs(paths, rules)
+    if not damaged or any(LOCK_DIR.glob("*.lock")):
+        return None
+    persistence = snakemake_file_persistence(workflow)
+    if persistence is None:
+        return None
+    for path in damaged:
+        persistence._mark_incomplete(path, None)
+    return "made again, damaged: " + "; ".join(f"{path} ({why})" for path, why in damaged.items())
 
 
 def finished_in_this_run(snakemake) -> bool:
@@ -165,6 +303,23 @@ def keep_finished_outputs(workflow, config: dict) -> str | None:
         f"kept {kept} output{'s' if kept > 1 else ''} of jobs that had finished when the last run "
         f"was interrupted (same sha256 as when written, {FINISHED_DIR}): not made again"
     )
+
+
+class _NoBackupFilter(logging.Filter):
+    """Drops Snakemake's "Cannot restore <path>: no backup found." (its ``restore_output``):
+    said of every update()-flagged output of a failed job that had no previous version to back
+    up (a first run), or whose backup the cluster job made and restored on its own node."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Cannot restore ") and message.endswith("no backup found."))
+
+
+def quiet_missing_backup_warnings() -> None:
+    """Install ``_NoBackupFilter`` on Snakemake's logger (once per process)."""
+    logger = logging.getLogger("snakemake.logging")
+    if not any(isinstance(f, _NoBackupFilter) for f in logger.filters):
+        logger.addFilter(_NoBackupFilter())
 
 
 # Our record of the run that holds Snakemake's lock.

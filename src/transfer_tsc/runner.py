@@ -23,7 +23,8 @@ from pathlib import Path
 
 from . import settings
 from .errors import PipelineError
-from .recovery import finished_in_this_run, record_finished
+from .io import write_refused
+from .recovery import finished_in_this_run, record_finished, reusable, study_record_path
 
 # A job's log: one line at a time, time-stamped, to the job's log file and stderr.
 Log = Callable[[str], None]
@@ -199,6 +200,13 @@ def rule_script(snakemake, keep_finished: bool = False) -> Iterator[Log]:
                 "submitted again): outputs kept, not trained again"
             )
             sys.exit(0)
+        if keep_finished and reusable(snakemake):
+            log(
+                f"{_job_name(snakemake)}: an input was made again, identical (sha256), and its "
+                f"params and outputs are those of its record ({study_record_path(snakemake)}): "
+                "outputs kept, not made again"
+            )
+            sys.exit(0)
         with watchdog or contextlib.nullcontext(), package_log_to(log):
             yield log
         if watchdog is not None and watchdog.message is not None:
@@ -212,10 +220,14 @@ def rule_script(snakemake, keep_finished: bool = False) -> Iterator[Log]:
         if watchdog is None or watchdog.message is None:
             raise
         sys.exit(1)  # the watchdog has logged why
-    except Exception:
-        if watchdog is None or watchdog.message is None:
+    except Exception as error:
+        if watchdog is not None and watchdog.message is not None:
+            sys.exit(1)  # the interrupt surfaced as another error (inside a TensorFlow call)
+        refused = write_refused(error)
+        if refused is None:
             raise
-        sys.exit(1)  # the interrupt surfaced as another error (inside a TensorFlow call)
+        log(f"Error: {refused}")
+        sys.exit(1)
     finally:
         if stream is not sys.stderr:
             stream.close()

@@ -16,7 +16,7 @@ import jsonschema
 import yaml
 
 from .errors import InputError
-from .recipe import Recipe
+from .recipe import CADENCE_FIELDS, Recipe
 
 DEMO = "demo"
 DEMO_ROOT = "resources/demo_ucr"
@@ -94,6 +94,95 @@ def _coerce_text(instance: Any, node: dict) -> Any:
     return instance
 
 
+_KINDS = {"null": "null", "boolean": "true or false", "integer": "an integer",
+          "number": "a number", "string": "a string", "array": "a list", "object": "a mapping"}
+
+
+def _bounds(node: dict) -> str:
+    """A number node's bounds in words: " in (0, 1]", " >= 1", ""."""
+    low = next(((node[k], k) for k in ("minimum", "exclusiveMinimum") if k in node), None)
+    high = next(((node[k], k) for k in ("maximum", "exclusiveMaximum") if k in node), None)
+    if low and high:
+        return (f" in {'(' if low[1].startswith('exclusive') else '['}{low[0]}, "
+                f"{high[0]}{')' if high[1].startswith('exclusive') else ']'}")
+    if low:
+        return f" {'>' if low[1].startswith('exclusive') else '>='} {low[0]}"
+    if high:
+        return f" {'<' if high[1].startswith('exclusive') else '<='} {high[0]}"
+    return ""
+
+
+def _accepted(node: dict) -> str:
+    """What a schema node accepts, in words, from its own keywords: the branches of oneOf /
+    anyOf, else its description, enum, or type with its bounds, length, pattern and items."""
+    branches = node.get("oneOf") or node.get("anyOf")
+    if branches:
+        forms = [_accepted(branch) for branch in branches]
+        return ("; or " if any(" or " in form for form in forms) else " or ").join(forms)
+    if "description" in node:
+        return node["description"]
+    if "enum" in node:
+        return "one of " + ", ".join(str(value) for value in node["enum"])
+    kinds = node.get("type", [])
+    words = []
+    for kind in kinds if isinstance(kinds, list) else [kinds]:
+        text = _KINDS.get(kind, kind)
+        if kind in ("integer", "number"):
+            text += _bounds(node)
+        elif kind == "string":
+            text = "a non-empty string" if node.get("minLength", 0) >= 1 else text
+            text += f" matching {node['pattern']}" if "pattern" in node else ""
+        elif kind == "array":
+            text = "a non-empty list" if node.get("minItems", 0) >= 1 else text
+            text += " of distinct items" if node.get("uniqueItems") else ""
+            text += f", each {_accepted(node['items'])}" if "items" in node else ""
+        words.append(text)
+    return " or ".join(words) or "a value of the schema"
+
+
+def _fits(instance: Any, node: dict) -> bool:
+    """Whether ``instance`` is of a type the schema node names (no type: unknown, False)."""
+    kinds = node.get("type")
+    if kinds is None:
+        return False
+    checker = jsonschema.Draft7Validator.TYPE_CHECKER
+    return any(checker.is_type(instance, kind) for kind in (kinds if isinstance(kinds, list) else [kinds]))
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    """One line for a schema error: the config key, the value given and what is accepted.
+
+    An unknown key lists the section's keys. A value that no oneOf / anyOf branch accepts
+    names every branch's form; when exactly one branch is of the value's type and the problem
+    lies inside the value (an item of a list), the message is that item's. A pattern names the
+    schema node's description when it has one.
+    """
+    path = list(error.absolute_path)
+    key = ".".join(str(part) for part in path if not isinstance(part, int)) or "(top level)"
+    items = [part for part in path if isinstance(part, int)]
+    name = f"config key {key}" + (f" (item {items[-1] + 1})" if items else "")
+    if error.validator == "additionalProperties":
+        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        prefix = f"{key}." if path else ""
+        return (
+            f"config key {', '.join(prefix + u for u in unknown)}: unknown key "
+            f"(known: {', '.join(error.schema.get('properties', {}))})"
+        )
+    if error.validator in ("oneOf", "anyOf"):
+        fitting = [i for i, branch in enumerate(error.validator_value) if _fits(error.instance, branch)]
+        inside = [
+            sub for sub in error.context
+            if len(fitting) == 1 and sub.relative_schema_path[0] == fitting[0]
+            and len(sub.absolute_path) > len(path)
+        ]
+        if inside:
+            return _message(max(inside, key=lambda sub: len(sub.absolute_path)))
+        return f"{name}: {error.instance!r} is not valid: expected {_accepted(error.schema)}"
+    if error.validator == "pattern" and "description" in error.schema:
+        return f"{name}: {error.instance!r} is not valid: expected {_accepted(error.schema)}"
+    return f"{name}: {error.message}"
+
+
 def validate(config: dict[str, Any]) -> dict[str, Any]:
     """Return ``config`` with defaults filled in, or raise InputError naming the bad key."""
     spec = schema()
@@ -102,16 +191,7 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
     validator = jsonschema.Draft7Validator(spec)
     errors = sorted(validator.iter_errors(filled), key=lambda e: list(e.path))
     if errors:
-        error = errors[0]
-        key = ".".join(str(p) for p in error.path) or "(top level)"
-        if error.validator == "additionalProperties":
-            unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-            prefix = f"{key}." if error.path else ""
-            raise InputError(
-                f"config key {', '.join(prefix + u for u in unknown)}: unknown key "
-                f"(known: {', '.join(error.schema.get('properties', {}))})"
-            )
-        raise InputError(f"config key {key}: {error.message}")
+        raise InputError(_message(errors[0]))
     filled["analysis"]["names"] = int(filled["analysis"]["names"])
     return filled
 
@@ -132,6 +212,33 @@ def recipe(config: dict[str, Any], stage: str) -> Recipe:
         if section is not None:
             values[field.name] = section[field.name]
     return Recipe(**values)
+
+
+def recipe_params(config: dict[str, Any], stage: str) -> dict[str, Any]:
+    """The recipe of ``stage`` as a training rule's params: every field that can change a
+    result; the cadence fields (``recipe.CADENCE_FIELDS``) are left out, so that changing how
+    often a job logs or checkpoints does not make Snakemake re-run it ("Params have changed")."""
+    values = dataclasses.asdict(recipe(config, stage))
+    for name in CADENCE_FIELDS:
+        del values[name]
+    return values
+
+
+def job_recipe(params: dict[str, Any], config: dict[str, Any]) -> Recipe:
+    """A training job's Recipe: its rule's ``recipe_params`` and the cadence of the run's
+    config (``training.progress_every``, ``training.checkpoint_every``)."""
+    training = validate(config)["training"]
+    return Recipe(**params, **{name: training[name] for name in CADENCE_FIELDS})
+
+
+def result_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A validated config without the keys no result depends on (the training cadence, the
+    ``resources`` a job asks for): what the finished-job records compare."""
+    kept = copy.deepcopy(config)
+    kept.pop("resources", None)
+    for name in CADENCE_FIELDS:
+        kept.get("training", {}).pop(name, None)
+    return kept
 
 
 def default_recipe(**changes: Any) -> Recipe:
