@@ -99,6 +99,11 @@ def test_a_damaged_model_is_made_again_and_its_fine_tunes_kept_when_identical(st
     again = run_snakemake(run, _config(study / "archive"), f"{PAIR}/metrics.csv", "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
 
+    # asked for by name, the same job trains again: forced is not "only an input made again"
+    run_snakemake(run, _config(study / "archive"), f"{PAIR}/metrics.csv", "--forcerun", "finetune")
+    log = (run / "logs/finetune/ItalyPowerDemand/Chinatown.log").read_text()
+    assert "outputs kept" not in log and "test accuracy" in log.splitlines()[-1]
+
 
 def test_a_rerun_that_fails_keeps_the_previous_outputs(study):
     """ItalyPowerDemand's TRAIN file damaged after the study: every job that reads it runs again

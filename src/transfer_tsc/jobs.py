@@ -59,9 +59,9 @@ def run(snakemake) -> None:
         rule = RULES[snakemake.rule]
     except KeyError:
         raise RuntimeError(f"rule {snakemake.rule}: no job in transfer_tsc.jobs") from None
-    with rule_script(snakemake, keep_finished=rule.keep_finished) as log:
-        if rule.keras:
-            select_backend(snakemake.config)  # KERAS_BACKEND, before Keras is imported
+    # KERAS_BACKEND before Keras is imported, once the job is known to run (not kept)
+    setup = (lambda: select_backend(snakemake.config)) if rule.keras else None
+    with rule_script(snakemake, keep_finished=rule.keep_finished, setup=setup) as log:
         rule.job(snakemake, log)
 
 

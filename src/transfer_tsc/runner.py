@@ -175,13 +175,17 @@ def package_log_to(log: Log) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def rule_script(snakemake, keep_finished: bool = False) -> Iterator[Log]:
+def rule_script(
+    snakemake, keep_finished: bool = False, setup: Callable[[], object] | None = None
+) -> Iterator[Log]:
     """Yield a ``log(line)`` function writing to the rule's log (and stderr); turn a PipelineError
     into a one-line message and a non-zero exit.
 
-    With ``keep_finished`` (rules whose outputs are flagged ``update()``), a job that already
-    finished in this run, as a member of a group job that was killed and submitted again, exits
-    at once keeping its outputs; a job that ends normally is recorded as finished."""
+    With ``keep_finished``, a job that already finished in this run (a member of a group job
+    that was killed and submitted again), or that runs only because an input was made again
+    byte-identical (``recovery.reusable``), exits at once keeping its outputs; a job that ends
+    normally is recorded as finished (in this run, and with the study). ``setup`` runs once the
+    job is known to run, before the memory watchdog starts (importing Keras mutes stderr)."""
     log_path = snakemake.log[0] if len(snakemake.log) else None
     stream = open(log_path, "a", buffering=1) if log_path else sys.stderr
 
@@ -207,6 +211,8 @@ def rule_script(snakemake, keep_finished: bool = False) -> Iterator[Log]:
                 "outputs kept, not made again"
             )
             sys.exit(0)
+        if setup is not None:
+            setup()  # e.g. importing Keras, with stderr muted: before the watchdog may speak
         with watchdog or contextlib.nullcontext(), package_log_to(log):
             yield log
         if watchdog is not None and watchdog.message is not None:
