@@ -151,3 +151,29 @@ def test_a_full_disk_stops_the_job_with_one_line(ucr_root, tmp_path):
     assert f"Error: {MODEL}: cannot write: No space left on device" in result.stderr
     log = (tmp_path / "run/logs/pretrain/Chinatown.log").read_text()
     assert log.count("Error: ") == 1 and "Traceback" not in log and "Traceback" not in result.stderr
+
+
+def test_a_read_only_results_folder_is_one_line_naming_the_file(tmp_path):
+    """The package's writers on a file system mounted read-only (root cannot write there either):
+    an OutputError naming the file and the cause, and the file already there kept."""
+    import pandas as pd
+
+    from transfer_tsc.errors import OutputError
+    from transfer_tsc.io import write_csv
+
+    folder = tmp_path / "results"
+    if not _mount_tmpfs(folder, "1m"):
+        pytest.skip("mounting a small tmpfs needs root (CAP_SYS_ADMIN); CI runs as root")
+    try:
+        table = folder / "scratch_accuracy.csv"
+        write_csv(pd.DataFrame({"dataset": ["Coffee"], "test_accuracy": [0.5]}), table)
+        before = table.read_bytes()
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+        with pytest.raises(OutputError) as refused:
+            write_csv(pd.DataFrame({"dataset": ["Coffee"], "test_accuracy": [0.9]}), table)
+        assert str(refused.value) == (
+            f"{table}: cannot write: Read-only file system (the previous version, if any, is kept)"
+        )
+        assert table.read_bytes() == before
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
