@@ -34,10 +34,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             prefix=f".{target.name}.", suffix=".tmp" + target.suffix, dir=target.parent
         )
     except OSError as error:
-        refused = write_refused(error, target)
-        if refused is None:
-            raise
-        raise OutputError(refused) from None
+        _raise_if_refused(error, target)
+        raise
     os.close(fd)
     tmp = Path(tmp_name)
     os.chmod(tmp, 0o666 & ~_UMASK)
@@ -45,10 +43,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         os.replace(tmp, target)
     except Exception as error:
-        refused = write_refused(error, target)
-        if refused is None:
-            raise
-        raise OutputError(refused) from None
+        _raise_if_refused(error, target)
+        raise
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -124,3 +120,10 @@ def write_refused(error: BaseException | None, path: str | os.PathLike | None = 
             where = str(written_path(named)) if named else "an output file"
             return f"{where}: cannot write: {os.strerror(code)} (the previous version, if any, is kept)"
     return None
+
+
+def _raise_if_refused(error: BaseException, path: Path) -> None:
+    """Raise an OutputError naming ``path`` when ``error`` is a write the file system refused."""
+    refused = write_refused(error, path)
+    if refused is not None:
+        raise OutputError(refused) from None

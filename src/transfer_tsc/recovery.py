@@ -58,8 +58,7 @@ def _digest(path: Path) -> str:
 
 
 def _finished_record(snakemake) -> Path:
-    wildcards = ",".join(f"{k}={v}" for k, v in sorted(dict(snakemake.wildcards.items()).items()))
-    return FINISHED_DIR / snakemake.rule / f"{wildcards or 'job'}.json"
+    return FINISHED_DIR / f"{_job_key(snakemake.rule, dict(snakemake.wildcards.items()))}.json"
 
 
 def _output_digests(snakemake) -> dict[str, str]:
