@@ -39,9 +39,9 @@ from transfer_tsc.demo import DEMO_DATASETS, generate_split, write_ucr_split  # 
 DRY_RUN_GOAL_S = 15.0
 SUBMISSIONS_GOAL = 200
 STARTUP_GOAL_S = 5.0
-def write_variant_archive(
-    root: Path, count: int, n: int = 12, seed: int = 0
-) -> list[str]:
+
+
+def write_variant_archive(root: Path, count: int, n: int = 12, seed: int = 0) -> list[str]:
     """Write ``count`` small datasets ``<Demo>V<i>`` (the demo generators in turn, ``n`` train
     and ``n`` test series each, seeds differing) under ``root``: an archive at the study's scale
     for benchmarks of the workflow itself. Returns the names."""
@@ -123,8 +123,19 @@ def _children_cpu() -> float:
 
 def dry_run(workdir: Path, *flags: str) -> tuple[float, float, str]:
     """Wall and CPU seconds (the CPU figure is what a machine of its own would take) and output."""
-    command = ["timeout", "-k", "10", "600", "snakemake", "-n", *flags,
-               "--profile", "profiles/slurm", "--configfile", "bench.yaml"]
+    command = [
+        "timeout",
+        "-k",
+        "10",
+        "600",
+        "snakemake",
+        "-n",
+        *flags,
+        "--profile",
+        "profiles/slurm",
+        "--configfile",
+        "bench.yaml",
+    ]
     cpu, started = _children_cpu(), time.perf_counter()
     result = subprocess.run(command, cwd=workdir, env=env(), capture_output=True, text=True)
     elapsed, cpu = time.perf_counter() - started, _children_cpu() - cpu
@@ -143,9 +154,26 @@ def job_startup(workdir: Path, root: Path, repeats: int) -> list[float]:
     targets = [f"probe/{i}.txt" for i in range(repeats)]
     with cluster_module.Cluster(root) as cluster:
         result = subprocess.run(
-            ["timeout", "-k", "10", "400", "snakemake", "-s", "probe.smk", "--profile",
-             "profiles/slurm", "--configfile", "bench.yaml", "--jobs", "1", *targets],
-            cwd=workdir, env=env(), capture_output=True, text=True,
+            [
+                "timeout",
+                "-k",
+                "10",
+                "400",
+                "snakemake",
+                "-s",
+                "probe.smk",
+                "--profile",
+                "profiles/slurm",
+                "--configfile",
+                "bench.yaml",
+                "--jobs",
+                "1",
+                *targets,
+            ],
+            cwd=workdir,
+            env=env(),
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             sys.exit(f"probe run failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
@@ -178,25 +206,35 @@ def main() -> None:
         seconds, cpu, text = dry_run(workdir)
         stats = re.search(r"Job stats:\n(.*?)\n\n", text, re.S)
         print(stats.group(0).strip() if stats else text[-1500:])
-        print(f"dry run, every job listed (snakemake -n --profile profiles/slurm): {seconds:.1f} s "
-              f"wall, {cpu:.1f} s CPU; goal {DRY_RUN_GOAL_S:.0f} s, ratio "
-              f"{seconds / DRY_RUN_GOAL_S:.2f} (wall) {cpu / DRY_RUN_GOAL_S:.2f} (CPU)")
+        print(
+            f"dry run, every job listed (snakemake -n --profile profiles/slurm): {seconds:.1f} s "
+            f"wall, {cpu:.1f} s CPU; goal {DRY_RUN_GOAL_S:.0f} s, ratio "
+            f"{seconds / DRY_RUN_GOAL_S:.2f} (wall) {cpu / DRY_RUN_GOAL_S:.2f} (CPU)"
+        )
         total, per = count_submissions(text, local_rules(workdir))
-        print("SLURM submissions by rule or group: "
-              + ", ".join(f"{k} {v}" for k, v in sorted(per.items())))
-        print(f"SLURM submissions: {total}, goal <= {SUBMISSIONS_GOAL}, "
-              f"ratio {total / SUBMISSIONS_GOAL:.2f}")
+        print(
+            "SLURM submissions by rule or group: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(per.items()))
+        )
+        print(
+            f"SLURM submissions: {total}, goal <= {SUBMISSIONS_GOAL}, "
+            f"ratio {total / SUBMISSIONS_GOAL:.2f}"
+        )
         seconds, cpu, _ = dry_run(workdir, "--quiet")
-        print(f"dry run, summary only (snakemake -n -q --profile profiles/slurm): {seconds:.1f} s "
-              f"wall, {cpu:.1f} s CPU; goal {DRY_RUN_GOAL_S:.0f} s, ratio "
-              f"{seconds / DRY_RUN_GOAL_S:.2f} (wall) {cpu / DRY_RUN_GOAL_S:.2f} (CPU)")
+        print(
+            f"dry run, summary only (snakemake -n -q --profile profiles/slurm): {seconds:.1f} s "
+            f"wall, {cpu:.1f} s CPU; goal {DRY_RUN_GOAL_S:.0f} s, ratio "
+            f"{seconds / DRY_RUN_GOAL_S:.2f} (wall) {cpu / DRY_RUN_GOAL_S:.2f} (CPU)"
+        )
 
         startups = job_startup(workdir, tmp / "cluster", args.repeats)
         if startups:
             median = statistics.median(startups)
             print("job start-up inside SLURM (s): " + ", ".join(f"{s:.1f}" for s in startups))
-            print(f"job start-up inside SLURM: median {median:.1f} s, goal {STARTUP_GOAL_S:.0f} s, "
-                  f"ratio {median / STARTUP_GOAL_S:.2f}")
+            print(
+                f"job start-up inside SLURM: median {median:.1f} s, goal {STARTUP_GOAL_S:.0f} s, "
+                f"ratio {median / STARTUP_GOAL_S:.2f}"
+            )
 
 
 if __name__ == "__main__":

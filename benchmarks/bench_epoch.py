@@ -38,7 +38,6 @@ import argparse
 import json
 import math
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -48,8 +47,13 @@ from fresh_process import load_average, measure, paper_fit_callbacks, plateau_ca
 ROOT = Path(__file__).resolve().parents[1]
 UCR = ROOT / ".." / "shared" / "ucr" / "UCRArchive_2018"
 # dataset -> released batch rule (min(16, n_train // 10)) or not
-DATASETS = {"MoteStrain": True, "ECGFiveDays": True, "DiatomSizeReduction": True,
-            "GunPoint": False, "OSULeaf": False}
+DATASETS = {
+    "MoteStrain": True,
+    "ECGFiveDays": True,
+    "DiatomSizeReduction": True,
+    "GunPoint": False,
+    "OSULeaf": False,
+}
 FLOOR_BATCH = 256
 RUNNERS = [  # (kind, backend, S, label)
     ("floor_large", "tensorflow", 1, "floor, batch 256"),
@@ -83,12 +87,14 @@ def _floor(x, batch: int, epochs: int, n_epoch: int) -> list[float]:
     import numpy as np
     import tensorflow as tf
 
-    from transfer_tsc.fcn import CONV_BLOCKS
+    from transfer_tsc.networks.fcn import CONV_BLOCKS
 
     rng = np.random.default_rng(0)
     kernels, channels = [], 1
     for filters, width in CONV_BLOCKS:
-        kernels.append(tf.Variable(rng.normal(0, 0.05, (width, channels, filters)).astype("float32")))
+        kernels.append(
+            tf.Variable(rng.normal(0, 0.05, (width, channels, filters)).astype("float32"))
+        )
         channels = filters
     k = max(1, math.ceil(n_epoch / batch)) if batch < FLOOR_BATCH else 1
     xs = np.resize(x, (k * batch,) + x.shape[1:]).reshape((k, batch) + x.shape[1:])
@@ -148,48 +154,80 @@ def _child(spec: dict) -> dict:
     import keras
 
     if kind.startswith("engine"):
-        from transfer_tsc.fcn import build_fcn
-        from transfer_tsc.engines import use_threads
-        from transfer_tsc.training import train_together
+        from transfer_tsc.networks.fcn import build_fcn
+        from transfer_tsc.training.engines import use_threads
+        from transfer_tsc.training.loop import train_together
 
         use_threads(2)
         models = [build_fcn(d.n_classes, seed=s) for s in range(spec["S"])]
-        recipe = default_recipe(epochs=epochs + 1, batch_size_cap_tenth=spec["cap"],
-                                progress_every=1, checkpoint_every=10**9)
+        recipe = default_recipe(
+            epochs=epochs + 1,
+            batch_size_cap_tenth=spec["cap"],
+            progress_every=1,
+            checkpoint_every=10**9,
+        )
         stamps.append(time.perf_counter())
-        train_together(models, x, y, d.n_classes, recipe, jit_compile=kind == "engine_xla",
-                       fused=kind != "engine_stepwise",
-                       log=lambda _line: stamps.append(time.perf_counter()))
+        train_together(
+            models,
+            x,
+            y,
+            d.n_classes,
+            recipe,
+            jit_compile=kind == "engine_xla",
+            fused=kind != "engine_stepwise",
+            log=lambda _line: stamps.append(time.perf_counter()),
+        )
     elif kind in ("fit", "fit_best"):
-        from transfer_tsc.fcn import build_fcn
+        from transfer_tsc.networks.fcn import build_fcn
 
         model = build_fcn(d.n_classes, seed=0)
         steps = math.ceil(len(y) / batch)
         if kind == "fit":
-            model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy",
-                          metrics=["accuracy"])
+            model.compile(
+                optimizer=keras.optimizers.Adam(1e-3),
+                loss="categorical_crossentropy",
+                metrics=["accuracy"],
+            )
         else:
-            model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy",
-                          metrics=["accuracy"], jit_compile=True, steps_per_execution=steps)
+            model.compile(
+                optimizer=keras.optimizers.Adam(1e-3),
+                loss="categorical_crossentropy",
+                metrics=["accuracy"],
+                jit_compile=True,
+                steps_per_execution=steps,
+            )
         timer = keras.callbacks.LambdaCallback(
-            on_epoch_end=lambda epoch, logs: stamps.append(time.perf_counter()))
+            on_epoch_end=lambda epoch, logs: stamps.append(time.perf_counter())
+        )
         with tempfile.TemporaryDirectory() as tmp:
             if kind == "fit":
                 callbacks = paper_fit_callbacks(tmp)
             else:
                 callbacks = [plateau_callback(), _BestInMemory()]
             stamps.append(time.perf_counter())
-            model.fit(x, np.eye(d.n_classes, dtype=np.float32)[y], batch_size=batch,
-                      epochs=epochs + 1, shuffle=True, verbose=0,
-                      callbacks=[*callbacks, timer])
+            model.fit(
+                x,
+                np.eye(d.n_classes, dtype=np.float32)[y],
+                batch_size=batch,
+                epochs=epochs + 1,
+                shuffle=True,
+                verbose=0,
+                callbacks=[*callbacks, timer],
+            )
     elif kind == "aeon":
         from aeon.classification.deep_learning import FCNClassifier
 
         timer = keras.callbacks.LambdaCallback(
-            on_epoch_end=lambda epoch, logs: stamps.append(time.perf_counter()))
+            on_epoch_end=lambda epoch, logs: stamps.append(time.perf_counter())
+        )
         with tempfile.TemporaryDirectory() as tmp:
-            clf = FCNClassifier(n_epochs=epochs + 1, batch_size=batch, file_path=tmp + "/",
-                                callbacks=[plateau_callback(), timer], random_state=0)
+            clf = FCNClassifier(
+                n_epochs=epochs + 1,
+                batch_size=batch,
+                file_path=tmp + "/",
+                callbacks=[plateau_callback(), timer],
+                random_state=0,
+            )
             stamps.append(time.perf_counter())
             clf.fit(x.transpose(0, 2, 1), y)
     else:
@@ -222,9 +260,15 @@ def main() -> None:
     parser.add_argument("--root", default=str(UCR))
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--runners", nargs="+", default=None,
-                        help="only the runners whose label contains one of these words")
-    parser.add_argument("--aeon-path", default=None, help="extra PYTHONPATH where aeon is installed")
+    parser.add_argument(
+        "--runners",
+        nargs="+",
+        default=None,
+        help="only the runners whose label contains one of these words",
+    )
+    parser.add_argument(
+        "--aeon-path", default=None, help="extra PYTHONPATH where aeon is installed"
+    )
     parser.add_argument("--json", default=None, help="also write every measurement here")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -235,8 +279,10 @@ def main() -> None:
     import pandas as pd
 
     inventory = pd.read_csv(Path(args.root) / "INVENTORY.tsv", sep="\t").set_index("name")
-    print(f"machine: {os.cpu_count()} CPUs ({_cpu()}), load average {load_average()} at start",
-          flush=True)
+    print(
+        f"machine: {os.cpu_count()} CPUs ({_cpu()}), load average {load_average()} at start",
+        flush=True,
+    )
     rows = []
     for name in args.datasets:
         n, length = int(inventory.loc[name, "n_train"]), int(inventory.loc[name, "length_max"])
@@ -246,16 +292,25 @@ def main() -> None:
             for kind, backend, S, label in RUNNERS:
                 if args.runners and not any(word in label for word in args.runners):
                     continue
-                spec = {"kind": kind, "dataset": name, "S": S, "cap": cap, "root": args.root,
-                        "epochs": _timed_epochs(n, length)}
+                spec = {
+                    "kind": kind,
+                    "dataset": name,
+                    "S": S,
+                    "cap": cap,
+                    "root": args.root,
+                    "epochs": _timed_epochs(n, length),
+                }
                 row = measure(__file__, spec, backend, args.aeon_path if kind == "aeon" else None)
                 row.update(label=label, n=n, length=length, load=load_average(), round=round_)
                 rows.append(row)
                 if "error" in row:
                     print(f"  {label} S={S}: not measured ({row['error'][:100]})", flush=True)
                 else:
-                    print(f"  {label} S={S}: {min(row['epoch_seconds']) * 1000:.1f} ms/epoch "
-                          f"(batch {row['batch']}, load {row['load']})", flush=True)
+                    print(
+                        f"  {label} S={S}: {min(row['epoch_seconds']) * 1000:.1f} ms/epoch "
+                        f"(batch {row['batch']}, load {row['load']})",
+                        flush=True,
+                    )
     print(f"load average {load_average()} at end", flush=True)
     report(rows)
     if args.json:
@@ -284,8 +339,10 @@ def report(rows: list[dict]) -> None:
         key = (r["dataset"], r["label"], r["S"])
         if key not in best or "error" in best[key] or r["seconds"] < best[key]["seconds"]:
             best[key] = r
-    print("\n| dataset | n x length | batch | runner | S | ms / model-epoch | x floor (batch) "
-          "| x floor (256) | vs fit | vs fit best |")
+    print(
+        "\n| dataset | n x length | batch | runner | S | ms / model-epoch | x floor (batch) "
+        "| x floor (256) | vs fit | vs fit best |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name in dict.fromkeys(r["dataset"] for r in rows):
         mine = {k[1:]: v for k, v in best.items() if k[0] == name}
@@ -298,12 +355,17 @@ def report(rows: list[dict]) -> None:
         floor_b, floor_l = seconds(RUNNERS[1][3]), seconds(RUNNERS[0][3])
         for (label, S), r in mine.items():
             if "error" in r:
-                print(f"| {name} | {r['n']} x {r['length']} | | {label} | {S} | not measured | | | | |")
+                print(
+                    f"| {name} | {r['n']} x {r['length']} | | {label} | {S} | not measured | | | "
+                    f"| |"
+                )
                 continue
             s = r["seconds"]
-            print(f"| {name} | {r['n']} x {r['length']} | {r['batch']} | {label} | {S} | "
-                  f"{s * 1000:.1f} | {s / floor_b:.2f} | {s / floor_l:.2f} | "
-                  f"{fit / s:.2f}x | {fit_best / s:.2f}x |")
+            print(
+                f"| {name} | {r['n']} x {r['length']} | {r['batch']} | {label} | {S} | "
+                f"{s * 1000:.1f} | {s / floor_b:.2f} | {s / floor_l:.2f} | "
+                f"{fit / s:.2f}x | {fit_best / s:.2f}x |"
+            )
 
 
 if __name__ == "__main__":

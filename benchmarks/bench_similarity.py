@@ -64,7 +64,9 @@ def _args() -> argparse.Namespace:
         "--dba-classes", nargs="+", default=["Computers", "PhalangesOutlinesCorrect"]
     )
     parser.add_argument("--skip-full", action="store_true")
-    parser.add_argument("--only-full", action="store_true", help="part 3 alone (its JSON on stderr)")
+    parser.add_argument(
+        "--only-full", action="store_true", help="part 3 alone (its JSON on stderr)"
+    )
     parser.add_argument("--snakemake", action="store_true")
     return parser.parse_args()
 
@@ -86,8 +88,9 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(REPO / "src"))
 import dtaidistance.dtw  # noqa: E402
 
-from transfer_tsc import dtw, prototypes, similarity  # noqa: E402
 from transfer_tsc.data import list_datasets, load_dataset  # noqa: E402
+from transfer_tsc.similarity import distances as similarity  # noqa: E402
+from transfer_tsc.similarity import dtw, prototypes  # noqa: E402
 
 
 def peak_rss_mb() -> float:
@@ -210,8 +213,7 @@ def part_dba(args) -> list[dict]:
                     averages[label], wall, _ = timed(run)
                 best[label] = min(best[label], wall)
         inertia = {
-            label: float(dtw.cross(members, [average]).sum())
-            for label, average in averages.items()
+            label: float(dtw.cross(members, [average]).sum()) for label, average in averages.items()
         }
         row = {
             "class": f"{name} (largest class: {len(members)} x {len(init)})",
@@ -222,7 +224,9 @@ def part_dba(args) -> list[dict]:
             "max_abs_difference_petitjean": float(
                 np.abs(averages["ours"] - averages["tslearn_petitjean"]).max()
             ),
-            "max_abs_difference_tslearn": float(np.abs(averages["ours"] - averages["tslearn"]).max()),
+            "max_abs_difference_tslearn": float(
+                np.abs(averages["ours"] - averages["tslearn"]).max()
+            ),
             "final_inertia": inertia,
         }
         rows.append(row)
@@ -240,7 +244,9 @@ def part_dba(args) -> list[dict]:
 
 def part_full(args) -> dict:
     names = list_datasets(args.archive)
-    print(f"\n## 3. Whole DTW side: {len(names)} datasets (OMP threads {args.threads}; load {load()})")
+    print(
+        f"\n## 3. Whole DTW side: {len(names)} datasets (OMP threads {args.threads}; load {load()})"
+    )
     rows, sets = [], {}
     wall0, cpu0 = time.perf_counter(), time.process_time()
     for name in names:
@@ -312,13 +318,26 @@ def part_snakemake(args) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench_similarity_") as folder:
         config = Path(folder) / "bench.yaml"
         config.write_text(
-            json.dumps({"ucr_root": str(Path(args.archive).resolve()), "datasets": names,
-                        "data": {"fill_missing": True}})
+            json.dumps(
+                {
+                    "ucr_root": str(Path(args.archive).resolve()),
+                    "datasets": names,
+                    "data": {"fill_missing": True},
+                }
+            )
         )
         command = [
-            str(Path(sys.executable).parent / "snakemake"), "-s", str(REPO / "Snakefile"),
-            "--directory", folder, "--configfile", str(config), "--cores", str(args.threads),
-            "results/similarity/dtw_distance.csv", "results/similarity/neighbours.csv",
+            str(Path(sys.executable).parent / "snakemake"),
+            "-s",
+            str(REPO / "Snakefile"),
+            "--directory",
+            folder,
+            "--configfile",
+            str(config),
+            "--cores",
+            str(args.threads),
+            "results/similarity/dtw_distance.csv",
+            "results/similarity/neighbours.csv",
         ]
         start = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True)
@@ -338,7 +357,8 @@ def part_snakemake(args) -> dict:
     max_rss = max(float(j["max_rss"]) for j in jobs + [matrix_job])
     print(
         f"snakemake end to end: {wall:.1f} s ({wall / 60:.2f} min); {len(jobs)} prototypes jobs "
-        f"{job_s:.1f} s together (CPU {job_cpu:.1f} s), dtw_distance job {float(matrix_job['s']):.1f} "
+        f"{job_s:.1f} s together (CPU {job_cpu:.1f} s), dtw_distance job "
+        f"{float(matrix_job['s']):.1f} "
         f"s (CPU {float(matrix_job['cpu_time']):.1f} s); largest job RSS {max_rss:.0f} MB; "
         f"load {load()}"
     )
@@ -359,14 +379,25 @@ def main() -> None:
     if args.only_full:  # the child process of part 3: its peak memory is the DTW side's alone
         print(json.dumps(part_full(args)), file=sys.stderr)
         return
-    print(f"# bench_similarity: dtaidistance {__import__('dtaidistance').__version__}, "
-          f"{os.cpu_count()} CPUs, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")
+    print(
+        f"# bench_similarity: dtaidistance {__import__('dtaidistance').__version__}, "
+        f"{os.cpu_count()} CPUs, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}"
+    )
     results = {"load_start": load(), "matrix": part_matrix(args), "dba": part_dba(args)}
     if not args.skip_full:
         child = subprocess.run(
-            [sys.executable, __file__, "--only-full", "--archive", args.archive,
-             "--threads", str(args.threads)],
-            stdout=sys.stdout, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                __file__,
+                "--only-full",
+                "--archive",
+                args.archive,
+                "--threads",
+                str(args.threads),
+            ],
+            stdout=sys.stdout,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         if child.returncode != 0:
             raise SystemExit(child.stderr[-3000:])

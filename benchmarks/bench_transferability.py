@@ -42,9 +42,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20, help="timed fine-tuning epochs")
     args = parser.parse_args()
 
-    from transfer_tsc import data, fcn, transfer, transferability
+    from transfer_tsc import data, transferability
+    from transfer_tsc.networks import fcn
     from transfer_tsc.settings import default_recipe
-    from transfer_tsc.engines import use_threads
+    from transfer_tsc.training import transfer
+    from transfer_tsc.training.engines import use_threads
 
     use_threads(2)
     print(f"load average before: {load_average()}")
@@ -55,8 +57,10 @@ def main() -> None:
             path = Path(tmp) / f"{name}.h5"
             transfer.save_model(fcn.build_fcn(source.n_classes, seed=0), path)
             models[name] = path
-        print(f"{'target':<18} {'n x length':>11} {'load s':>7} {'forward s':>9} {'scores s':>8} "
-              f"{'pair s':>7} {'fine-tune s (2000 ep)':>21} {'ratio':>7}")
+        print(
+            f"{'target':<18} {'n x length':>11} {'load s':>7} {'forward s':>9} {'scores s':>8} "
+            f"{'pair s':>7} {'fine-tune s (2000 ep)':>21} {'ratio':>7}"
+        )
         for name in args.targets:
             target = data.load_dataset(UCR, name, znormalise="auto")
             x, y = target.network_input("train"), target.y_train
@@ -74,9 +78,12 @@ def main() -> None:
                 scorings.append(time.perf_counter() - start)
             pair = (sum(forwards) + sum(scorings)) / len(models)
             finetune = fine_tune_seconds(target, models, args.epochs, default_recipe, transfer)
-            print(f"{name:<18} {f'{len(y)} x {target.length}':>11} {sum(loads) / len(loads):7.2f} "
-                  f"{sum(forwards) / len(forwards):9.3f} {sum(scorings) / len(scorings):8.3f} "
-                  f"{pair:7.3f} {finetune:21.0f} {finetune / pair:7.0f}", flush=True)
+            print(
+                f"{name:<18} {f'{len(y)} x {target.length}':>11} {sum(loads) / len(loads):7.2f} "
+                f"{sum(forwards) / len(forwards):9.3f} {sum(scorings) / len(scorings):8.3f} "
+                f"{pair:7.3f} {finetune:21.0f} {finetune / pair:7.0f}",
+                flush=True,
+            )
     print(f"load average after: {load_average()}")
 
 
@@ -84,11 +91,18 @@ def fine_tune_seconds(target, models, epochs, default_recipe, transfer) -> float
     """Seconds of the recipe's 2000 epochs of fine-tuning one source on ``target``, from the
     time of ``epochs`` epochs after one warm-up epoch (tracing, compiling)."""
     source = {next(iter(models)): next(iter(models.values()))}
-    recipe = dict(batch_size=16, batch_size_cap_tenth=True, seed=0, progress_every=10**6,
-                  checkpoint_every=10**6)
+    recipe = dict(
+        batch_size=16,
+        batch_size_cap_tenth=True,
+        seed=0,
+        progress_every=10**6,
+        checkpoint_every=10**6,
+    )
     transfer.finetune(source, target, default_recipe(epochs=1, **recipe), None, lambda line: None)
     start = time.perf_counter()
-    transfer.finetune(source, target, default_recipe(epochs=epochs, **recipe), None, lambda line: None)
+    transfer.finetune(
+        source, target, default_recipe(epochs=epochs, **recipe), None, lambda line: None
+    )
     return (time.perf_counter() - start) / epochs * 2000
 
 

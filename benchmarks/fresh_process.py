@@ -20,8 +20,12 @@ def measure(script: str, spec: dict, backend: str, extra_path: str | None = None
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
     if extra_path:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (extra_path, env.get("PYTHONPATH")) if p)
-    done = subprocess.run([sys.executable, script, "--child", json.dumps(spec)],
-                          env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, script, "--child", json.dumps(spec)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
@@ -40,8 +44,7 @@ def plateau_callback():
     train loss, factor 0.5, patience 50, down to 1e-4."""
     import keras
 
-    return keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=50,
-                                             min_lr=1e-4)
+    return keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=50, min_lr=1e-4)
 
 
 def paper_fit_callbacks(folder: str) -> list:
@@ -49,6 +52,9 @@ def paper_fit_callbacks(folder: str) -> list:
     writing the model of the lowest train loss to ``folder/best_model.h5`` each time it falls."""
     import keras
 
-    return [plateau_callback(),
-            keras.callbacks.ModelCheckpoint(f"{folder}/best_model.h5", monitor="loss",
-                                            save_best_only=True)]
+    return [
+        plateau_callback(),
+        keras.callbacks.ModelCheckpoint(
+            f"{folder}/best_model.h5", monitor="loss", save_best_only=True
+        ),
+    ]

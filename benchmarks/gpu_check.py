@@ -59,8 +59,15 @@ DEFAULT_OUT = ROOT / "benchmarks" / "out" / "gpu_check"
 BATCH = 16
 # The rest of the paper's recipe (config.schema.yaml's defaults, written out: the GPU machine
 # has no YAML reader; tests/test_config_defaults.py checks they are the schema's).
-PAPER_RECIPE = dict(batch_size=BATCH, batch_size_cap_tenth=False, learning_rate=1e-3,
-                    lr_factor=0.5, lr_patience=50, min_lr=1e-4, seed=0)
+PAPER_RECIPE = dict(
+    batch_size=BATCH,
+    batch_size_cap_tenth=False,
+    learning_rate=1e-3,
+    lr_factor=0.5,
+    lr_patience=50,
+    min_lr=1e-4,
+    seed=0,
+)
 
 # Generated data of real datasets' sizes: name -> (n_train, length, classes).
 SIZES = {
@@ -82,20 +89,57 @@ QUICK_DATASETS = ("Chinatown", "ItalyPowerDemand")
 WHEELS = ("keras", "namex", "optree")
 DEVICE_PYTHON = "3.12"
 PLATFORMS = (
-    "manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x86_64",
-    "manylinux2014_x86_64", "manylinux1_x86_64",
+    "manylinux_2_28_x86_64",
+    "manylinux_2_27_x86_64",
+    "manylinux_2_17_x86_64",
+    "manylinux2014_x86_64",
+    "manylinux1_x86_64",
 )
 BUNDLE_LIMIT_MB = 40
 
 SPEED_COLUMNS = [
-    "size", "n_train", "length", "classes", "runner", "S", "precision", "s_per_epoch",
-    "model_epochs_per_s", "ratio_vs_fit", "ratio_vs_fp32", "peak_gpu_mb", "batches_timed", "batches_full",
-    "timed_epochs", "s_per_epoch_min", "warmup_s", "build_s", "rss_mb", "wall_s", "status",
+    "size",
+    "n_train",
+    "length",
+    "classes",
+    "runner",
+    "S",
+    "precision",
+    "s_per_epoch",
+    "model_epochs_per_s",
+    "ratio_vs_fit",
+    "ratio_vs_fp32",
+    "peak_gpu_mb",
+    "batches_timed",
+    "batches_full",
+    "timed_epochs",
+    "s_per_epoch_min",
+    "warmup_s",
+    "build_s",
+    "rss_mb",
+    "wall_s",
+    "status",
 ]
 ACCURACY_COLUMNS = [
-    "dataset", "n_train", "n_test", "length", "classes", "precision", "models", "epochs",
-    "accuracy_mean", "accuracy_min", "accuracy_max", "test_loss_mean", "train_loss_mean",
-    "s_per_epoch", "train_s", "peak_gpu_mb", "rss_mb", "wall_s", "status",
+    "dataset",
+    "n_train",
+    "n_test",
+    "length",
+    "classes",
+    "precision",
+    "models",
+    "epochs",
+    "accuracy_mean",
+    "accuracy_min",
+    "accuracy_max",
+    "test_loss_mean",
+    "train_loss_mean",
+    "s_per_epoch",
+    "train_s",
+    "peak_gpu_mb",
+    "rss_mb",
+    "wall_s",
+    "status",
 ]
 
 
@@ -153,24 +197,49 @@ def _inventory(spec: dict) -> dict:
             return None
 
     modules = {}
-    for name, dist in (("jax", "jax"), ("jaxlib", "jaxlib"), ("numpy", "numpy"),
-                       ("keras", "keras"), ("h5py", "h5py"), ("pandas", "pandas"),
-                       ("scipy", "scipy"), ("namex", "namex"), ("optree", "optree"),
-                       ("rich", "rich"), ("absl", "absl-py"), ("ml_dtypes", "ml-dtypes")):
+    for name, dist in (
+        ("jax", "jax"),
+        ("jaxlib", "jaxlib"),
+        ("numpy", "numpy"),
+        ("keras", "keras"),
+        ("h5py", "h5py"),
+        ("pandas", "pandas"),
+        ("scipy", "scipy"),
+        ("namex", "namex"),
+        ("optree", "optree"),
+        ("rich", "rich"),
+        ("absl", "absl-py"),
+        ("ml_dtypes", "ml-dtypes"),
+    ):
         try:
             module = importlib.import_module(name)
             where = str(Path(module.__file__).parent) if getattr(module, "__file__", None) else ""
-            modules[name] = {"ok": True, "version": getattr(module, "__version__", None)
-                             or dist_version(dist), "where": where}
+            modules[name] = {
+                "ok": True,
+                "version": getattr(module, "__version__", None) or dist_version(dist),
+                "where": where,
+            }
         except Exception as error:  # any failure to import is what this lists
-            modules[name] = {"ok": False, "error": f"{type(error).__name__}: {error}".splitlines()[0]}
+            modules[name] = {
+                "ok": False,
+                "error": f"{type(error).__name__}: {error}".splitlines()[0],
+            }
     # Not imported (slow, or hidden from the children): only whether they are there.
     for name in ("tensorflow", "torch"):
         found = importlib.util.find_spec(name) is not None
-        modules[name] = {"ok": found, "version": dist_version(name) if found else None,
-                         "where": "", "note": "found, not imported" if found else "not installed"}
-    out = {"python": sys.version.split()[0], "modules": modules, "devices": [],
-           "package": {}, "wheels": {}}
+        modules[name] = {
+            "ok": found,
+            "version": dist_version(name) if found else None,
+            "where": "",
+            "note": "found, not imported" if found else "not installed",
+        }
+    out = {
+        "python": sys.version.split()[0],
+        "modules": modules,
+        "devices": [],
+        "package": {},
+        "wheels": {},
+    }
     if modules["jax"]["ok"]:
         import jax
 
@@ -179,12 +248,19 @@ def _inventory(spec: dict) -> dict:
         out["matmul_precision"] = str(jax.config.jax_default_matmul_precision)
     if modules["keras"]["ok"]:
         before = "tensorflow" in sys.modules
-        for name in ("transfer_tsc.data", "transfer_tsc.fcn", "transfer_tsc.training",
-                     "transfer_tsc.transfer"):
+        for name in (
+            "transfer_tsc.data",
+            "transfer_tsc.networks.fcn",
+            "transfer_tsc.training.loop",
+            "transfer_tsc.training.transfer",
+        ):
             try:
                 importlib.import_module(name)
-                out["package"][name] = ("imports tensorflow" if "tensorflow" in sys.modules
-                                        and not before else "ok, no tensorflow")
+                out["package"][name] = (
+                    "imports tensorflow"
+                    if "tensorflow" in sys.modules and not before
+                    else "ok, no tensorflow"
+                )
             except Exception as error:
                 out["package"][name] = f"{type(error).__name__}: {error}".splitlines()[0]
     for module in spec.get("wheel_modules", []):
@@ -223,7 +299,7 @@ def _measure(spec: dict, started: float) -> dict:
     import keras
 
     _policy(spec["precision"])
-    from transfer_tsc.fcn import build_fcn
+    from transfer_tsc.networks.fcn import build_fcn
 
     x, y = _generated(spec)
     classes = spec["classes"]
@@ -231,13 +307,14 @@ def _measure(spec: dict, started: float) -> dict:
     stamps: list[float] = []
     t = time.perf_counter()
     if spec["runner"] == "engine":
-        from transfer_tsc.recipe import Recipe
-        from transfer_tsc.training import train_together
+        from transfer_tsc.training.loop import train_together
+        from transfer_tsc.training.recipe import Recipe
 
         models = [build_fcn(classes, seed=s) for s in range(spec["S"])]
         build_s = time.perf_counter() - t
-        recipe = Recipe(**PAPER_RECIPE, epochs=1 + spec["max_timed"], progress_every=1,
-                        checkpoint_every=10**9)
+        recipe = Recipe(
+            **PAPER_RECIPE, epochs=1 + spec["max_timed"], progress_every=1, checkpoint_every=10**9
+        )
 
         def log(_line: str) -> None:
             stamps.append(time.perf_counter())
@@ -253,8 +330,11 @@ def _measure(spec: dict, started: float) -> dict:
         import numpy as np
 
         model = build_fcn(classes, seed=0)
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy",
-                      metrics=["accuracy"])
+        model.compile(
+            optimizer=keras.optimizers.Adam(1e-3),
+            loss="categorical_crossentropy",
+            metrics=["accuracy"],
+        )
         build_s = time.perf_counter() - t
 
         class Timer(keras.callbacks.Callback):
@@ -268,8 +348,15 @@ def _measure(spec: dict, started: float) -> dict:
 
             callbacks = [*paper_fit_callbacks(tmp), Timer()]
             stamps.append(time.perf_counter())
-            model.fit(x, np.eye(classes, dtype=np.float32)[y], batch_size=BATCH,
-                      epochs=1 + spec["max_timed"], shuffle=True, verbose=0, callbacks=callbacks)
+            model.fit(
+                x,
+                np.eye(classes, dtype=np.float32)[y],
+                batch_size=BATCH,
+                epochs=1 + spec["max_timed"],
+                shuffle=True,
+                verbose=0,
+                callbacks=callbacks,
+            )
     seconds = [b - a for a, b in zip(stamps, stamps[1:])]
     if len(seconds) < 2:
         raise RuntimeError(f"{len(seconds)} epoch(s) recorded; need a warm-up and a timed one")
@@ -278,9 +365,13 @@ def _measure(spec: dict, started: float) -> dict:
     scale = batches_full / batches_timed
     timed = seconds[1:]
     return {
-        "warmup_s": seconds[0], "timed_epochs": len(timed),
-        "s_per_epoch": statistics.median(timed) * scale, "s_per_epoch_min": min(timed) * scale,
-        "batches_timed": batches_timed, "batches_full": batches_full, "build_s": build_s,
+        "warmup_s": seconds[0],
+        "timed_epochs": len(timed),
+        "s_per_epoch": statistics.median(timed) * scale,
+        "s_per_epoch_min": min(timed) * scale,
+        "batches_timed": batches_timed,
+        "batches_full": batches_full,
+        "build_s": build_s,
     }
 
 
@@ -292,9 +383,9 @@ def _accuracy(spec: dict) -> dict:
 
     _policy(spec["precision"])
     from transfer_tsc.data import load_dataset
-    from transfer_tsc.fcn import build_fcn
-    from transfer_tsc.recipe import Recipe
-    from transfer_tsc.training import evaluate, train_together
+    from transfer_tsc.networks.fcn import build_fcn
+    from transfer_tsc.training.loop import evaluate, train_together
+    from transfer_tsc.training.recipe import Recipe
 
     d = load_dataset(spec["root"], spec["dataset"])
     x, y = d.network_input("train"), d.y_train
@@ -302,15 +393,20 @@ def _accuracy(spec: dict) -> dict:
     models = [build_fcn(d.n_classes, seed=s) for s in range(spec["models"])]
     stamps = [time.perf_counter()]
     recipe = Recipe(**PAPER_RECIPE, epochs=spec["epochs"], progress_every=1, checkpoint_every=10**9)
-    results = train_together(models, x, y, d.n_classes, recipe,
-                             log=lambda _line: stamps.append(time.perf_counter()))
+    results = train_together(
+        models, x, y, d.n_classes, recipe, log=lambda _line: stamps.append(time.perf_counter())
+    )
     x_test = d.network_input("test")
     scores = [evaluate(m, x_test, d.y_test) for m in models]
     seconds = np.diff(stamps)
     accuracies = [s["accuracy"] for s in scores]
     return {
-        "n_train": len(y), "n_test": len(d.y_test), "length": d.length, "classes": d.n_classes,
-        "accuracy_mean": float(np.mean(accuracies)), "accuracy_min": min(accuracies),
+        "n_train": len(y),
+        "n_test": len(d.y_test),
+        "length": d.length,
+        "classes": d.n_classes,
+        "accuracy_mean": float(np.mean(accuracies)),
+        "accuracy_min": min(accuracies),
         "accuracy_max": max(accuracies),
         "test_loss_mean": float(np.mean([s["loss"] for s in scores])),
         "train_loss_mean": float(np.mean([r.best_loss for r in results])),
@@ -337,8 +433,13 @@ def child_main(spec_path: str) -> int:
 
 
 def child_env(site: str | None, cpu: bool) -> dict:
-    env = dict(os.environ, KERAS_BACKEND="jax", XLA_PYTHON_CLIENT_PREALLOCATE="false",
-               TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        KERAS_BACKEND="jax",
+        XLA_PYTHON_CLIENT_PREALLOCATE="false",
+        TF_CPP_MIN_LOG_LEVEL="3",
+        PYTHONUNBUFFERED="1",
+    )
     if cpu:
         env["JAX_PLATFORMS"] = "cpu"
     paths = [p for p in (site, str(SRC), os.environ.get("PYTHONPATH")) if p]
@@ -355,16 +456,23 @@ def run_child(spec: dict, env: dict, work: Path, timeout: float) -> dict:
     Path(path).write_text(json.dumps(spec))
     started = time.perf_counter()
     try:
-        done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", path],
-                              env=env, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--child", path],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired:
         return {"status": f"killed after {timeout:.0f} s", "wall_s": time.perf_counter() - started}
     wall = time.perf_counter() - started
     out = Path(spec["result"])
     if done.returncode != 0 or not out.is_file():
         lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
-        return {"status": "failed: " + (lines[-1].strip() if lines else f"exit {done.returncode}"),
-                "wall_s": wall}
+        return {
+            "status": "failed: " + (lines[-1].strip() if lines else f"exit {done.returncode}"),
+            "wall_s": wall,
+        }
     return {**json.loads(out.read_text()), "status": "ok", "wall_s": wall}
 
 
@@ -392,27 +500,52 @@ def install_wheels(folder: Path, site: Path) -> list[str]:
         dists.setdefault(w.name.split("-")[0].lower().replace("_", "-"), []).append(w.name)
     twice = [", ".join(v) for v in dists.values() if len(v) > 1]
     if twice:
-        raise CheckError(f"--wheels {folder}: more than one version of a package: {'; '.join(twice)}")
+        raise CheckError(
+            f"--wheels {folder}: more than one version of a package: {'; '.join(twice)}"
+        )
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile",
-         "--no-cache-dir", "--disable-pip-version-check", "--target", str(site),
-         *map(str, wheels)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-index",
+            "--no-deps",
+            "--no-compile",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "--target",
+            str(site),
+            *map(str, wheels),
+        ],
+        capture_output=True,
+        text=True,
     )
     if done.returncode != 0:
         lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
-        raise CheckError(f"--wheels {folder}: pip install failed: "
-                         + (lines[-1].strip() if lines else f"exit {done.returncode}"))
+        raise CheckError(
+            f"--wheels {folder}: pip install failed: "
+            + (lines[-1].strip() if lines else f"exit {done.returncode}")
+        )
     sys.path.insert(0, str(site))
-    print(f"installed {len(wheels)} wheels from {folder} into {site} (offline, no dependencies): "
-          + ", ".join(w.name for w in wheels), flush=True)
+    print(
+        f"installed {len(wheels)} wheels from {folder} into {site} (offline, no dependencies): "
+        + ", ".join(w.name for w in wheels),
+        flush=True,
+    )
     return sorted({m for w in wheels for m in wheel_modules(w)})
 
 
 def print_inventory(inv: dict) -> None:
-    print(f"python {inv['python']}; JAX devices: {', '.join(inv['devices']) or 'none'}"
-          + (f"; default matmul precision {inv['matmul_precision']}" if "matmul_precision" in inv
-             else ""))
+    print(
+        f"python {inv['python']}; JAX devices: {', '.join(inv['devices']) or 'none'}"
+        + (
+            f"; default matmul precision {inv['matmul_precision']}"
+            if "matmul_precision" in inv
+            else ""
+        )
+    )
     for name, m in inv["modules"].items():
         if m["ok"]:
             detail = m.get("note") or m.get("where", "")
@@ -427,17 +560,23 @@ def print_inventory(inv: dict) -> None:
 
 
 def check_inventory(inv: dict, cpu: bool) -> None:
-    missing = [n for n in ("jax", "numpy", "keras", "h5py", "pandas") if not inv["modules"][n]["ok"]]
+    missing = [
+        n for n in ("jax", "numpy", "keras", "h5py", "pandas") if not inv["modules"][n]["ok"]
+    ]
     if missing:
-        raise CheckError(f"not importable: {', '.join(missing)} (Keras and its needs travel as "
-                         "wheels: --prepare here, --wheels there)")
+        raise CheckError(
+            f"not importable: {', '.join(missing)} (Keras and its needs travel as "
+            "wheels: --prepare here, --wheels there)"
+        )
     broken = {k: v for k, v in inv["package"].items() if not v.startswith("ok")}
     if broken:
-        raise CheckError("transfer_tsc on the JAX backend: "
-                         + "; ".join(f"{k}: {v}" for k, v in broken.items()))
+        raise CheckError(
+            "transfer_tsc on the JAX backend: " + "; ".join(f"{k}: {v}" for k, v in broken.items())
+        )
     if not cpu and inv.get("platform") != "gpu":
-        raise CheckError(f"JAX sees no GPU (devices: {', '.join(inv['devices'])}); "
-                         "--cpu runs on the CPU")
+        raise CheckError(
+            f"JAX sees no GPU (devices: {', '.join(inv['devices'])}); --cpu runs on the CPU"
+        )
 
 
 def plan(quick: bool, bf16_size: str, datasets: list[str]) -> tuple[list[dict], list[dict]]:
@@ -447,9 +586,15 @@ def plan(quick: bool, bf16_size: str, datasets: list[str]) -> tuple[list[dict], 
     if bf16_size not in sizes:
         raise CheckError(f"--bf16-size {bf16_size}: one of {', '.join(sizes)}")
     accuracy = [
-        {"kind": "accuracy", "dataset": name, "precision": precision,
-         "models": 2 if quick else 4, "epochs": 3 if quick else 300}
-        for name in datasets for precision in ("fp32", "bf16")
+        {
+            "kind": "accuracy",
+            "dataset": name,
+            "precision": precision,
+            "models": 2 if quick else 4,
+            "epochs": 3 if quick else 300,
+        }
+        for name in datasets
+        for precision in ("fp32", "bf16")
     ]
     # Size by size, each runner and S in fp32 and, at bf16_size, right after it in bf16: the
     # pair is measured close in time, and a run short of time drops the largest rows first.
@@ -457,9 +602,18 @@ def plan(quick: bool, bf16_size: str, datasets: list[str]) -> tuple[list[dict], 
     for name, (n, length, classes) in sizes.items():
         for runner, S in [("fit", 1)] + [("engine", S) for S in s_values]:
             for precision in ("fp32", "bf16") if name == bf16_size else ("fp32",):
-                speed.append({"kind": "speed", "size": name, "n_train": n, "length": length,
-                              "classes": classes, "runner": runner, "S": S,
-                              "precision": precision})
+                speed.append(
+                    {
+                        "kind": "speed",
+                        "size": name,
+                        "n_train": n,
+                        "length": length,
+                        "classes": classes,
+                        "runner": runner,
+                        "S": S,
+                        "precision": precision,
+                    }
+                )
     return accuracy, speed
 
 
@@ -468,8 +622,11 @@ def choose_samples(spec: dict, done: list[dict], allowance: float, min_timed: in
     earlier measurement at this size and precision (linear in S) would not fit
     ``allowance`` seconds ``1 + min_timed`` times."""
     n = spec["n_train"]
-    same = [r for r in done if r["status"] == "ok" and r["size"] == spec["size"]
-            and r["precision"] == spec["precision"]]
+    same = [
+        r
+        for r in done
+        if r["status"] == "ok" and r["size"] == spec["size"] and r["precision"] == spec["precision"]
+    ]
     if not same:
         return n
     predicted = max(r["s_per_epoch"] * spec["S"] / r["S"] for r in same)
@@ -498,13 +655,18 @@ def run_all(args, env: dict, work: Path, started: float) -> tuple[list[dict], li
         row = {**spec, **result}
         accuracy.append(row)
         if row["status"] == "ok":
-            print(f"[{count}/{total}] accuracy {row['dataset']:16s} {row['precision']} "
-                  f"{row['models']} models x {row['epochs']} epochs: test accuracy "
-                  f"{row['accuracy_mean']:.3f} ({row['accuracy_min']:.3f}-{row['accuracy_max']:.3f}),"
-                  f" {row['s_per_epoch']:.3f} s/epoch, {row['wall_s']:.1f} s", flush=True)
+            print(
+                f"[{count}/{total}] accuracy {row['dataset']:16s} {row['precision']} "
+                f"{row['models']} models x {row['epochs']} epochs: test accuracy "
+                f"{row['accuracy_mean']:.3f} ({row['accuracy_min']:.3f}-{row['accuracy_max']:.3f}),"
+                f" {row['s_per_epoch']:.3f} s/epoch, {row['wall_s']:.1f} s",
+                flush=True,
+            )
         else:
-            print(f"[{count}/{total}] accuracy {row['dataset']} {row['precision']}: "
-                  f"{row['status']}", flush=True)
+            print(
+                f"[{count}/{total}] accuracy {row['dataset']} {row['precision']}: {row['status']}",
+                flush=True,
+            )
 
     speed: list[dict] = []
     overhead = max((r["wall_s"] - r.get("train_s", 0.0) for r in accuracy), default=10.0)
@@ -516,35 +678,64 @@ def run_all(args, env: dict, work: Path, started: float) -> tuple[list[dict], li
         else:
             allowance = max(share - overhead, 0.5)
             samples = choose_samples(spec, speed, allowance, min_timed)
-            spec = {**spec, "samples": samples, "share_s": max(share, 0.0),
-                    "min_timed": min_timed, "max_timed": max_timed}
+            spec = {
+                **spec,
+                "samples": samples,
+                "share_s": max(share, 0.0),
+                "min_timed": min_timed,
+                "max_timed": max_timed,
+            }
             timeout = max(60.0, min(4 * share, left() + 60))
             row = {**spec, **run_child(spec, env, work, timeout)}
         if row["status"] == "ok":
             row["model_epochs_per_s"] = row["S"] / row["s_per_epoch"]
             # Start-up, model building and compilation: the wall time less the epochs' work.
-            epochs_s = (1 + row["timed_epochs"]) * row["s_per_epoch"] * (
-                row["batches_timed"] / row["batches_full"])
+            epochs_s = (
+                (1 + row["timed_epochs"])
+                * row["s_per_epoch"]
+                * (row["batches_timed"] / row["batches_full"])
+            )
             overhead = max(0.5 * overhead, row["wall_s"] - epochs_s)
         speed.append(row)
         label = f"{row['size']} {row['n_train']}x{row['length']}"
         if row["status"] == "ok":
-            print(f"[{count}/{total}] {label:22s} {row['runner']:6s} S={row['S']:<3d} "
-                  f"{row['precision']}: {row['s_per_epoch']:.4f} s/epoch "
-                  f"({row['timed_epochs']} timed, {row['batches_timed']}/{row['batches_full']} "
-                  f"batches), warm-up {row['warmup_s']:.1f} s, {row['wall_s']:.1f} s",
-                  flush=True)
+            print(
+                f"[{count}/{total}] {label:22s} {row['runner']:6s} S={row['S']:<3d} "
+                f"{row['precision']}: {row['s_per_epoch']:.4f} s/epoch "
+                f"({row['timed_epochs']} timed, {row['batches_timed']}/{row['batches_full']} "
+                f"batches), warm-up {row['warmup_s']:.1f} s, {row['wall_s']:.1f} s",
+                flush=True,
+            )
         else:
-            print(f"[{count}/{total}] {label:22s} {row['runner']:6s} S={row['S']:<3d} "
-                  f"{row['precision']}: {row['status']}", flush=True)
+            print(
+                f"[{count}/{total}] {label:22s} {row['runner']:6s} S={row['S']:<3d} "
+                f"{row['precision']}: {row['status']}",
+                flush=True,
+            )
     for row in speed:
-        fit = next((r for r in speed if r["runner"] == "fit" and r["status"] == "ok"
-                    and r["size"] == row["size"] and r["precision"] == row["precision"]), None)
+        fit = next(
+            (
+                r
+                for r in speed
+                if r["runner"] == "fit"
+                and r["status"] == "ok"
+                and r["size"] == row["size"]
+                and r["precision"] == row["precision"]
+            ),
+            None,
+        )
         if row["status"] == "ok" and fit:
             row["ratio_vs_fit"] = row["model_epochs_per_s"] / fit["model_epochs_per_s"]
-        fp32 = next((r for r in speed if r["precision"] == "fp32" and r["status"] == "ok"
-                     and (r["size"], r["runner"], r["S"]) == (row["size"], row["runner"], row["S"])),
-                    None)
+        fp32 = next(
+            (
+                r
+                for r in speed
+                if r["precision"] == "fp32"
+                and r["status"] == "ok"
+                and (r["size"], r["runner"], r["S"]) == (row["size"], row["runner"], row["S"])
+            ),
+            None,
+        )
         if row["status"] == "ok" and row["precision"] == "bf16" and fp32:
             row["ratio_vs_fp32"] = row["model_epochs_per_s"] / fp32["model_epochs_per_s"]
     print(f"total {time.perf_counter() - started:.0f} s (budget {args.budget:.0f} s)", flush=True)
@@ -558,8 +749,10 @@ def _fmt(value, spec: str = ".3f", none: str = "n/a") -> str:
 
 
 def print_tables(speed: list[dict], accuracy: list[dict]) -> None:
-    print("\n| size | runner | S | precision | s / epoch | model-epochs / s | vs fit "
-          "| peak GPU MB | batches timed | bf16 vs fp32 |")
+    print(
+        "\n| size | runner | S | precision | s / epoch | model-epochs / s | vs fit "
+        "| peak GPU MB | batches timed | bf16 vs fp32 |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in speed:
         size = f"{r['size']} {r['n_train']} x {r['length']}"
@@ -568,26 +761,36 @@ def print_tables(speed: list[dict], accuracy: list[dict]) -> None:
             print(f"| {size} | {runner} | {r['S']} | {r['precision']} | {r['status']} | | | | | |")
             continue
         ratio = _fmt(r.get("ratio_vs_fit"), ".2f")
-        print(f"| {size} | {runner} | {r['S']} | {r['precision']} | {r['s_per_epoch']:.4f} | "
-              f"{r['model_epochs_per_s']:.2f} | {ratio}{'x' if ratio != 'n/a' else ''} | "
-              f"{_fmt(r['peak_gpu_mb'], '.0f')} | {r['batches_timed']}/{r['batches_full']} | "
-              f"{_fmt(r.get('ratio_vs_fp32'), '.2f', '')}{'x' if r.get('ratio_vs_fp32') else ''} |")
-    print("vs fit: against Keras fit of one model at the same size and precision; bf16 vs fp32: "
-          "against the fp32 row of the same size, runner and S; batches timed: timed / full, the "
-          "epoch scaled to the full one when fewer; peak GPU MB: n/a where the device keeps no "
-          "memory statistics (the CPU)")
-    print("\n| dataset | n_train x length | precision | models x epochs | test accuracy mean "
-          "(min-max) | s / epoch | peak GPU MB |")
+        print(
+            f"| {size} | {runner} | {r['S']} | {r['precision']} | {r['s_per_epoch']:.4f} | "
+            f"{r['model_epochs_per_s']:.2f} | {ratio}{'x' if ratio != 'n/a' else ''} | "
+            f"{_fmt(r['peak_gpu_mb'], '.0f')} | {r['batches_timed']}/{r['batches_full']} | "
+            f"{_fmt(r.get('ratio_vs_fp32'), '.2f', '')}{'x' if r.get('ratio_vs_fp32') else ''} |"
+        )
+    print(
+        "vs fit: against Keras fit of one model at the same size and precision; bf16 vs fp32: "
+        "against the fp32 row of the same size, runner and S; batches timed: timed / full, the "
+        "epoch scaled to the full one when fewer; peak GPU MB: n/a where the device keeps no "
+        "memory statistics (the CPU)"
+    )
+    print(
+        "\n| dataset | n_train x length | precision | models x epochs | test accuracy mean "
+        "(min-max) | s / epoch | peak GPU MB |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in accuracy:
         if r["status"] != "ok":
-            print(f"| {r['dataset']} | | {r['precision']} | {r['models']} x {r['epochs']} | "
-                  f"{r['status']} | | |")
+            print(
+                f"| {r['dataset']} | | {r['precision']} | {r['models']} x {r['epochs']} | "
+                f"{r['status']} | | |"
+            )
             continue
-        print(f"| {r['dataset']} | {r['n_train']} x {r['length']} | {r['precision']} | "
-              f"{r['models']} x {r['epochs']} | {r['accuracy_mean']:.3f} "
-              f"({r['accuracy_min']:.3f}-{r['accuracy_max']:.3f}) | {r['s_per_epoch']:.4f} | "
-              f"{_fmt(r['peak_gpu_mb'], '.0f')} |")
+        print(
+            f"| {r['dataset']} | {r['n_train']} x {r['length']} | {r['precision']} | "
+            f"{r['models']} x {r['epochs']} | {r['accuracy_mean']:.3f} "
+            f"({r['accuracy_min']:.3f}-{r['accuracy_max']:.3f}) | {r['s_per_epoch']:.4f} | "
+            f"{_fmt(r['peak_gpu_mb'], '.0f')} |"
+        )
     sys.stdout.flush()
 
 
@@ -597,10 +800,18 @@ def write_csv(rows: list[dict], columns: list[str], path: Path) -> None:
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: ("n/a" if k.startswith("peak_gpu") and row.get(k) is None
-                                 and row["status"] == "ok" else
-                                 round(v, 6) if isinstance(v, float) else v)
-                             for k, v in ((k, row.get(k)) for k in columns)})
+            writer.writerow(
+                {
+                    k: (
+                        "n/a"
+                        if k.startswith("peak_gpu") and row.get(k) is None and row["status"] == "ok"
+                        else round(v, 6)
+                        if isinstance(v, float)
+                        else v
+                    )
+                    for k, v in ((k, row.get(k)) for k in columns)
+                }
+            )
 
 
 # =========================================================================== --prepare
@@ -620,31 +831,50 @@ def prepare(bundle: Path, data_root: Path, datasets: tuple[str, ...]) -> None:
             requirements.append(f"{name}=={metadata.version(name)}")
         except metadata.PackageNotFoundError:
             requirements.append(name)
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--python-version", DEVICE_PYTHON, "--implementation", "cp",
-               *[arg for p in PLATFORMS for arg in ("--platform", p)], "-d", str(wheels),
-               *requirements]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--python-version",
+        DEVICE_PYTHON,
+        "--implementation",
+        "cp",
+        *[arg for p in PLATFORMS for arg in ("--platform", p)],
+        "-d",
+        str(wheels),
+        *requirements,
+    ]
     print("$ " + " ".join(command), flush=True)
     if subprocess.run(command).returncode != 0:
         raise CheckError("pip download failed (it needs the internet; see its message above)")
     for w in sorted(wheels.glob("*.whl")):
         with zipfile.ZipFile(w) as z:
             meta = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
-            needs = [line.split(":", 1)[1].strip() for line in z.read(meta).decode().splitlines()
-                     if line.startswith("Requires-Dist:") and "extra ==" not in line]
+            needs = [
+                line.split(":", 1)[1].strip()
+                for line in z.read(meta).decode().splitlines()
+                if line.startswith("Requires-Dist:") and "extra ==" not in line
+            ]
         print(f"  {w.name}: needs {', '.join(needs) or 'nothing'}")
     ucr = bundle / "ucr"
     for name in datasets:
         source = data_root / name
-        files = sorted(p for p in source.glob(f"{name}_*") if "_TRAIN" in p.name or "_TEST" in p.name)
+        files = sorted(
+            p for p in source.glob(f"{name}_*") if "_TRAIN" in p.name or "_TEST" in p.name
+        )
         if not files:
             raise CheckError(f"{source}: no {name}_TRAIN / _TEST files")
         (ucr / name).mkdir(parents=True, exist_ok=True)
         for f in files:
             shutil.copyfile(f, ucr / name / f.name)
     size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file()) / 2**20
-    print(f"{bundle}: {size:.1f} MiB (wheels: {', '.join(requirements)}; datasets: "
-          f"{', '.join(datasets)})")
+    print(
+        f"{bundle}: {size:.1f} MiB (wheels: {', '.join(requirements)}; datasets: "
+        f"{', '.join(datasets)})"
+    )
     if size > BUNDLE_LIMIT_MB:
         raise CheckError(f"{bundle} is {size:.1f} MiB, over {BUNDLE_LIMIT_MB} MiB")
 
@@ -654,28 +884,55 @@ def prepare(bundle: Path, data_root: Path, datasets: tuple[str, ...]) -> None:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--prepare", type=Path, metavar="DIR",
-                        help="here, with internet: download the wheels into DIR/wheels and copy "
-                             "the datasets into DIR/ucr, then stop")
-    parser.add_argument("--wheels", type=Path, metavar="DIR",
-                        help="install DIR/*.whl offline into a temporary folder first")
-    parser.add_argument("--data", type=Path, default=None,
-                        help="UCR archive of the accuracy datasets (default: .gpu_bundle/ucr "
-                             "when it holds them, else ../shared/ucr/UCRArchive_2018)")
-    parser.add_argument("--datasets", nargs="+", default=None, metavar="NAME",
-                        help="the accuracy runs' datasets (and what --prepare copies; default "
-                             f"{' '.join(DATASETS)}; {' '.join(QUICK_DATASETS)} with --quick)")
+    parser.add_argument(
+        "--prepare",
+        type=Path,
+        metavar="DIR",
+        help="here, with internet: download the wheels into DIR/wheels and copy "
+        "the datasets into DIR/ucr, then stop",
+    )
+    parser.add_argument(
+        "--wheels",
+        type=Path,
+        metavar="DIR",
+        help="install DIR/*.whl offline into a temporary folder first",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="UCR archive of the accuracy datasets (default: .gpu_bundle/ucr "
+        "when it holds them, else ../shared/ucr/UCRArchive_2018)",
+    )
+    parser.add_argument(
+        "--datasets",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="the accuracy runs' datasets (and what --prepare copies; default "
+        f"{' '.join(DATASETS)}; {' '.join(QUICK_DATASETS)} with --quick)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the CSVs")
     parser.add_argument("--cpu", action="store_true", help="run JAX on the CPU")
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny sizes, S = 1 and 8, accuracy runs of 3 epochs (CPU test)")
-    parser.add_argument("--budget", type=float, default=None,
-                        help="seconds for the whole run (default 420; 170 with --quick)")
-    parser.add_argument("--bf16-size", default=None,
-                        help="size of the bf16 speed rows (default StarLightCurves; tiny with "
-                             "--quick)")
-    parser.add_argument("--check", action="store_true",
-                        help="only list what is importable, then stop")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes, S = 1 and 8, accuracy runs of 3 epochs (CPU test)",
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="seconds for the whole run (default 420; 170 with --quick)",
+    )
+    parser.add_argument(
+        "--bf16-size",
+        default=None,
+        help="size of the bf16 speed rows (default StarLightCurves; tiny with --quick)",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="only list what is importable, then stop"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.budget is None:
@@ -711,22 +968,34 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             check_inventory(inv, args.cpu)
             if args.data is None:  # the bundle's copy, else the shared archive beside the repo
-                args.data = next((root for root in (BUNDLE / "ucr", SHARED_UCR)
-                                  if all((root / name).is_dir() for name in args.datasets)),
-                                 SHARED_UCR)
+                args.data = next(
+                    (
+                        root
+                        for root in (BUNDLE / "ucr", SHARED_UCR)
+                        if all((root / name).is_dir() for name in args.datasets)
+                    ),
+                    SHARED_UCR,
+                )
             for name in args.datasets:
                 if not (args.data / name).is_dir():
-                    raise CheckError(f"--data {args.data}: no dataset folder {name} "
-                                     "(--prepare copies it into the bundle)")
+                    raise CheckError(
+                        f"--data {args.data}: no dataset folder {name} "
+                        "(--prepare copies it into the bundle)"
+                    )
             accuracy, speed = run_all(args, env, tmp, started)
         print_tables(speed, accuracy)
         write_csv(speed, SPEED_COLUMNS, args.out / "speed.csv")
         write_csv(accuracy, ACCURACY_COLUMNS, args.out / "accuracy.csv")
-        (args.out / "environment.json").write_text(json.dumps(
-            {"inventory": inv, "budget_s": args.budget, "quick": args.quick, "cpu": args.cpu},
-            indent=1))
-        print(f"\nwrote {args.out / 'speed.csv'}, {args.out / 'accuracy.csv'} and "
-              f"{args.out / 'environment.json'}")
+        (args.out / "environment.json").write_text(
+            json.dumps(
+                {"inventory": inv, "budget_s": args.budget, "quick": args.quick, "cpu": args.cpu},
+                indent=1,
+            )
+        )
+        print(
+            f"\nwrote {args.out / 'speed.csv'}, {args.out / 'accuracy.csv'} and "
+            f"{args.out / 'environment.json'}"
+        )
         return 0
     except CheckError as error:
         print(f"gpu_check: {error}", file=sys.stderr)

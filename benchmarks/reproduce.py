@@ -46,17 +46,23 @@ def snakemake(workdir: Path, overlay: dict, cores: int, targets: list[str]) -> i
     command = [
         str(Path(sys.executable).parent / "snakemake"),
         *targets,
-        "--snakefile", str(REPO / "Snakefile"),
-        "--directory", str(workdir),
-        "--configfile", str(REPO / "paper.yaml"), str(overlay_path),
-        "--cores", str(cores),
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(REPO / "paper.yaml"),
+        str(overlay_path),
+        "--cores",
+        str(cores),
         "--rerun-triggers=mtime",
     ]
     print("$", " ".join(command), flush=True)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     with open(workdir / "snakemake.log", "a") as log:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   text=True, env=env)
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        )
         for line in process.stdout:
             sys.stdout.write(line)
             log.write(line)
@@ -115,8 +121,9 @@ def main() -> int:
             sys.exit("Error: --seeds needs --models (scratch:NAME or SOURCE->TARGET)")
         for seed in args.seeds:
             copy_sources(args.out, args.out / f"seed{seed}", args.models)
-            code = snakemake(args.out / f"seed{seed}", {**overlay, "seed": seed}, args.cores,
-                             targets)
+            code = snakemake(
+                args.out / f"seed{seed}", {**overlay, "seed": seed}, args.cores, targets
+            )
             if code:
                 return code
         return 0

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 from pathlib import Path
 
@@ -104,26 +103,36 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=os.cpu_count())
     args = parser.parse_args()
     table = sizes()
-    print(f"{len(table)} datasets, {len(table) * (len(table) - 1)} fine-tunings + {len(table)} "
-          f"pre-trainings of {EPOCHS} epochs; CPU figures from {args.epoch_json} "
-          f"({args.cores} cores)\n")
-    print("| runner | where | batch rule | alpha us | beta us | study, wall days | "
-          "CPU-core-days | GPU-hours | vs paper's 168 GPU-days |")
+    print(
+        f"{len(table)} datasets, {len(table) * (len(table) - 1)} fine-tunings + {len(table)} "
+        f"pre-trainings of {EPOCHS} epochs; CPU figures from {args.epoch_json} "
+        f"({args.cores} cores)\n"
+    )
+    print(
+        "| runner | where | batch rule | alpha us | beta us | study, wall days | "
+        "CPU-core-days | GPU-hours | vs paper's 168 GPU-days |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for label, rows in cpu_runners(Path(args.epoch_json)).items():
         cost = fit_cost(rows)
         for rule_name, rule in (("released", released_batch), ("16", lambda n: 16)):
             days = study_seconds(cost, table, rule) / 86400
-            print(f"| {label} | CPU | {rule_name} | {cost[0] * 1e6:.3f} | {cost[1] * 1e6:.3f} | "
-                  f"{days:.0f} | {days * args.cores:.0f} | | {days / PAPER_GPU_DAYS:.2f}x wall |")
+            print(
+                f"| {label} | CPU | {rule_name} | {cost[0] * 1e6:.3f} | {cost[1] * 1e6:.3f} | "
+                f"{days:.0f} | {days * args.cores:.0f} | | {days / PAPER_GPU_DAYS:.2f}x wall |"
+            )
     if args.gpu_csv and Path(args.gpu_csv).is_file():
         for label, hours in gpu_rows(Path(args.gpu_csv), table):
-            print(f"| {label} | GPU | 16 | | | {hours / 24:.1f} | | {hours:.0f} | "
-                  f"{hours / 24 / PAPER_GPU_DAYS:.3f}x |")
+            print(
+                f"| {label} | GPU | 16 | | | {hours / 24:.1f} | | {hours:.0f} | "
+                f"{hours / 24 / PAPER_GPU_DAYS:.3f}x |"
+            )
     else:
         print("| batched engine, JAX | GPU | 16 | | | not measured | | not measured | |")
-    print(f"| paper (60 GPUs: GTX 1080 Ti, K20, K40, K80) | GPU | 16 | | | {PAPER_GPU_DAYS} "
-          f"sequential (under a week on 60) | | {PAPER_GPU_DAYS * 24} | 1.00x |")
+    print(
+        f"| paper (60 GPUs: GTX 1080 Ti, K20, K40, K80) | GPU | 16 | | | {PAPER_GPU_DAYS} "
+        f"sequential (under a week on 60) | | {PAPER_GPU_DAYS * 24} | 1.00x |"
+    )
 
 
 if __name__ == "__main__":

@@ -1,14 +1,12 @@
 # The paper's analyses (section V): tables from the gathered results, figures from the tables,
 # and the run's provenance, all marked for `snakemake --report`.
 
-from transfer_tsc import selection
+from transfer_tsc.report import selection
 
 # The run's datasets that are among the paper's 85 (none for the demo archive: its CBF,
 # SyntheticControl and TwoPatterns are generated, not the archive's), compared with the
 # paper's published results.
-PAPER_SHARED = (
-    [] if DEMO else sorted(set(DATASETS) & set(data.ucr2015_names().values()))
-)
+PAPER_SHARED = [] if DEMO else sorted(set(DATASETS) & set(data.ucr2015_names().values()))
 
 # Every analysis job: the analysis environment, a small machine, minutes.
 ANALYSIS_ENV = "../envs/analysis.yaml"
@@ -117,7 +115,7 @@ rule rank_curves:
 
 
 # Beyond the paper: the source chosen by DTW, by each transferability score, at random and by
-# the oracle, compared on the targets whose sources were fine-tuned (transfer_tsc.selection).
+# the oracle, compared on the targets whose sources were fine-tuned (transfer_tsc.report.selection).
 rule selection_methods:
     input:
         transfer=TRANSFER,

@@ -4,7 +4,9 @@ import re
 import sys
 from functools import lru_cache
 
-from transfer_tsc import data, demo, gpu_plan, recovery, settings, study
+from transfer_tsc import data, demo, settings, study
+from transfer_tsc.training import gpu_plan
+from transfer_tsc.workflow import recovery
 from transfer_tsc.demo import DEMO_DATASETS
 from transfer_tsc.errors import InputError
 
@@ -161,9 +163,7 @@ def training_runtime(stage, models=lambda wildcards: 1):
 
     def runtime(wildcards, input, attempt):
         per_model = TRAINING["minutes"] + TRAINING["minutes_per_mb"] * _train_mb(input)
-        return (
-            max(1, math.ceil(models(wildcards) * epochs / 1000 * per_model)) * attempt
-        )
+        return max(1, math.ceil(models(wildcards) * epochs / 1000 * per_model)) * attempt
 
     return runtime
 
@@ -182,8 +182,6 @@ def remake_damaged(paths):
     recorded, or no readable HDF5) for Snakemake to make again, with a note naming it.
     """
     if MAIN_PROCESS:
-        note = recovery.mark_damaged_for_rerun(
-            workflow, paths, ("pretrain", "prototypes")
-        )
+        note = recovery.mark_damaged_for_rerun(workflow, paths, ("pretrain", "prototypes"))
         if note:
             print(f"Note: {note}", file=sys.stderr)

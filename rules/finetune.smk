@@ -11,9 +11,7 @@ checkpoint select_sources:
             {"neighbours": "results/similarity/neighbours.csv"}
             if BUDGET == "nearest"
             else (
-                {"scores": "results/transferability/scores.csv"}
-                if BUDGET in study.SCORES
-                else {}
+                {"scores": "results/transferability/scores.csv"} if BUDGET in study.SCORES else {}
             )
         ),
     output:
@@ -78,9 +76,7 @@ else:
         threads: 2
         resources:
             mem_mb=training_mem_mb,
-            runtime=training_runtime(
-                "finetune", lambda wildcards: len(batch_sources(wildcards))
-            ),
+            runtime=training_runtime("finetune", lambda wildcards: len(batch_sources(wildcards))),
         params:
             sources=batch_sources,
             recipe=FINETUNE_RECIPE,

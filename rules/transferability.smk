@@ -8,8 +8,7 @@ rule transferability:
     input:
         train=target_train_file,
         models=lambda wildcards: [
-            f"results/pretrain/{source}/model.h5"
-            for source in scored_sources(wildcards)
+            f"results/pretrain/{source}/model.h5" for source in scored_sources(wildcards)
         ],
     output:
         table=kept("results/transferability/{target}.csv"),

@@ -1,4 +1,5 @@
-"""Every rule's script: set the job's environment, then run the rule's job (transfer_tsc.jobs)."""
+"""Every rule's script: set the job's environment, then run the rule's job
+(transfer_tsc.workflow.jobs)."""
 
 import os
 
@@ -6,6 +7,6 @@ import os
 # the job holds.
 os.environ["OMP_NUM_THREADS"] = str(snakemake.threads)
 
-from transfer_tsc import jobs  # noqa: E402
+from transfer_tsc.workflow import jobs  # noqa: E402
 
 jobs.run(snakemake)

@@ -10,13 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy
+from conftest import SHORT_TRAINING, run_snakemake
 from matplotlib.image import imread
 from scipy import stats
 
-from transfer_tsc import analysis, figures
 from transfer_tsc.errors import InputError
-
-from conftest import SHORT_TRAINING, run_snakemake
+from transfer_tsc.report import analysis, figures
 
 
 def matrix(rows: dict[str, dict[str, float]], names: list[str]) -> pd.DataFrame:
@@ -42,7 +41,9 @@ def neighbours(order: dict[str, list[str]]) -> pd.DataFrame:
         for target, sources in order.items()
         for rank, source in enumerate(sources, start=1)
     ]
-    return analysis.neighbour_table(pd.DataFrame(rows, columns=["target", "rank", "source", "distance"]))
+    return analysis.neighbour_table(
+        pd.DataFrame(rows, columns=["target", "rank", "source", "distance"])
+    )
 
 
 def synthetic_study(n: int, missing: float, seed: int = 0):
@@ -64,7 +65,9 @@ def synthetic_study(n: int, missing: float, seed: int = 0):
 def test_variation_is_the_relative_change_in_percent():
     # The paper's example: HandOutlines from scratch 74.6 %, from MedicalImages 86.5 % -> +16 %.
     names = ["HandOutlines", "MedicalImages", "Meat"]
-    transfer = matrix({"MedicalImages": {"HandOutlines": 0.865}, "Meat": {"HandOutlines": 0.5}}, names)
+    transfer = matrix(
+        {"MedicalImages": {"HandOutlines": 0.865}, "Meat": {"HandOutlines": 0.5}}, names
+    )
     variation = analysis.accuracy_variation(
         transfer, scratch({"HandOutlines": 0.746, "MedicalImages": 0.7, "Meat": 0.9})
     )
@@ -75,7 +78,9 @@ def test_variation_is_the_relative_change_in_percent():
     assert variation.loc["Meat", "HandOutlines"] == pytest.approx(100 * (0.5 - 0.746) / 0.746)
     # Pairs not run and the diagonal stay missing, not zero.
     assert variation.isna().to_numpy().sum() == 9 - 2
-    assert variation.loc["HandOutlines", "Meat"] != 0 and np.isnan(variation.loc["HandOutlines", "Meat"])
+    assert variation.loc["HandOutlines", "Meat"] != 0 and np.isnan(
+        variation.loc["HandOutlines", "Meat"]
+    )
 
 
 def test_variation_is_missing_where_scratch_accuracy_is_zero_and_refuses_a_missing_baseline():
@@ -179,10 +184,14 @@ def test_dtw_vs_random_on_a_partial_study_counts_ties_losses_and_skips():
         "C": ["B", "D", "A"],  # B 0.6 against the mean of 0.6 and 0.9: loss
         "D": ["B", "C", "A"],  # equal sources: tie
     }
-    table = analysis.dtw_vs_random(transfer, neighbours(order), draws=1000, seed=0).set_index("target")
+    table = analysis.dtw_vs_random(transfer, neighbours(order), draws=1000, seed=0).set_index(
+        "target"
+    )
     assert table.loc["A", "nearest_source"] == "B" and table.loc["A", "nearest_rank"] == 2
     assert table.loc["A", "outcome"] == "win" and table.loc["A", "n_sources"] == 2
-    assert table.loc["B", "outcome"] == "tie" and table.loc["B", "random_accuracy"] == pytest.approx(0.7)
+    assert table.loc["B", "outcome"] == "tie" and table.loc[
+        "B", "random_accuracy"
+    ] == pytest.approx(0.7)
     assert table.loc["C", "outcome"] == "loss"
     assert table.loc["D", "outcome"] == "tie"
     # the second-nearest source that was run (the paper's "2nd NN")
@@ -201,10 +210,18 @@ def test_dtw_vs_random_on_a_partial_study_counts_ties_losses_and_skips():
     assert any(t.get_text().startswith("2nd NN") for t in ax.get_legend().get_texts())
     assert not any(
         t.get_text().startswith("2nd NN")
-        for t in figures.dtw_vs_random_figure(flat, second_nn_gain=0.5).axes[0].get_legend().get_texts()
+        for t in figures.dtw_vs_random_figure(flat, second_nn_gain=0.5)
+        .axes[0]
+        .get_legend()
+        .get_texts()
     )
     summary = table.loc[analysis.SUMMARY]
-    assert (summary["wins"], summary["ties"], summary["losses"], summary["n_targets"]) == (1, 2, 1, 4)
+    assert (summary["wins"], summary["ties"], summary["losses"], summary["n_targets"]) == (
+        1,
+        2,
+        1,
+        4,
+    )
     # Ties are dropped by the test: scipy on the two non-zero differences.
     compared = table.drop(analysis.SUMMARY)
     differences = (compared["dtw_accuracy"] - compared["random_accuracy"]).to_numpy()
@@ -242,11 +259,11 @@ def test_wilcoxon_p_equals_scipy_and_is_undefined_without_differences():
 
 def test_rank_curves_follow_the_neighbour_order_with_missing_pairs_missing():
     names = ["A", "B", "C", "D", "E"]
-    transfer = matrix(
-        {"B": {"A": 0.9}, "C": {"A": 0.7}, "E": {"A": 0.4}, "A": {"B": 0.6}}, names
-    )
+    transfer = matrix({"B": {"A": 0.9}, "C": {"A": 0.7}, "E": {"A": 0.4}, "A": {"B": 0.6}}, names)
     order = {"A": ["C", "B", "D", "E"], "B": ["A", "C", "D", "E"]}
-    curves = analysis.rank_curves(transfer, neighbours(order), scratch(dict.fromkeys(names, 0.5)), 3)
+    curves = analysis.rank_curves(
+        transfer, neighbours(order), scratch(dict.fromkeys(names, 0.5)), 3
+    )
     a = curves[curves["target"] == "A"].set_index("rank")
     assert list(a["source"]) == ["C", "B", "D", "E"]
     assert list(a["accuracy"].fillna(-1)) == [0.7, 0.9, -1, 0.4]
@@ -261,7 +278,10 @@ def test_rank_curves_follow_the_neighbour_order_with_missing_pairs_missing():
 
 def test_rank_curve_targets_prefer_the_config_then_the_paper_then_a_few_present():
     curves = pd.DataFrame(
-        {"target": ["Meat", "Meat", "CBF", "Wine", "Adiac"], "accuracy": [0.5, np.nan, 0.4, 0.3, np.nan]}
+        {
+            "target": ["Meat", "Meat", "CBF", "Wine", "Adiac"],
+            "accuracy": [0.5, np.nan, 0.4, 0.3, np.nan],
+        }
     )
     assert analysis.rank_curve_targets(["Wine", "CBF"], curves) == ["Wine", "CBF"]
     assert analysis.rank_curve_targets(None, curves) == ["Meat"]
@@ -284,13 +304,26 @@ def test_coverage_counts_pairs_run_of_n_times_n_minus_one():
 
 def test_names_2015_relabel_the_papers_datasets_and_keep_the_others(tmp_path):
     names = ["FiftyWords", "GunPoint", "Chinatown"]
-    transfer = matrix({"FiftyWords": {"GunPoint": 0.9, "Chinatown": 0.8}, "GunPoint": {"FiftyWords": 0.6},
-                       "Chinatown": {"GunPoint": 0.7}}, names)
+    transfer = matrix(
+        {
+            "FiftyWords": {"GunPoint": 0.9, "Chinatown": 0.8},
+            "GunPoint": {"FiftyWords": 0.6},
+            "Chinatown": {"GunPoint": 0.7},
+        },
+        names,
+    )
     base = scratch({"FiftyWords": 0.6, "GunPoint": 0.95, "Chinatown": 0.9})
-    order = neighbours({"FiftyWords": ["GunPoint", "Chinatown"], "GunPoint": ["Chinatown", "FiftyWords"],
-                        "Chinatown": ["GunPoint", "FiftyWords"]})
+    order = neighbours(
+        {
+            "FiftyWords": ["GunPoint", "Chinatown"],
+            "GunPoint": ["Chinatown", "FiftyWords"],
+            "Chinatown": ["GunPoint", "FiftyWords"],
+        }
+    )
     old, new = analysis.name_labels(2015), analysis.name_labels(2018)
-    assert old["FiftyWords"] == "50words" and old["GunPoint"] == "Gun_Point" and "Chinatown" not in old
+    assert (
+        old["FiftyWords"] == "50words" and old["GunPoint"] == "Gun_Point" and "Chinatown" not in old
+    )
     assert all(key == value for key, value in new.items())
     # A matrix: index and columns; the index keeps its name.
     variation = analysis.relabel(analysis.accuracy_variation(transfer, base), old)
@@ -324,10 +357,14 @@ def test_names_2015_relabel_the_papers_datasets_and_keep_the_others(tmp_path):
 def test_readers_name_the_file_and_the_problem(tmp_path):
     bad = tmp_path / "scratch_accuracy.csv"
     bad.write_text("dataset,accuracy\nA,0.5\n")
-    with pytest.raises(InputError, match=r"scratch_accuracy.csv: missing column\(s\) test_accuracy"):
+    with pytest.raises(
+        InputError, match=r"scratch_accuracy.csv: missing column\(s\) test_accuracy"
+    ):
         analysis.read_scratch(bad)
     bad.write_text("source,A,B\nA,,1.5\nB,0.5,\n")
-    with pytest.raises(InputError, match=r"scratch_accuracy.csv: accuracies must lie in \[0, 1\], found 1.5"):
+    with pytest.raises(
+        InputError, match=r"scratch_accuracy.csv: accuracies must lie in \[0, 1\], found 1.5"
+    ):
         analysis.read_transfer(bad)
     bad.write_text("")
     with pytest.raises(InputError, match="scratch_accuracy.csv: not a readable CSV"):
@@ -340,7 +377,11 @@ def test_readers_name_the_file_and_the_problem(tmp_path):
 def test_run_info_lists_coverage_config_and_versions():
     transfer, _, _ = synthetic_study(4, missing=0.0)
     info = analysis.run_info(
-        {"seed": 3, "finetune": {"epochs": 2, "sources": "all"}, "analysis": {"rank_curve_targets": None}},
+        {
+            "seed": 3,
+            "finetune": {"epochs": 2, "sources": "all"},
+            "analysis": {"rank_curve_targets": None},
+        },
         analysis.coverage(transfer),
         analysis.software_versions(),
     )
@@ -389,7 +430,10 @@ def test_figures_are_written_as_png_and_svg_from_a_partial_85_by_85_study(tmp_pa
         assert imread(tmp_path / f"{name}.png").shape[0] > 500
     legend = [t.get_text() for t in drawn["dtw_vs_random"].axes[0].get_legend().get_texts()]
     summary = analysis.dtw_summary(dtw)
-    assert f"DTW wins / ties / losses: {summary['wins']} / {summary['ties']} / {summary['losses']}" in legend
+    assert (
+        f"DTW wins / ties / losses: {summary['wins']} / {summary['ties']} / {summary['losses']}"
+        in legend
+    )
     assert any(t.startswith("Wilcoxon signed-rank p = ") for t in legend)
     assert not list(tmp_path.glob(".*"))  # no temporary files left
 
@@ -431,8 +475,17 @@ def test_report_builds_on_the_demo_archive(tmp_path):
     run_snakemake(tmp_path, config, "--report", "results/report.html")
     html = (tmp_path / "results" / "report.html").read_text()
     assert len(html) > 10000
-    for text in [*(f"{name}.png" for name in names), "run_info.csv", "Fig. 4", "1000 seeded draws",
-                 "published_comparison.csv", "hfawaz/bigdata18", "selection_methods.png",
-                 "selection_methods.csv", "3 targets</strong>", "6 fine-tuned pairs</strong>"]:
+    for text in [
+        *(f"{name}.png" for name in names),
+        "run_info.csv",
+        "Fig. 4",
+        "1000 seeded draws",
+        "published_comparison.csv",
+        "hfawaz/bigdata18",
+        "selection_methods.png",
+        "selection_methods.csv",
+        "3 targets</strong>",
+        "6 fine-tuned pairs</strong>",
+    ]:
         assert text in html, text
     shutil.rmtree(tmp_path / ".snakemake", ignore_errors=True)

@@ -20,8 +20,7 @@ import h5py
 import numpy as np
 import pytest
 
-from transfer_tsc import settings
-from transfer_tsc import data
+from transfer_tsc import data, settings
 from transfer_tsc.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,14 +38,19 @@ def rows(split: str, name: str = BASE) -> list[list[str]]:
     return [line.split("\t") for line in text.splitlines() if line.strip()]
 
 
-def write_dataset(root: Path, name: str, train, test, suffix: str = ".tsv", stem: str | None = None):
-    """Write ``root/name/<stem>_TRAIN<suffix>`` and ``_TEST`` from rows (or raw text); None skips."""
+def write_dataset(
+    root: Path, name: str, train, test, suffix: str = ".tsv", stem: str | None = None
+):
+    """Write ``root/name/<stem>_TRAIN<suffix>`` and ``_TEST`` from rows (or raw text); None
+    skips."""
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
     for split, content in (("TRAIN", train), ("TEST", test)):
         if content is None:
             continue
-        text = content if isinstance(content, str) else "\n".join("\t".join(r) for r in content) + "\n"
+        text = (
+            content if isinstance(content, str) else "\n".join("\t".join(r) for r in content) + "\n"
+        )
         (folder / f"{stem or name}_{split}{suffix}").write_text(text)
     return folder
 
@@ -59,7 +63,7 @@ def load(root: Path, name: str, **options):
     return lambda: data.load_dataset(root, name, **options)
 
 
-# -- the cases --------------------------------------------------------------------------------------
+# -- the cases -------------------------------------------------------------------------------------
 # Each returns (action, substrings the message must hold); the action must raise InputError.
 
 Case = Callable[[Path], tuple[Callable[[], object], list[str]]]
@@ -115,7 +119,8 @@ def ragged_rows(root):
     train[4] = train[4][:-3]
     folder = write_dataset(root, "Ragged", train, rows("TEST"))
     return load(root, "Ragged"), [
-        f"{folder}/Ragged_TRAIN.tsv: row 5 has 22 fields but row 1 has 25", "unequal length"
+        f"{folder}/Ragged_TRAIN.tsv: row 5 has 22 fields but row 1 has 25",
+        "unequal length",
     ]
 
 
@@ -151,8 +156,8 @@ def gzip_named_file(root):
     (folder / "Packed_TRAIN.tsv.gz").write_bytes(gzip.compress(train.read_bytes()))
     train.unlink()
     return load(root, "Packed"), [
-        f"{folder}: expected Packed_TRAIN.tsv", "but found Packed_TRAIN.tsv.gz, compressed; "
-        "decompress it (gunzip) first"
+        f"{folder}: expected Packed_TRAIN.tsv",
+        "but found Packed_TRAIN.tsv.gz, compressed; decompress it (gunzip) first",
     ]
 
 
@@ -215,7 +220,8 @@ def unseen_test_label(root):
     test[0][0] = "3"
     folder = write_dataset(root, "Unseen", rows("TRAIN"), test)
     return load(root, "Unseen"), [
-        f"{folder}/Unseen_TEST.tsv: label(s) 3 are not in the train set", "has 1, 2"
+        f"{folder}/Unseen_TEST.tsv: label(s) 3 are not in the train set",
+        "has 1, 2",
     ]
 
 
@@ -236,14 +242,17 @@ def train_smaller_than_classes(root):
 def folder_name_differs(root):
     folder = write_dataset(root, "ChinaTown", rows("TRAIN"), rows("TEST"), stem="Chinatown")
     return load(root, "ChinaTown"), [
-        str(folder), "found Chinatown_TRAIN.tsv", "the file names must match the folder name"
+        str(folder),
+        "found Chinatown_TRAIN.tsv",
+        "the file names must match the folder name",
     ]
 
 
 @case("`ucr_root` an empty folder")
 def ucr_root_empty(root):
     return lambda: data.archive_datasets(root), [
-        "ucr_root: no dataset folders with <Name>/<Name>_TRAIN.tsv", f"under {root}: the folder is empty"
+        "ucr_root: no dataset folders with <Name>/<Name>_TRAIN.tsv",
+        f"under {root}: the folder is empty",
     ]
 
 
@@ -280,14 +289,16 @@ def unknown_dataset(root):
     good(root)
     known = data.list_datasets(root)
     return lambda: data.select_datasets(known, ["Chinatwn"], root), [
-        "config key datasets: Chinatwn (did you mean Chinatown?) not found in ucr_root", str(root)
+        "config key datasets: Chinatwn (did you mean Chinatown?) not found in ucr_root",
+        str(root),
     ]
 
 
 @case("unknown config key")
 def unknown_config_key(root):
     return lambda: settings.validate({"training": {"batchsize": 8}}), [
-        "config key training.batchsize: unknown key", "batch_size"
+        "config key training.batchsize: unknown key",
+        "batch_size",
     ]
 
 
@@ -301,7 +312,8 @@ def negative_epochs(root):
 @case("dataset name with a space in a `datasets` list")
 def listed_dataset_bad_name(root):
     return lambda: settings.validate({"datasets": [BASE, "My Data"]}), [
-        f"config key datasets (item 2): 'My Data' is not valid: expected a dataset name: {data.NAME_RULE}"
+        f"config key datasets (item 2): 'My Data' is not valid: expected a dataset name: "
+        f"{data.NAME_RULE}"
     ]
 
 
@@ -314,7 +326,7 @@ def config_value_of_no_form(root):
 
 @case("source model file missing")
 def model_missing(root):
-    from transfer_tsc.transfer import load_model
+    from transfer_tsc.training.transfer import load_model
 
     path = root / "results/pretrain/Chinatown/model.h5"
     return lambda: load_model(path), [f"{path}: model file not found"]
@@ -322,32 +334,34 @@ def model_missing(root):
 
 @case("source model file corrupt (not HDF5)")
 def model_corrupt(root):
-    from transfer_tsc.transfer import load_model
+    from transfer_tsc.training.transfer import load_model
 
     path = root / "model.h5"
     path.write_bytes(np.random.default_rng(0).bytes(4096))
     return lambda: load_model(path), [
-        f"{path}: not a readable Keras model (corrupt or truncated?)", "file signature not found"
+        f"{path}: not a readable Keras model (corrupt or truncated?)",
+        "file signature not found",
     ]
 
 
 @case("source model file truncated")
 def model_truncated(root):
-    from transfer_tsc.fcn import build_fcn
-    from transfer_tsc.transfer import load_model, save_model
+    from transfer_tsc.networks.fcn import build_fcn
+    from transfer_tsc.training.transfer import load_model, save_model
 
     whole = root / "whole.h5"
     save_model(build_fcn(2, seed=0), whole)
     path = root / "model.h5"
     path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     return lambda: load_model(path), [
-        f"{path}: not a readable Keras model (corrupt or truncated?)", "truncated file"
+        f"{path}: not a readable Keras model (corrupt or truncated?)",
+        "truncated file",
     ]
 
 
 @case("source model file is HDF5 but not a Keras model")
 def model_not_fcn(root):
-    from transfer_tsc.transfer import load_model
+    from transfer_tsc.training.transfer import load_model
 
     path = root / "model.h5"
     with h5py.File(path, "w") as f:
@@ -359,7 +373,7 @@ def model_not_fcn(root):
 def model_other_network(root):
     import keras
 
-    from transfer_tsc.transfer import load_model, save_model
+    from transfer_tsc.training.transfer import load_model, save_model
 
     path = root / "model.h5"
     inputs = keras.Input(shape=(24,))
@@ -393,13 +407,15 @@ def metrics_empty(root):
     path = root / "results/finetune/Coffee/Chinatown/metrics.csv"
     path.parent.mkdir(parents=True)
     path.write_text("")
-    return lambda: study.gather_transfer([str(path)], ["Chinatown", "Coffee"]), [f"{path}: empty file"]
+    return lambda: study.gather_transfer([str(path)], ["Chinatown", "Coffee"]), [
+        f"{path}: empty file"
+    ]
 
 
 @case("series shorter than the FCN's receptive field")
 def shorter_than_receptive_field(root):
-    from transfer_tsc.fcn import RECEPTIVE_FIELD
-    from transfer_tsc.transfer import check_trainable
+    from transfer_tsc.networks.fcn import RECEPTIVE_FIELD
+    from transfer_tsc.training.transfer import check_trainable
 
     cut = lambda table: [r[: 1 + RECEPTIVE_FIELD - 1] for r in table]  # noqa: E731
     write_dataset(root, "Short", cut(rows("TRAIN")), cut(rows("TEST")))
@@ -430,8 +446,8 @@ def test_bad_input_raises_one_line_naming_the_file_or_key(name, tmp_path):
 
 
 def test_a_short_series_that_still_fits_the_receptive_field_is_accepted(tmp_path):
-    from transfer_tsc.fcn import RECEPTIVE_FIELD
-    from transfer_tsc.transfer import check_trainable
+    from transfer_tsc.networks.fcn import RECEPTIVE_FIELD
+    from transfer_tsc.training.transfer import check_trainable
 
     cut = lambda table: [r[: 1 + RECEPTIVE_FIELD] for r in table]  # noqa: E731
     write_dataset(tmp_path, "Fits", cut(rows("TRAIN")), cut(rows("TEST")))
@@ -453,21 +469,26 @@ def test_a_class_missing_from_test_is_accepted(tmp_path):
 
 
 def test_a_corrupt_checkpoint_is_reported_not_used(tmp_path):
-    from transfer_tsc.fcn import build_fcn
+    from transfer_tsc.networks.fcn import build_fcn
     from transfer_tsc.settings import default_recipe
-    from transfer_tsc.training import train_together
+    from transfer_tsc.training.loop import train_together
 
     checkpoint = tmp_path / "checkpoint.h5"
     checkpoint.write_bytes(b"not hdf5")
     dataset = data.load_dataset(UCR, BASE)
     with pytest.raises(InputError, match=re.escape(f"{checkpoint}: corrupt checkpoint")):
         train_together(
-            [build_fcn(2, seed=0)], dataset.network_input(), dataset.y_train, 2,
-            default_recipe(epochs=2), checkpoint=checkpoint, log=lambda line: None,
+            [build_fcn(2, seed=0)],
+            dataset.network_input(),
+            dataset.y_train,
+            2,
+            default_recipe(epochs=2),
+            checkpoint=checkpoint,
+            log=lambda line: None,
         )
 
 
-# -- end to end through snakemake -------------------------------------------------------------------
+# -- end to end through snakemake ------------------------------------------------------------------
 
 
 def snakemake(workdir: Path, config: dict, *args: str):
@@ -501,16 +522,29 @@ def test_snakemake_refuses_bad_archive_at_start(name, tmp_path):
 @pytest.mark.parametrize(
     "overlay, message",
     [
-        ({"datasets": [BASE, "Chinatwn"]}, "Error: config key datasets: Chinatwn (did you mean Chinatown?)"),
+        (
+            {"datasets": [BASE, "Chinatwn"]},
+            "Error: config key datasets: Chinatwn (did you mean Chinatown?)",
+        ),
         ({"trainig": {"batch_size": 8}}, "Error: config key trainig: unknown key"),
         ({"training": {"batchsize": 8}}, "Error: config key training.batchsize: unknown key"),
-        ({"pretrain": {"epochs": -5}}, "Error: config key pretrain.epochs: -5 is less than the minimum of 1"),
-        ({"finetune": {"epochs": 0}}, "Error: config key finetune.epochs: 0 is less than the minimum of 1"),
+        (
+            {"pretrain": {"epochs": -5}},
+            "Error: config key pretrain.epochs: -5 is less than the minimum of 1",
+        ),
+        (
+            {"finetune": {"epochs": 0}},
+            "Error: config key finetune.epochs: 0 is less than the minimum of 1",
+        ),
         ({"ucr_root": "/no/such/archive"}, "Error: ucr_root: /no/such/archive is not a folder"),
-        ({"data": {"znormalise": "yes"}},
-         "Error: config key data.znormalise: 'yes' is not one of ['auto', True, False]"),
-        ({"analysis": {"names": 2016}},
-         "Error: config key analysis.names: 2016 is not one of [2015, 2018, '2015', '2018']"),
+        (
+            {"data": {"znormalise": "yes"}},
+            "Error: config key data.znormalise: 'yes' is not one of ['auto', True, False]",
+        ),
+        (
+            {"analysis": {"names": 2016}},
+            "Error: config key analysis.names: 2016 is not one of [2015, 2018, '2015', '2018']",
+        ),
     ],
 )
 def test_snakemake_refuses_bad_config_at_start(overlay, message, tmp_path):
@@ -545,7 +579,11 @@ def test_snakemake_jobs_stop_on_bad_files_with_the_message(tmp_path):
 def test_snakemake_refuses_a_corrupt_source_model(tmp_path):
     """A pre-trained model.h5 replaced by garbage: fine-tuning stops naming the file."""
     run = tmp_path / "run"
-    config = {"ucr_root": str(UCR), "datasets": [BASE, "ItalyPowerDemand"], "finetune": {"epochs": 1}}
+    config = {
+        "ucr_root": str(UCR),
+        "datasets": [BASE, "ItalyPowerDemand"],
+        "finetune": {"epochs": 1},
+    }
     source = run / "results/pretrain/ItalyPowerDemand"
     source.mkdir(parents=True)
     (source / "model.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(2000))
@@ -567,7 +605,11 @@ def test_snakemake_refuses_a_corrupt_source_model(tmp_path):
 def test_a_job_over_its_mem_mb_stops_with_a_message(tmp_path):
     """The memory watchdog of rule scripts: a job whose RSS passes its mem_mb stops saying so
     (TensorFlow alone takes more than 300 MB) rather than being killed without a word."""
-    config = {"ucr_root": str(UCR), "datasets": [BASE, "ItalyPowerDemand"], "pretrain": {"epochs": 2}}
+    config = {
+        "ucr_root": str(UCR),
+        "datasets": [BASE, "ItalyPowerDemand"],
+        "pretrain": {"epochs": 2},
+    }
     target = f"results/pretrain/{BASE}/metrics.csv"
     result = snakemake(tmp_path, config, target, "--set-resources", "pretrain:mem_mb=300")
     assert_refused(
@@ -582,7 +624,7 @@ def test_a_job_over_its_mem_mb_stops_with_a_message(tmp_path):
     assert not (tmp_path / target).exists()
 
 
-# -- docs/errors.md -----------------------------------------------------------------------------------
+# -- docs/errors.md --------------------------------------------------------------------------------
 
 DOC_HEAD = """# Bad input: what stops the pipeline, and the message
 
@@ -651,11 +693,18 @@ see docs/resources.md, "Interruptions".
 """
 
 WHERE = {
-    "missing_train": "start", "missing_test": "start", "folder_name_differs": "start",
-    "unknown_dataset": "start", "unknown_config_key": "start", "negative_epochs": "start",
+    "missing_train": "start",
+    "missing_test": "start",
+    "folder_name_differs": "start",
+    "unknown_dataset": "start",
+    "unknown_config_key": "start",
+    "negative_epochs": "start",
     "gzip_named_file": "start",
-    "ucr_root_empty": "start", "ucr_root_dataset_folder": "start", "ucr_root_archive_parent": "start",
-    "dataset_folder_bad_name": "start", "listed_dataset_bad_name": "start",
+    "ucr_root_empty": "start",
+    "ucr_root_dataset_folder": "start",
+    "ucr_root_archive_parent": "start",
+    "dataset_folder_bad_name": "start",
+    "listed_dataset_bad_name": "start",
     "config_value_of_no_form": "start",
 }
 
@@ -670,13 +719,17 @@ def doc_table(tmp: Path) -> str:
             message = message.replace(str(root), "<tmp>")
         message = message.replace(str(root), "<archive>").replace("|", "\\|")
         message = re.sub(r"\(known: [^)]*\)", "(known: <the keys of that section>)", message)
-        message = re.sub(r"\(truncated file: [^)]*\)", "(truncated file: eof = <bytes>, ...)", message)
+        message = re.sub(
+            r"\(truncated file: [^)]*\)", "(truncated file: eof = <bytes>, ...)", message
+        )
         lines.append(f"| {title} | {WHERE.get(name, 'job')} | `{message}` |")
     return DOC_HEAD + "\n".join(lines) + "\n" + DOC_TAIL
 
 
 def test_docs_table_is_current(tmp_path):
-    assert DOC.read_text() == doc_table(tmp_path), "docs/errors.md is stale: python tests/test_bad_input.py"
+    assert DOC.read_text() == doc_table(tmp_path), (
+        "docs/errors.md is stale: python tests/test_bad_input.py"
+    )
 
 
 if __name__ == "__main__":

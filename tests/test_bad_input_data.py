@@ -17,16 +17,21 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import VENV_BIN, run_snakemake
 from test_bad_input import BASE, UCR, assert_refused, good, message_of, rows, write_dataset
-from transfer_tsc import data, prototypes, settings
+
+from transfer_tsc import data, settings
 from transfer_tsc.errors import InputError
+from transfer_tsc.similarity import prototypes
 
 UNREADABLE = ["gzip_file", "latin1_file", "empty_label", "nan_label"]
 # the datasets the cases above write under the archive
-UNREADABLE_DATASETS = {"gzip_file": "Gzip", "latin1_file": "Latin1", "empty_label": "NoLabel",
-                       "nan_label": "NaNLabel"}
+UNREADABLE_DATASETS = {
+    "gzip_file": "Gzip",
+    "latin1_file": "Latin1",
+    "empty_label": "NoLabel",
+    "nan_label": "NaNLabel",
+}
 FAST_PROTOTYPES = {"dtw": {"dba_iterations": 1}}
 
 
@@ -34,7 +39,7 @@ def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedPr
     return run_snakemake(workdir, config, *args, check=False)
 
 
-# -- TRAIN and TEST of different lengths: resampled, with one log line ------------------------------
+# -- TRAIN and TEST of different lengths: resampled, with one log line -----------------------------
 
 
 def write_unequal_splits(root: Path, name: str = "Lengths") -> Path:
@@ -54,7 +59,9 @@ def test_splits_of_different_lengths_are_resampled_with_one_log_line(tmp_path, c
     write_unequal_splits(tmp_path)
     with caplog.at_level(logging.INFO, logger="transfer_tsc"):
         dataset = data.load_dataset(tmp_path, "Lengths")
-    assert [r.getMessage() for r in caplog.records if "resampled" in r.getMessage()] == [LENGTH_LINE]
+    assert [r.getMessage() for r in caplog.records if "resampled" in r.getMessage()] == [
+        LENGTH_LINE
+    ]
     assert dataset.network_input("train").shape == (20, 24, 1)
     assert dataset.network_input("test").shape[1:] == (24, 1)
 
@@ -123,9 +130,19 @@ def test_recommend_names_the_unreadable_file_in_one_line(name, study_results, tm
     message = message_of(name, tmp_path)
     dataset = tmp_path / UNREADABLE_DATASETS[name]
     result = subprocess.run(
-        [str(VENV_BIN / "transfer-tsc"), "recommend", "--dataset", str(dataset),
-         "--study", str(study_results), "--no-scores"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        [
+            str(VENV_BIN / "transfer-tsc"),
+            "recommend",
+            "--dataset",
+            str(dataset),
+            "--study",
+            str(study_results),
+            "--no-scores",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     assert result.returncode == 1, result.stderr
     assert result.stderr.strip().splitlines()[-1] == f"Error: {message}"
@@ -140,7 +157,7 @@ def test_words_pandas_reads_as_missing_are_class_labels(label, tmp_path):
     assert data.load_dataset(tmp_path, "Words").classes == tuple(sorted(["2", label]))
 
 
-# -- ucr_root without dataset folders ---------------------------------------------------------------
+# -- ucr_root without dataset folders --------------------------------------------------------------
 
 # the case of test_bad_input.py, and the ucr_root it points at under the case's folder
 UCR_ROOTS = {
@@ -157,7 +174,9 @@ def test_snakemake_says_what_ucr_root_holds_and_what_was_meant(name, tmp_path):
     message = message_of(name, root)
     result = snakemake(tmp_path / "run", {"ucr_root": str(UCR_ROOTS[name](root))}, "-n")
     assert_refused(result, f"Error: {message}")
-    assert "scores" not in result.stderr  # no phantom dataset from results/transferability/scores.csv
+    assert (
+        "scores" not in result.stderr
+    )  # no phantom dataset from results/transferability/scores.csv
     assert not (tmp_path / "run/results").exists()
 
 
@@ -173,7 +192,7 @@ def test_a_dataset_folder_named_like_a_result_file_is_refused(tmp_path):
     )
 
 
-# -- dataset names: a space is refused under datasets: all as in a list -----------------------------
+# -- dataset names: a space is refused under datasets: all as in a list ----------------------------
 
 
 def test_a_name_with_a_space_stops_under_all_as_in_a_list(tmp_path):
@@ -188,7 +207,11 @@ def test_a_name_with_a_space_stops_under_all_as_in_a_list(tmp_path):
         f"config key datasets: {names}, line 2: 'My Data' is not a dataset name (one name a line: "
         f"{data.NAME_RULE})"
     )
-    for datasets, message in (("all", under_all), ([BASE, "My Data"], listed), (str(names), in_file)):
+    for datasets, message in (
+        ("all", under_all),
+        ([BASE, "My Data"], listed),
+        (str(names), in_file),
+    ):
         result = snakemake(tmp_path / "run", {"ucr_root": str(archive), "datasets": datasets}, "-n")
         assert_refused(result, f"Error: {message}")
         assert "'My Data'" in message and data.NAME_RULE in message
@@ -210,22 +233,40 @@ def test_the_schema_names_datasets_by_the_package_rule():
 @pytest.mark.parametrize(
     "config, message",
     [
-        ({"dtw": {"window": 2}}, "config key dtw.window: 2 is not valid: expected null or a number in (0, 1]"),
-        ({"finetune": {"group_size": "some"}},
-         "config key finetune.group_size: 'some' is not valid: expected an integer >= 1 or a string "
-         "matching ^(auto|[1-9][0-9]*)$"),
-        ({"recommend": {"dataset": ""}},
-         "config key recommend.dataset: '' is not valid: expected null or a non-empty string"),
-        ({"analysis": {"heatmap_limit": -1}},
-         "config key analysis.heatmap_limit: -1 is not valid: expected null or a number > 0"),
-        ({"analysis": {"rank_curve_targets": ["Meat", "Ham}"]}},
-         "config key analysis.rank_curve_targets (item 2): 'Ham}' is not valid: expected a dataset name"),
-        ({"datasets": 5},
-         "config key datasets: 5 is not valid: expected all, ucr2015 or the path of a file of dataset "
-         "names; or a non-empty list of distinct items, each a dataset name"),
+        (
+            {"dtw": {"window": 2}},
+            "config key dtw.window: 2 is not valid: expected null or a number in (0, 1]",
+        ),
+        (
+            {"finetune": {"group_size": "some"}},
+            "config key finetune.group_size: 'some' is not valid: expected an integer >= 1 or a "
+            "string "
+            "matching ^(auto|[1-9][0-9]*)$",
+        ),
+        (
+            {"recommend": {"dataset": ""}},
+            "config key recommend.dataset: '' is not valid: expected null or a non-empty string",
+        ),
+        (
+            {"analysis": {"heatmap_limit": -1}},
+            "config key analysis.heatmap_limit: -1 is not valid: expected null or a number > 0",
+        ),
+        (
+            {"analysis": {"rank_curve_targets": ["Meat", "Ham}"]}},
+            "config key analysis.rank_curve_targets (item 2): 'Ham}' is not valid: expected a "
+            "dataset name",
+        ),
+        (
+            {"datasets": 5},
+            "config key datasets: 5 is not valid: expected all, ucr2015 or the path of a file of "
+            "dataset "
+            "names; or a non-empty list of distinct items, each a dataset name",
+        ),
         ({"datasets": []}, "config key datasets: [] is not valid: expected all, ucr2015"),
-        ({"finetune": {"sources": "closest:2"}},
-         "config key finetune.sources: 'closest:2' is not valid: expected all, nearest:K"),
+        (
+            {"finetune": {"sources": "closest:2"}},
+            "config key finetune.sources: 'closest:2' is not valid: expected all, nearest:K",
+        ),
     ],
 )
 def test_one_of_errors_name_the_value_and_the_accepted_forms(config, message):
@@ -236,7 +277,10 @@ def test_one_of_errors_name_the_value_and_the_accepted_forms(config, message):
 
 
 def test_snakemake_names_the_accepted_forms_of_a_key(tmp_path):
-    config = {"ucr_root": str(UCR), "datasets": [BASE, "ItalyPowerDemand"],
-              "dtw": {"window": {"fraction": 0.1}}}
+    config = {
+        "ucr_root": str(UCR),
+        "datasets": [BASE, "ItalyPowerDemand"],
+        "dtw": {"window": {"fraction": 0.1}},
+    }
     result = snakemake(tmp_path, config, "-n")
     assert_refused(result, f"Error: {message_of('config_value_of_no_form', tmp_path)}")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from conftest import SHORT_TRAINING, run_snakemake
 from test_workflow import job_counts
+
 from transfer_tsc import study
 from transfer_tsc.errors import InputError
 
@@ -52,9 +52,13 @@ def test_random_sources_are_seeded_per_target():
 def test_nearest_sources_follow_the_ranks_within_the_study():
     neighbours = pd.DataFrame(
         [
-            ("A", 1, "X", 0.1), ("A", 2, "C", 0.2), ("A", 3, "B", 0.3),
-            ("B", 1, "C", 0.5), ("B", 2, "A", 0.6),
-            ("C", 1, "A", 0.1), ("C", 2, "B", 0.9),
+            ("A", 1, "X", 0.1),
+            ("A", 2, "C", 0.2),
+            ("A", 3, "B", 0.3),
+            ("B", 1, "C", 0.5),
+            ("B", 2, "A", 0.6),
+            ("C", 1, "A", 0.1),
+            ("C", 2, "B", 0.9),
         ],
         columns=["target", "rank", "source", "distance"],
     )
@@ -62,7 +66,9 @@ def test_nearest_sources_follow_the_ranks_within_the_study():
     picked = study.nearest_sources(neighbours, ["A", "B", "C"], 1)
     assert picked.values.tolist() == [["A", 1, "C"], ["B", 1, "C"], ["C", 1, "A"]]
     assert study.selection_map(study.nearest_sources(neighbours, ["A", "B", "C"], 2)) == {
-        "A": ["B", "C"], "B": ["A", "C"], "C": ["A", "B"],
+        "A": ["B", "C"],
+        "B": ["A", "C"],
+        "C": ["A", "B"],
     }
     with pytest.raises(InputError, match="no DTW neighbours for target.*D"):
         study.nearest_sources(neighbours, ["A", "B", "C", "D"], 1)
@@ -77,7 +83,9 @@ def test_random_budget_dry_run_schedules_n_times_k_finetunes(tmp_path, ucr_root,
     assert counts["finetune"] == len(DATASETS) * k
     assert "select_sources" not in counts  # random:K needs no checkpoint: a static DAG
     # the selection table the rule writes is the one the DAG was built from
-    run_snakemake(tmp_path, budget_config(ucr_root, f"random:{k}"), "results/finetune/selection.csv")
+    run_snakemake(
+        tmp_path, budget_config(ucr_root, f"random:{k}"), "results/finetune/selection.csv"
+    )
     selection = pd.read_csv(tmp_path / "results/finetune/selection.csv")
     expected = study.random_sources(DATASETS, k, seed=0)
     pd.testing.assert_frame_equal(selection, expected)
@@ -101,8 +109,9 @@ def test_nearest_budget_dry_run_after_the_similarity_outputs(tmp_path, ucr_root)
     selection = pd.read_csv(tmp_path / "results/finetune/selection.csv")
     for target in DATASETS:
         ranked = neighbours[neighbours["target"] == target].sort_values("rank")
-        assert selection[selection["target"] == target]["source"].tolist() == (
-            ranked["source"].tolist()[:2]
+        assert (
+            selection[selection["target"] == target]["source"].tolist()
+            == (ranked["source"].tolist()[:2])
         )
 
     dry = run_snakemake(tmp_path, config, "results/transfer_accuracy.csv", "-n")
@@ -112,11 +121,16 @@ def test_nearest_budget_dry_run_after_the_similarity_outputs(tmp_path, ucr_root)
 
     # a pair outside the selection is refused with the reason
     outside = next(
-        (s, t) for t in DATASETS for s in DATASETS
+        (s, t)
+        for t in DATASETS
+        for s in DATASETS
         if s != t and s not in selection[selection["target"] == t]["source"].tolist()
     )
     refused = run_snakemake(
-        tmp_path, config, f"results/finetune/{outside[0]}/{outside[1]}/metrics.csv", "-n",
+        tmp_path,
+        config,
+        f"results/finetune/{outside[0]}/{outside[1]}/metrics.csv",
+        "-n",
         check=False,
     )
     assert refused.returncode != 0
@@ -126,7 +140,10 @@ def test_nearest_budget_dry_run_after_the_similarity_outputs(tmp_path, ucr_root)
 @pytest.mark.parametrize("sources", ["nearest:0", "random", "closest:2"])
 def test_a_bad_budget_is_refused_with_the_key(tmp_path, ucr_root, sources):
     refused = run_snakemake(
-        tmp_path, budget_config(ucr_root, sources), "results/transfer_accuracy.csv", "-n",
+        tmp_path,
+        budget_config(ucr_root, sources),
+        "results/transfer_accuracy.csv",
+        "-n",
         check=False,
     )
     assert refused.returncode != 0

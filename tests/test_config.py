@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from conftest import run_snakemake
+
 from transfer_tsc import settings
 from transfer_tsc.errors import InputError
 
@@ -36,10 +36,18 @@ def test_nested_text_values_take_the_schema_types():
 @pytest.mark.parametrize(
     "config, message",
     [
-        ({"pretrain": {"epochs": "three"}}, "config key pretrain.epochs: 'three' is not of type 'integer'"),
-        ({"pretrain": {"epochs": "3.5"}}, "config key pretrain.epochs: '3.5' is not of type 'integer'"),
-        ({"training": {"batch_size_cap_tenth": "yes"}},
-         "config key training.batch_size_cap_tenth: 'yes' is not of type 'boolean'"),
+        (
+            {"pretrain": {"epochs": "three"}},
+            "config key pretrain.epochs: 'three' is not of type 'integer'",
+        ),
+        (
+            {"pretrain": {"epochs": "3.5"}},
+            "config key pretrain.epochs: '3.5' is not of type 'integer'",
+        ),
+        (
+            {"training": {"batch_size_cap_tenth": "yes"}},
+            "config key training.batch_size_cap_tenth: 'yes' is not of type 'boolean'",
+        ),
         ({"dtw": {"window": "wide"}}, "config key dtw.window: 'wide' is not valid"),
     ],
 )
@@ -50,22 +58,37 @@ def test_text_that_is_not_the_type_is_refused_by_name(config, message):
 
 
 # What TensorFlow, absl and Keras print on their own at start-up or on every save or call.
-THIRD_PARTY_NOISE = ("absl", "I0000", "E0000", "cuInit", "oneDNN", "cuda", "legacy",
-                     "structure of `inputs`", "UserWarning")
+THIRD_PARTY_NOISE = (
+    "absl",
+    "I0000",
+    "E0000",
+    "cuInit",
+    "oneDNN",
+    "cuda",
+    "legacy",
+    "structure of `inputs`",
+    "UserWarning",
+)
 
 
 def test_nested_config_on_the_command_line_is_used_as_typed(tmp_path):
     """Also: the run's console and the training job's log carry the pipeline's own lines only."""
     target = "results/finetune/CBF/TwoPatterns/metrics.csv"
     result = run_snakemake(
-        tmp_path, {"ucr_root": "demo"}, target,
-        "--config", 'pretrain={"epochs": 2}', 'finetune={"epochs": 1}',
+        tmp_path,
+        {"ucr_root": "demo"},
+        target,
+        "--config",
+        'pretrain={"epochs": 2}',
+        'finetune={"epochs": 1}',
         'training={"progress_every": 1, "checkpoint_every": 1}',
     )
     assert pd.read_csv(tmp_path / "results/pretrain/CBF/metrics.csv").loc[0, "epochs"] == 2
     assert pd.read_csv(tmp_path / target).loc[0, "epochs"] == 1
-    logs = [(tmp_path / "logs/pretrain/CBF.log").read_text(),
-            (tmp_path / "logs/finetune/TwoPatterns/CBF.log").read_text()]
+    logs = [
+        (tmp_path / "logs/pretrain/CBF.log").read_text(),
+        (tmp_path / "logs/finetune/TwoPatterns/CBF.log").read_text(),
+    ]
     assert "[pretrain CBF] epoch 2/2" in logs[0]
     for text in [result.stdout, result.stderr, *logs]:
         noisy = [line for line in text.splitlines() if any(n in line for n in THIRD_PARTY_NOISE)]

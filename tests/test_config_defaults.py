@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from transfer_tsc import settings
-from transfer_tsc.recipe import Recipe
+from transfer_tsc.training.recipe import Recipe
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,8 +61,11 @@ def test_config_yaml_sets_each_key_to_the_schema_default():
     values = flatten(yaml.safe_load((REPO / "config.yaml").read_text()))
     defaults = schema_defaults()
     assert set(values) <= set(defaults), sorted(set(values) - set(defaults))
-    differ = {key: (value, defaults[key]) for key, value in values.items()
-              if not same(value, defaults[key])}
+    differ = {
+        key: (value, defaults[key])
+        for key, value in values.items()
+        if not same(value, defaults[key])
+    }
     assert differ == {}
 
 
@@ -71,7 +74,9 @@ def readme_table() -> dict[str, str]:
     several keys (``training.learning_rate``, ``lr_factor``) names the later ones within the
     first one's section; the default cell lists their defaults in the same order."""
     readme = (REPO / "README.md").read_text()
-    table = readme.split("### Configuration\n", 1)[1].split("| key | default | meaning | changing it re-runs |", 1)[1]
+    table = readme.split("### Configuration\n", 1)[1].split(
+        "| key | default | meaning | changing it re-runs |", 1
+    )[1]
     table = table.split("\n\n", 1)[0]
     rows = {}
     for line in table.strip().splitlines()[1:]:  # the |---| line first
@@ -91,8 +96,11 @@ def test_readme_configuration_table_has_the_schema_keys_and_defaults():
     table, defaults = readme_table(), schema_defaults()
     assert sorted(set(defaults) - set(table)) == [], "keys missing from the README table"
     assert sorted(set(table) - set(defaults)) == [], "README table keys not in the schema"
-    differ = {key: (text, defaults[key]) for key, text in table.items()
-              if not same(yaml.safe_load(text), defaults[key])}
+    differ = {
+        key: (text, defaults[key])
+        for key, text in table.items()
+        if not same(yaml.safe_load(text), defaults[key])
+    }
     assert differ == {}
 
 
@@ -100,13 +108,22 @@ def test_the_recipe_fields_are_the_config_keys_or_fixed_by_the_paper():
     """A Recipe field without a value of its own is read from the config key of its name (the
     stage's epochs, training.*, seed); a field with one has no config key to disagree with."""
     defaults = schema_defaults()
-    keys = {key.rpartition(".")[2] for key in defaults
-            if key.startswith(("training.", "pretrain.", "finetune.")) or "." not in key}
+    keys = {
+        key.rpartition(".")[2]
+        for key in defaults
+        if key.startswith(("training.", "pretrain.", "finetune.")) or "." not in key
+    }
     required = {f.name for f in dataclasses.fields(Recipe) if f.default is dataclasses.MISSING}
     fixed = {f.name for f in dataclasses.fields(Recipe)} - required
     assert required <= keys and not fixed & keys, (required - keys, fixed & keys)
-    config = settings.validate({"pretrain": {"epochs": 3}, "finetune": {"epochs": 5}, "seed": 7,
-                                "training": {"lr_patience": 9}})
+    config = settings.validate(
+        {
+            "pretrain": {"epochs": 3},
+            "finetune": {"epochs": 5},
+            "seed": 7,
+            "training": {"lr_patience": 9},
+        }
+    )
     for stage, epochs in (("pretrain", 3), ("finetune", 5)):
         recipe = settings.recipe(config, stage)
         assert (recipe.epochs, recipe.seed, recipe.lr_patience) == (epochs, 7, 9)

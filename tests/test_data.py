@@ -37,7 +37,11 @@ def test_every_dataset_matches_the_inventory(ucr_root):
 
 def test_labels_are_encoded_in_order_of_the_files_labels(ucr_root):
     # DistalPhalanxTW has labels 3..8, ECG200 -1/1, Coffee 0/1
-    for name, classes in [("DistalPhalanxTW", "3 4 5 6 7 8"), ("ECG200", "-1 1"), ("Coffee", "0 1")]:
+    for name, classes in [
+        ("DistalPhalanxTW", "3 4 5 6 7 8"),
+        ("ECG200", "-1 1"),
+        ("Coffee", "0 1"),
+    ]:
         dataset = data.load_dataset(ucr_root, name)
         assert " ".join(dataset.classes) == classes
         labels, _ = data.read_split(data.split_file(ucr_root, name, "TRAIN"))
@@ -82,7 +86,9 @@ def test_missing_values_are_interpolated_when_asked(ucr_root):
 
 
 def test_znormalisation_is_per_series_and_optional(ucr_root):
-    raw = data.load_dataset(ucr_root, "Chinatown", znormalise=False)  # not normalised in the archive
+    raw = data.load_dataset(
+        ucr_root, "Chinatown", znormalise=False
+    )  # not normalised in the archive
     normalised = data.load_dataset(ucr_root, "Chinatown", znormalise=True)
     assert abs(raw.x_train[0].mean()) > 1
     np.testing.assert_allclose(normalised.x_train.mean(axis=1), 0, atol=1e-9)
@@ -91,8 +97,13 @@ def test_znormalisation_is_per_series_and_optional(ucr_root):
     np.testing.assert_allclose(normalised.x_train[3], expected)
 
 
-NOT_NORMALISED = {"Chinatown": False, "BME": False, "PowerCons": False,
-                  "GesturePebbleZ1": False, "DodgerLoopDay": True}  # name: fill_missing
+NOT_NORMALISED = {
+    "Chinatown": False,
+    "BME": False,
+    "PowerCons": False,
+    "GesturePebbleZ1": False,
+    "DodgerLoopDay": True,
+}  # name: fill_missing
 
 
 def test_znormalise_auto_leaves_every_paper_dataset_as_read_and_normalises_the_others(
@@ -139,15 +150,24 @@ def _two_class_files(root, name, shift: float, scale: float):
 
 @pytest.mark.parametrize(
     ("shift", "scale", "normalised"),
-    [(0.0, 1.0, False), (0.04, 1.0, False), (0.06, 1.0, True), (0.0, 0.96, False),
-     (0.0, 0.94, True), (0.0, 1.06, True), (-0.06, 1.0, True)],
+    [
+        (0.0, 1.0, False),
+        (0.04, 1.0, False),
+        (0.06, 1.0, True),
+        (0.0, 0.96, False),
+        (0.0, 0.94, True),
+        (0.0, 1.06, True),
+        (-0.06, 1.0, True),
+    ],
 )
 def test_znormalise_auto_tolerance_on_the_mean_and_the_std(tmp_path, shift, scale, normalised):
     _two_class_files(tmp_path, "Made", shift, scale)
     raw = data.load_dataset(tmp_path, "Made", znormalise=False)
     auto = data.load_dataset(tmp_path, "Made", znormalise="auto")
     if normalised:
-        expected = (raw.x_train - raw.x_train.mean(1, keepdims=True)) / raw.x_train.std(1, keepdims=True)
+        expected = (raw.x_train - raw.x_train.mean(1, keepdims=True)) / raw.x_train.std(
+            1, keepdims=True
+        )
         np.testing.assert_allclose(auto.x_train, expected, atol=1e-12)
     else:
         assert np.array_equal(auto.x_train, raw.x_train)
@@ -192,7 +212,9 @@ def test_demo_archive_is_a_valid_ucr_2018_archive(tmp_path):
         np.testing.assert_allclose(dataset.x_train.mean(axis=1), 0, atol=1e-5)
     again = tmp_path / "again"
     write_demo_dataset(again, "CBF", seed=3)
-    assert (again / "CBF" / "CBF_TRAIN.tsv").read_bytes() == (tmp_path / "CBF" / "CBF_TRAIN.tsv").read_bytes()
+    assert (again / "CBF" / "CBF_TRAIN.tsv").read_bytes() == (
+        tmp_path / "CBF" / "CBF_TRAIN.tsv"
+    ).read_bytes()
 
 
 @pytest.mark.parametrize("name", ["BME", "Coffee"])

@@ -70,8 +70,15 @@ DATASET = "Chinatown"
 MODELS = 2
 # lr_patience 1 with a large min_delta: the rates halve after epoch 3 (the loss falls by less
 # than 0.2), after the checkpoint of epoch 2, so the resumed run's schedule comes from it.
-RECIPE = dict(epochs=4, batch_size=8, batch_size_cap_tenth=False, lr_patience=1,
-              lr_min_delta=0.2, progress_every=1, checkpoint_every=2)
+RECIPE = dict(
+    epochs=4,
+    batch_size=8,
+    batch_size_cap_tenth=False,
+    lr_patience=1,
+    lr_min_delta=0.2,
+    progress_every=1,
+    checkpoint_every=2,
+)
 STEPS_PER_EPOCH = 3
 LOSS_ATOL = 2e-4
 AMPLIFICATION = 3.0
@@ -106,13 +113,15 @@ def _lowered_epoch(engine, x, targets, recipe) -> str:
     """The StableHLO of one epoch's compiled call (lowered, not run)."""
     import jax.numpy as jnp
 
-    from transfer_tsc.training import epoch_batches, epoch_order
+    from transfer_tsc.training.loop import epoch_batches, epoch_order
 
-    batches = epoch_batches(x, targets, epoch_order(recipe.seed, 0, len(x)),
-                            recipe.batch_size_for(len(x)))
+    batches = epoch_batches(
+        x, targets, epoch_order(recipe.seed, 0, len(x)), recipe.batch_size_for(len(x))
+    )
     zeros = jnp.zeros(MODELS, jnp.float32)
-    return engine._batches.lower(engine.trainable, engine.non_trainable, engine.opt_state,
-                                 zeros, zeros, *batches).as_text()
+    return engine._batches.lower(
+        engine.trainable, engine.non_trainable, engine.opt_state, zeros, zeros, *batches
+    ).as_text()
 
 
 def _child(ucr_root: str, out: Path, precision: str) -> None:
@@ -124,9 +133,9 @@ def _child(ucr_root: str, out: Path, precision: str) -> None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 
     from transfer_tsc.data import load_dataset
-    from transfer_tsc.engines import JaxEngine, default_epoch_loop
-    from transfer_tsc.fcn import build_fcn
-    from transfer_tsc.training import one_hot, train_together
+    from transfer_tsc.networks.fcn import build_fcn
+    from transfer_tsc.training.engines import JaxEngine, default_epoch_loop
+    from transfer_tsc.training.loop import one_hot, train_together
 
     d = load_dataset(ucr_root, DATASET)
     x, y = d.network_input("train"), d.y_train
@@ -147,13 +156,16 @@ def _child(ucr_root: str, out: Path, precision: str) -> None:
         models = fresh()
         started = time.perf_counter()
         try:
-            results = train_together(models, x, y, d.n_classes, recipe, checkpoint, log=log,
-                                     epoch_loop=epoch_loop)
+            results = train_together(
+                models, x, y, d.n_classes, recipe, checkpoint, log=log, epoch_loop=epoch_loop
+            )
         finally:
             report["seconds"][name] = time.perf_counter() - started
         report["runs"][name] = [
-            {"history": r.history[["loss", "accuracy", "lr"]].to_numpy().tolist(),
-             "best_epoch": r.best_epoch}
+            {
+                "history": r.history[["loss", "accuracy", "lr"]].to_numpy().tolist(),
+                "best_epoch": r.best_epoch,
+            }
             for r in results
         ]
         for k, model in enumerate(models):
@@ -184,8 +196,9 @@ def _child(ucr_root: str, out: Path, precision: str) -> None:
         report["lowered"][loop] = {
             "while_loops": text.count("stablehlo.while"),
             "convolutions": _convolution_types(text),
-            "outputs": re.search(r"func\.func public @main\(.*?\) -> \((.*?)\) \{", text,
-                                 re.S).group(1),
+            "outputs": re.search(
+                r"func\.func public @main\(.*?\) -> \((.*?)\) \{", text, re.S
+            ).group(1),
         }
     template = fresh()[0]
     report["names"] = [w.path for w in template.weights]  # get_weights order: "conv1/bias"
@@ -200,8 +213,13 @@ def _child(ucr_root: str, out: Path, precision: str) -> None:
 
 def _run_child(ucr_root: Path, out: Path, precision: str) -> tuple[dict, dict]:
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run([sys.executable, __file__, str(ucr_root), str(out), precision],
-                          env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, __file__, str(ucr_root), str(out), precision],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     with np.load(out.with_suffix(".npz")) as arrays:
         return json.loads(out.read_text()), dict(arrays)
@@ -236,18 +254,19 @@ def loss_bound(epoch: int) -> float:
 
 def test_default_epoch_loop_follows_the_backend(monkeypatch, fp32):
     """Written out on the CPU, the scan on a GPU or TPU (JAX stand-in); unchanged default."""
-    from transfer_tsc import engines
+    from transfer_tsc.training import engines
 
     report, _ = fp32
     assert report["default_epoch_loop"] == report["engine_default"] == "unrolled"
     for platform, loop in (("cpu", "unrolled"), ("gpu", "scan"), ("tpu", "scan")):
-        monkeypatch.setitem(sys.modules, "jax",
-                            types.SimpleNamespace(default_backend=lambda p=platform: p))
+        monkeypatch.setitem(
+            sys.modules, "jax", types.SimpleNamespace(default_backend=lambda p=platform: p)
+        )
         assert engines.default_epoch_loop() == loop
 
 
 def test_an_unknown_epoch_loop_is_refused():
-    from transfer_tsc.engines import JaxEngine
+    from transfer_tsc.training.engines import JaxEngine
 
     with pytest.raises(ValueError, match="epoch_loop 'while': one of scan, unrolled"):
         JaxEngine([], default_recipe(), "while")
@@ -300,8 +319,9 @@ def test_scan_epoch_resumes_from_a_checkpoint(fp32):
     report, arrays = fp32
     assert report["checkpoint_saved"] and report["checkpoint_removed"]
     for k in range(MODELS):
-        np.testing.assert_allclose(_history(report, "resumed", k), _history(report, "scan", k),
-                                   rtol=0, atol=RESUME_ATOL)
+        np.testing.assert_allclose(
+            _history(report, "resumed", k), _history(report, "scan", k), rtol=0, atol=RESUME_ATOL
+        )
         for r, s in zip(_weights(arrays, "resumed", k), _weights(arrays, "scan", k)):
             np.testing.assert_allclose(r, s, rtol=0, atol=RESUME_ATOL * max(1.0, np.abs(s).max()))
 
@@ -350,10 +370,13 @@ def test_gpu_check_children_start_jax_without_preallocation(monkeypatch):
     env = gc.child_env(None, cpu=False)
     assert env["KERAS_BACKEND"] == "jax" and "JAX_PLATFORMS" not in env
     assert gc.child_env(None, cpu=True)["JAX_PLATFORMS"] == "cpu"
-    probe = ("import json; from jaxlib import xla_client; "
-             "print(json.dumps(xla_client.generate_pjrt_gpu_plugin_options()))")
-    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
-                          timeout=120)
+    probe = (
+        "import json; from jaxlib import xla_client; "
+        "print(json.dumps(xla_client.generate_pjrt_gpu_plugin_options()))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     options = json.loads(done.stdout.strip().splitlines()[-1])
     assert options["preallocate"] is False
@@ -368,11 +391,14 @@ class _Device:
         return self.stats
 
 
-@pytest.mark.parametrize("stats, peak", [
-    ({"peak_bytes_in_use": 3 * 2**20, "bytes_in_use": 2**20}, 3.0),  # a GPU's statistics
-    (None, None),  # the CPU keeps none
-    ({"bytes_in_use": 2**20}, None),
-])
+@pytest.mark.parametrize(
+    "stats, peak",
+    [
+        ({"peak_bytes_in_use": 3 * 2**20, "bytes_in_use": 2**20}, 3.0),  # a GPU's statistics
+        (None, None),  # the CPU keeps none
+        ({"bytes_in_use": 2**20}, None),
+    ],
+)
 def test_peak_gpu_memory_is_read_from_the_device(monkeypatch, stats, peak):
     gc = load_gpu_check()
     monkeypatch.setitem(sys.modules, "jax", types.SimpleNamespace(devices=lambda: [_Device(stats)]))
@@ -382,8 +408,12 @@ def test_peak_gpu_memory_is_read_from_the_device(monkeypatch, stats, peak):
 def test_gpu_check_goes_on_with_a_gpu_and_stops_without_one():
     gc = load_gpu_check()
     modules = {name: {"ok": True} for name in ("jax", "numpy", "keras", "h5py", "pandas")}
-    inventory = {"modules": modules, "package": {"transfer_tsc.training": "ok, no tensorflow"},
-                 "devices": ["gpu:NVIDIA H200"], "platform": "gpu"}
+    inventory = {
+        "modules": modules,
+        "package": {"transfer_tsc.training.loop": "ok, no tensorflow"},
+        "devices": ["gpu:NVIDIA H200"],
+        "platform": "gpu",
+    }
     gc.check_inventory(inventory, cpu=False)
     with pytest.raises(gc.CheckError, match="JAX sees no GPU"):
         gc.check_inventory({**inventory, "devices": ["cpu:cpu"], "platform": "cpu"}, cpu=False)
@@ -392,8 +422,9 @@ def test_gpu_check_goes_on_with_a_gpu_and_stops_without_one():
 def test_a_measured_peak_is_written_as_a_number(tmp_path):
     gc = load_gpu_check()
     path = tmp_path / "speed.csv"
-    gc.write_csv([{"size": "tiny", "status": "ok", "peak_gpu_mb": 1234.56789012}],
-                 gc.SPEED_COLUMNS, path)
+    gc.write_csv(
+        [{"size": "tiny", "status": "ok", "peak_gpu_mb": 1234.56789012}], gc.SPEED_COLUMNS, path
+    )
     row = path.read_text().splitlines()[1].split(",")
     assert row[gc.SPEED_COLUMNS.index("peak_gpu_mb")] == "1234.56789"
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from transfer_tsc.data import load_dataset
-from transfer_tsc.fcn import RECEPTIVE_FIELD, build_fcn, with_new_head
+from transfer_tsc.networks.fcn import RECEPTIVE_FIELD, build_fcn, with_new_head
 from transfer_tsc.settings import default_recipe
-from transfer_tsc.transfer import finetune, load_model, pretrain, save_model
+from transfer_tsc.training.transfer import finetune, load_model, pretrain, save_model
 
 
 def expected_parameters(n_classes: int) -> int:
@@ -33,14 +33,28 @@ def test_layers_and_shapes():
     model = build_fcn(3, seed=0)
     convs = [layer for layer in model.layers if layer.name.startswith("conv")]
     assert [(c.filters, c.kernel_size[0], c.strides[0], c.padding) for c in convs] == [
-        (128, 8, 1, "same"), (256, 5, 1, "same"), (128, 3, 1, "same"),
+        (128, 8, 1, "same"),
+        (256, 5, 1, "same"),
+        (128, 3, 1, "same"),
     ]
     assert [layer.name for layer in model.layers][1:] == [
-        "conv1", "bn1", "relu1", "conv2", "bn2", "relu2", "conv3", "bn3", "relu3", "gap", "softmax",
+        "conv1",
+        "bn1",
+        "relu1",
+        "conv2",
+        "bn2",
+        "relu2",
+        "conv3",
+        "bn3",
+        "relu3",
+        "gap",
+        "softmax",
     ]
     assert model.input_shape == (None, None, 1)
     for length in (RECEPTIVE_FIELD, 150, 1000):  # one network, any length
-        out = np.asarray(model(np.random.default_rng(0).normal(size=(4, length, 1)).astype("float32")))
+        out = np.asarray(
+            model(np.random.default_rng(0).normal(size=(4, length, 1)).astype("float32"))
+        )
         assert out.shape == (4, 3)
         np.testing.assert_allclose(out.sum(axis=1), 1, rtol=1e-5)
 
@@ -72,7 +86,7 @@ def test_finetuning_starts_from_the_source_weights(ucr_root, tmp_path):
     source, outcome = pretrain(source_data, recipe)
     assert outcome.train.history.shape == (2, 4)
     save_model(source, tmp_path / "coffee.h5")
-    (model, result), = finetune(
+    ((model, result),) = finetune(
         {"Coffee": tmp_path / "coffee.h5"}, target, default_recipe(epochs=1)
     ).values()
     assert model.output_shape == (None, 2)

@@ -13,10 +13,12 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import run_snakemake
-from transfer_tsc import analysis, jobs, study
+
+from transfer_tsc import study
 from transfer_tsc.errors import InputError
+from transfer_tsc.report import analysis
+from transfer_tsc.workflow import jobs
 
 HEADER = "dataset,test_accuracy,test_loss,train_loss,epochs,best_epoch,train_seconds\n"
 GOOD = HEADER + "Coffee,0.5,0.7,0.6,3,2,1.234\n"
@@ -43,32 +45,63 @@ def pair_text(source: str, target: str, accuracy: float = 0.75) -> str:
 
 
 def test_the_reader_reads_what_the_writer_writes(tmp_path):
-    from transfer_tsc.training import TrainResult
-    from transfer_tsc.transfer import Outcome, write_outcome
+    from transfer_tsc.training.loop import TrainResult
+    from transfer_tsc.training.transfer import Outcome, write_outcome
 
-    history = pd.DataFrame({"epoch": [1, 2], "loss": [0.9, 0.6], "accuracy": [0.5, 0.7], "lr": 0.001})
+    history = pd.DataFrame(
+        {"epoch": [1, 2], "loss": [0.9, 0.6], "accuracy": [0.5, 0.7], "lr": 0.001}
+    )
     outcome = Outcome(0.625, 0.71, TrainResult(history, 2, 0.6, 2, 1.23456))
     pretrained = tmp_path / "results/pretrain/Coffee/metrics.csv"
-    write_outcome(None, outcome, None, str(pretrained), str(pretrained.with_name("history.csv")), dataset="Coffee")
+    write_outcome(
+        None,
+        outcome,
+        None,
+        str(pretrained),
+        str(pretrained.with_name("history.csv")),
+        dataset="Coffee",
+    )
     row = study.read_pretrain_metrics(pretrained)
     assert list(row.columns) == [*study.PRETRAIN_IDENTITY, *study.METRICS_COLUMNS]
     assert row.iloc[0].to_dict() == {
-        "dataset": "Coffee", "test_accuracy": 0.625, "test_loss": 0.71, "train_loss": 0.6,
-        "epochs": 2, "best_epoch": 2, "train_seconds": 1.235,
+        "dataset": "Coffee",
+        "test_accuracy": 0.625,
+        "test_loss": 0.71,
+        "train_loss": 0.6,
+        "epochs": 2,
+        "best_epoch": 2,
+        "train_seconds": 1.235,
     }
     pair = tmp_path / "results/finetune/Coffee/GunPoint/metrics.csv"
-    write_outcome(None, outcome, None, str(pair), str(pair.with_name("history.csv")), source="Coffee", target="GunPoint")
-    assert list(study.read_pair_metrics(pair).columns) == [*study.PAIR_IDENTITY, *study.METRICS_COLUMNS]
+    write_outcome(
+        None,
+        outcome,
+        None,
+        str(pair),
+        str(pair.with_name("history.csv")),
+        source="Coffee",
+        target="GunPoint",
+    )
+    assert list(study.read_pair_metrics(pair).columns) == [
+        *study.PAIR_IDENTITY,
+        *study.METRICS_COLUMNS,
+    ]
 
 
 @pytest.mark.parametrize(
     "content, problem",
     [
-        ("this file was overwritten\n", "not a metrics table (no column dataset, test_accuracy, test_loss, "
-         "train_loss, epochs, best_epoch, train_seconds; unexpected column 'this file was overwritten')"),
+        (
+            "this file was overwritten\n",
+            "not a metrics table (no column dataset, test_accuracy, test_loss, "
+            "train_loss, epochs, best_epoch, train_seconds; unexpected column 'this file was "
+            "overwritten')",
+        ),
         ("", "empty file"),
-        (GOOD.replace("test_accuracy", "accuracy"), "not a metrics table (no column test_accuracy; "
-         "unexpected column 'accuracy')"),
+        (
+            GOOD.replace("test_accuracy", "accuracy"),
+            "not a metrics table (no column test_accuracy; unexpected column 'accuracy')",
+        ),
         (GOOD.replace("\n", ",extra\n", 1), "not a metrics table (unexpected column 'extra')"),
         (GOOD + "Coffee,0.6,0.7,0.6,3,2,1.2\n", "2 rows, expected one"),
         (HEADER, "0 rows, expected one"),
@@ -81,15 +114,38 @@ def test_the_reader_reads_what_the_writer_writes(tmp_path):
         (GOOD.replace(",3,2,", ",3.5,2,"), "epochs is '3.5', not a whole number of at least 1"),
         (GOOD.replace(",3,2,", ",3,0,"), "best_epoch is '0', not a whole number of at least 1"),
         (GOOD.replace(",3,2,", ",3,4,"), "best_epoch 4 is after the last epoch, 3"),
-        (GOOD.replace("Coffee,", "GunPoint,"), "dataset is 'GunPoint', expected 'Coffee' (from its path)"),
-        (GOOD + "Coffee,0.5,0.7,0.6,3,2,1.2,9,9\n", "not a readable CSV table (Error tokenizing data."),
-        (b"\x89HDF\r\n\x1a\n\xff\xfe" + bytes(range(256)), "not a text file ('utf-8' codec can't decode byte"),
+        (
+            GOOD.replace("Coffee,", "GunPoint,"),
+            "dataset is 'GunPoint', expected 'Coffee' (from its path)",
+        ),
+        (
+            GOOD + "Coffee,0.5,0.7,0.6,3,2,1.2,9,9\n",
+            "not a readable CSV table (Error tokenizing data.",
+        ),
+        (
+            b"\x89HDF\r\n\x1a\n\xff\xfe" + bytes(range(256)),
+            "not a text file ('utf-8' codec can't decode byte",
+        ),
     ],
     ids=[
-        "text", "empty", "renamed-column", "extra-column", "two-rows", "header-only", "accuracy-1.5",
-        "accuracy-blank", "accuracy-nan", "loss-inf", "negative-loss", "accuracy-text",
-        "fractional-epochs", "best-epoch-0", "best-epoch-after-last", "wrong-dataset",
-        "ragged-row", "non-utf8",
+        "text",
+        "empty",
+        "renamed-column",
+        "extra-column",
+        "two-rows",
+        "header-only",
+        "accuracy-1.5",
+        "accuracy-blank",
+        "accuracy-nan",
+        "loss-inf",
+        "negative-loss",
+        "accuracy-text",
+        "fractional-epochs",
+        "best-epoch-0",
+        "best-epoch-after-last",
+        "wrong-dataset",
+        "ragged-row",
+        "non-utf8",
     ],
 )
 def test_a_damaged_pretrain_metrics_file_is_refused_by_name(tmp_path, content, problem):
@@ -104,11 +160,14 @@ def test_a_damaged_pretrain_metrics_file_is_refused_by_name(tmp_path, content, p
 
 def test_a_pair_file_must_hold_its_pair_and_says_how_to_remake_it(tmp_path):
     results = tmp_path / "results"
-    path = write_metrics(results / "finetune/Coffee/GunPoint/metrics.csv", pair_text("Coffee", "Chinatown"))
+    path = write_metrics(
+        results / "finetune/Coffee/GunPoint/metrics.csv", pair_text("Coffee", "Chinatown")
+    )
     with pytest.raises(InputError) as refused:
         study.read_pair_metrics(path)
     assert str(refused.value) == (
-        f"{path}: target is 'Chinatown', expected 'GunPoint' (from its path); delete it to have its "
+        f"{path}: target is 'Chinatown', expected 'GunPoint' (from its path); delete it to have "
+        f"its "
         "job (rule finetune, Coffee -> GunPoint) make it again"
     )
     # batched: the pair's file is a hard link of the batch's; damaged in place, both are
@@ -128,7 +187,8 @@ def test_a_pair_file_must_hold_its_pair_and_says_how_to_remake_it(tmp_path):
     with pytest.raises(InputError) as refused:
         study.read_pair_metrics(path)
     assert str(refused.value).endswith(
-        f"; delete it to have its job (rule finetune_pair, Coffee -> GunPoint) link it again from {batch}"
+        f"; delete it to have its job (rule finetune_pair, Coffee -> GunPoint) link it again from "
+        f"{batch}"
     )
     path.write_text(pair_text("Coffee", "GunPoint"))
     assert study.read_pair_metrics(path).loc[0, "test_accuracy"] == 0.75
@@ -150,13 +210,17 @@ class Job(SimpleNamespace):
 
     def __init__(self, inputs: list[Path], output: Path, **params):
         super().__init__(
-            input=[str(p) for p in inputs], output=Outputs([str(output)]), params=SimpleNamespace(**params)
+            input=[str(p) for p in inputs],
+            output=Outputs([str(output)]),
+            params=SimpleNamespace(**params),
         )
 
 
 def test_scratch_accuracy_checks_every_file_before_it_writes(tmp_path):
     paths = [
-        write_metrics(tmp_path / f"results/pretrain/{name}/metrics.csv", GOOD.replace("Coffee", name))
+        write_metrics(
+            tmp_path / f"results/pretrain/{name}/metrics.csv", GOOD.replace("Coffee", name)
+        )
         for name in ("Chinatown", "Coffee", "GunPoint", "Wine")
     ]
     out = tmp_path / "results/scratch_accuracy.csv"
@@ -169,8 +233,10 @@ def test_scratch_accuracy_checks_every_file_before_it_writes(tmp_path):
     with pytest.raises(InputError) as refused:
         jobs.scratch_accuracy(Job(paths, out), log=lambda line: None)
     assert str(refused.value) == (
-        f"{paths[1]}: not a metrics table (no column dataset, test_accuracy, test_loss, train_loss, "
-        "epochs, best_epoch, train_seconds; unexpected column 'overwritten')" + PRETRAIN_HINT
+        f"{paths[1]}: not a metrics table (no column dataset, test_accuracy, test_loss, "
+        f"train_loss, "
+        "epochs, best_epoch, train_seconds; unexpected column 'overwritten')"
+        + PRETRAIN_HINT
         + f" (damaged too: {paths[3]})"
     )
     assert out.read_bytes() == before
@@ -180,13 +246,17 @@ def test_transfer_accuracy_checks_every_pair_before_it_writes(tmp_path):
     names = ["Chinatown", "Coffee"]
     paths = [
         write_metrics(tmp_path / f"results/finetune/{s}/{t}/metrics.csv", pair_text(s, t))
-        for s in names for t in names if s != t
+        for s in names
+        for t in names
+        if s != t
     ]
     out = tmp_path / "results/transfer_accuracy.csv"
     jobs.transfer_accuracy(Job(paths, out, datasets=names), log=lambda line: None)
     before = out.read_bytes()
     paths[0].write_text(pair_text("Chinatown", "Coffee", accuracy=1.5))
-    with pytest.raises(InputError, match=f"^{re.escape(str(paths[0]))}: test_accuracy is 1.5, outside"):
+    with pytest.raises(
+        InputError, match=f"^{re.escape(str(paths[0]))}: test_accuracy is 1.5, outside"
+    ):
         jobs.transfer_accuracy(Job(paths, out, datasets=names), log=lambda line: None)
     assert out.read_bytes() == before
 
@@ -201,21 +271,48 @@ def score_text(target: str, sources: list[str]) -> str:
 @pytest.mark.parametrize(
     "content, problem",
     [
-        (score_text("Coffee", ["Chinatown", "GunPoint"]), "line 2: target is 'Coffee', expected 'Wine' (from its name)"),
+        (
+            score_text("Coffee", ["Chinatown", "GunPoint"]),
+            "line 2: target is 'Coffee', expected 'Wine' (from its name)",
+        ),
         (score_text("Wine", ["Chinatown"]), "no row for source GunPoint"),
-        (score_text("Wine", ["Chinatown", "GunPoint", "Wine"]), "source 'Wine' is not scored on Wine"),
-        (score_text("Wine", ["Chinatown", "GunPoint", "GunPoint"]), "source 'GunPoint' appears twice"),
-        (score_text("Wine", ["Chinatown", "GunPoint"]).replace(",0.2,", ",x,", 1), "line 2: logme is 'x', not a number"),
-        (score_text("Wine", ["Chinatown", "GunPoint"]).replace(",0.25\n", ",-1\n"), "line 2: seconds is -1.0, not a finite"),
+        (
+            score_text("Wine", ["Chinatown", "GunPoint", "Wine"]),
+            "source 'Wine' is not scored on Wine",
+        ),
+        (
+            score_text("Wine", ["Chinatown", "GunPoint", "GunPoint"]),
+            "source 'GunPoint' appears twice",
+        ),
+        (
+            score_text("Wine", ["Chinatown", "GunPoint"]).replace(",0.2,", ",x,", 1),
+            "line 2: logme is 'x', not a number",
+        ),
+        (
+            score_text("Wine", ["Chinatown", "GunPoint"]).replace(",0.25\n", ",-1\n"),
+            "line 2: seconds is -1.0, not a finite",
+        ),
         ("scores\n", "not a transferability table (no column target"),
         ("", "empty file"),
     ],
-    ids=["wrong-target", "missing-source", "extra-source", "twice", "text-score", "negative-seconds", "text", "empty"],
+    ids=[
+        "wrong-target",
+        "missing-source",
+        "extra-source",
+        "twice",
+        "text-score",
+        "negative-seconds",
+        "text",
+        "empty",
+    ],
 )
 def test_transferability_scores_checks_every_target_table(tmp_path, content, problem):
     names = ["Chinatown", "GunPoint", "Wine"]
     paths = [
-        write_metrics(tmp_path / f"results/transferability/{t}.csv", score_text(t, study.sources_for(t, names)))
+        write_metrics(
+            tmp_path / f"results/transferability/{t}.csv",
+            score_text(t, study.sources_for(t, names)),
+        )
         for t in names
     ]
     out = tmp_path / "results/transferability/scores.csv"
@@ -226,12 +323,16 @@ def test_transferability_scores_checks_every_target_table(tmp_path, content, pro
     with pytest.raises(InputError) as refused:
         jobs.transferability_scores(Job(paths, out), log=lambda line: None)
     assert str(refused.value).startswith(f"{paths[2]}: {problem}")
-    assert str(refused.value).endswith("; delete it to have its job (rule transferability, Wine) make it again")
+    assert str(refused.value).endswith(
+        "; delete it to have its job (rule transferability, Wine) make it again"
+    )
     assert out.read_bytes() == before
 
 
 def test_the_zoo_export_refuses_a_damaged_metrics_file(tmp_path):
-    path = write_metrics(tmp_path / "results/pretrain/Coffee/metrics.csv", GOOD.replace(",0.5,", ",2,"))
+    path = write_metrics(
+        tmp_path / "results/pretrain/Coffee/metrics.csv", GOOD.replace(",0.5,", ",2,")
+    )
     snakemake = SimpleNamespace(
         params=SimpleNamespace(config={}, files={"Coffee": {}}),
         input=SimpleNamespace(metrics=[str(path)]),
@@ -248,26 +349,46 @@ def test_the_analysis_readers_name_the_table_and_how_to_remake_it(tmp_path):
     with pytest.raises(InputError) as refused:
         analysis.read_scratch(table)
     assert str(refused.value) == (
-        f"{table}: dataset Coffee has no test_accuracy; delete it to have the job that writes it make it again"
+        f"{table}: dataset Coffee has no test_accuracy; delete it to have the job that writes it "
+        f"make it again"
     )
     table.write_text(HEADER + ",0.5,0.7,0.6,3,2,1.2\n")
-    with pytest.raises(InputError, match=f"^{re.escape(str(table))}: line 2 names no dataset; delete it"):
+    with pytest.raises(
+        InputError, match=f"^{re.escape(str(table))}: line 2 names no dataset; delete it"
+    ):
         analysis.read_scratch(table)
     table.write_bytes(b"\xff\xfe\x00\x01")
-    for reader in (analysis.read_scratch, analysis.read_transfer, analysis.read_neighbours, analysis.read_scores):
-        with pytest.raises(InputError, match=f"^{re.escape(str(table))}: not a readable CSV table: .*; delete it to have"):
+    for reader in (
+        analysis.read_scratch,
+        analysis.read_transfer,
+        analysis.read_neighbours,
+        analysis.read_scores,
+    ):
+        with pytest.raises(
+            InputError,
+            match=f"^{re.escape(str(table))}: not a readable CSV table: .*; delete it to have",
+        ):
             reader(table)
     table.write_text("overwritten\n")
-    with pytest.raises(InputError, match=f"^{re.escape(str(table))}: missing index column source; delete it to have"):
+    with pytest.raises(
+        InputError,
+        match=f"^{re.escape(str(table))}: missing index column source; delete it to have",
+    ):
         analysis.read_transfer(table)
-    with pytest.raises(InputError, match=f"^{re.escape(str(table))}: missing column\\(s\\) target, "):
+    with pytest.raises(
+        InputError, match=f"^{re.escape(str(table))}: missing column\\(s\\) target, "
+    ):
         analysis.read_table(table, analysis.AGGREGATE_COLUMNS)
 
 
 # --------------------------------------------------------------------------- the workflow
 
 STUDY = ["Chinatown", "Coffee"]
-TABLES = ["results/scratch_accuracy.csv", "results/transfer_accuracy.csv", "results/analysis/aggregates.csv"]
+TABLES = [
+    "results/scratch_accuracy.csv",
+    "results/transfer_accuracy.csv",
+    "results/analysis/aggregates.csv",
+]
 
 
 def trained_study(workdir: Path) -> None:
@@ -276,8 +397,16 @@ def trained_study(workdir: Path) -> None:
     analysis are what is tested; readable HDF5 stand-ins for the models, which no job here reads."""
     import h5py
 
-    history = pd.DataFrame({"epoch": [1, 2], "loss": [0.9, 0.6], "accuracy": [0.5, 0.7], "lr": 0.001})
-    metrics = {"test_loss": 0.5, "train_loss": 0.6, "epochs": 2, "best_epoch": 2, "train_seconds": 1.5}
+    history = pd.DataFrame(
+        {"epoch": [1, 2], "loss": [0.9, 0.6], "accuracy": [0.5, 0.7], "lr": 0.001}
+    )
+    metrics = {
+        "test_loss": 0.5,
+        "train_loss": 0.6,
+        "epochs": 2,
+        "best_epoch": 2,
+        "train_seconds": 1.5,
+    }
     for k, name in enumerate(STUDY):
         folder = workdir / "results/pretrain" / name
         folder.mkdir(parents=True)
@@ -290,9 +419,9 @@ def trained_study(workdir: Path) -> None:
         folder = workdir / "results/finetune" / source / target
         folder.mkdir(parents=True)
         history.to_csv(folder / "history.csv", index=False)
-        pd.DataFrame([{"source": source, "target": target, "test_accuracy": 0.7 + 0.1 * k, **metrics}]).to_csv(
-            folder / "metrics.csv", index=False
-        )
+        pd.DataFrame(
+            [{"source": source, "target": target, "test_accuracy": 0.7 + 0.1 * k, **metrics}]
+        ).to_csv(folder / "metrics.csv", index=False)
 
 
 def test_a_damaged_metrics_file_stops_the_gather_and_keeps_the_tables(tmp_path, ucr_root):
@@ -301,7 +430,10 @@ def test_a_damaged_metrics_file_stops_the_gather_and_keeps_the_tables(tmp_path, 
     run_snakemake(tmp_path, config, *TABLES)
     tables = {path: (tmp_path / path).read_bytes() for path in TABLES}
 
-    overwritten, emptied = "results/pretrain/Chinatown/metrics.csv", "results/pretrain/Coffee/metrics.csv"
+    overwritten, emptied = (
+        "results/pretrain/Chinatown/metrics.csv",
+        "results/pretrain/Coffee/metrics.csv",
+    )
     originals = {path: (tmp_path / path).read_bytes() for path in (overwritten, emptied)}
     (tmp_path / overwritten).write_text("this file was overwritten\n")
     (tmp_path / emptied).write_text("")
@@ -328,7 +460,7 @@ def test_a_damaged_metrics_file_stops_the_gather_and_keeps_the_tables(tmp_path, 
 
 def test_a_distance_matrix_with_a_cell_that_is_not_a_number_is_named(tmp_path):
     """dtw_neighbours reads the matrix: a damaged cell stops it naming the file and the pair."""
-    from transfer_tsc.similarity import read_matrix
+    from transfer_tsc.similarity.distances import read_matrix
 
     path = tmp_path / "dtw_distance.csv"
     path.write_text("dataset,Coffee,GunPoint\nCoffee,0.0,1.5\nGunPoint,oops,0.0\n")
@@ -341,11 +473,16 @@ def test_a_distance_matrix_with_a_cell_that_is_not_a_number_is_named(tmp_path):
 def test_rank_curves_refuse_a_target_without_scratch_accuracy():
     """Figs 7-9 never draw a curve with an empty scratch accuracy: the target is named."""
     neighbours = pd.DataFrame(
-        {"target": ["Coffee", "GunPoint"], "rank": [1, 1], "source": ["GunPoint", "Coffee"],
-         "distance": [1.0, 1.0]}
+        {
+            "target": ["Coffee", "GunPoint"],
+            "rank": [1, 1],
+            "source": ["GunPoint", "Coffee"],
+            "distance": [1.0, 1.0],
+        }
     )
-    transfer = pd.DataFrame({"Coffee": [np.nan, 0.8], "GunPoint": [0.9, np.nan]},
-                            index=["Coffee", "GunPoint"])
+    transfer = pd.DataFrame(
+        {"Coffee": [np.nan, 0.8], "GunPoint": [0.9, np.nan]}, index=["Coffee", "GunPoint"]
+    )
     scratch = pd.Series({"Coffee": 0.7})
     with pytest.raises(InputError, match="no from-scratch accuracy for target.s. GunPoint"):
         analysis.rank_curves(transfer, neighbours, scratch)

@@ -26,8 +26,13 @@ def load_script():
 
 
 def run(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+    )
 
 
 def read(path: Path) -> list[dict]:
@@ -39,8 +44,17 @@ def read(path: Path) -> list[dict]:
 def quick_run(tmp_path_factory, ucr_root):
     out = tmp_path_factory.mktemp("gpu_check")
     # A generous budget: on a loaded machine nothing is skipped; the run is ~2 minutes anyway.
-    done = run("--cpu", "--quick", "--budget", "600", "--data", str(ucr_root), "--out", str(out),
-               timeout=900)
+    done = run(
+        "--cpu",
+        "--quick",
+        "--budget",
+        "600",
+        "--data",
+        str(ucr_root),
+        "--out",
+        str(out),
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return out, done.stdout
 
@@ -50,17 +64,20 @@ def test_quick_run_writes_the_speed_table(quick_run):
     gc = load_script()
     rows = read(out / "speed.csv")
     assert list(rows[0]) == gc.SPEED_COLUMNS
-    expected = {(size, runner, str(S), precision)
-                for precision, sizes in (("fp32", gc.QUICK_SIZES), ("bf16", ["tiny"]))
-                for size in sizes
-                for runner, S in [("fit", 1)] + [("engine", S) for S in gc.QUICK_S]}
+    expected = {
+        (size, runner, str(S), precision)
+        for precision, sizes in (("fp32", gc.QUICK_SIZES), ("bf16", ["tiny"]))
+        for size in sizes
+        for runner, S in [("fit", 1)] + [("engine", S) for S in gc.QUICK_S]
+    }
     assert {(r["size"], r["runner"], r["S"], r["precision"]) for r in rows} == expected
     assert len(rows) == len(expected)
     for r in rows:
         assert r["status"] == "ok", r
         assert float(r["s_per_epoch"]) > 0 and float(r["model_epochs_per_s"]) > 0
         assert float(r["model_epochs_per_s"]) == pytest.approx(
-            int(r["S"]) / float(r["s_per_epoch"]), rel=1e-3)
+            int(r["S"]) / float(r["s_per_epoch"]), rel=1e-3
+        )
         assert float(r["ratio_vs_fit"]) > 0
         assert int(r["timed_epochs"]) >= 1
         assert r["peak_gpu_mb"] == "n/a"  # the CPU device has no memory statistics
@@ -68,7 +85,7 @@ def test_quick_run_writes_the_speed_table(quick_run):
     assert all(float(r["ratio_vs_fp32"]) > 0 for r in rows if r["precision"] == "bf16")
     # The printed table has one line per row (plus the accuracy table).
     assert stdout.count("| tiny 32 x 32 |") == 6
-    assert "transfer_tsc.training" in stdout and "imports tensorflow" not in stdout
+    assert "transfer_tsc.training.loop" in stdout and "imports tensorflow" not in stdout
 
 
 def test_quick_run_writes_the_accuracy_table(quick_run):
@@ -77,10 +94,17 @@ def test_quick_run_writes_the_accuracy_table(quick_run):
     rows = read(out / "accuracy.csv")
     assert list(rows[0]) == gc.ACCURACY_COLUMNS
     assert {(r["dataset"], r["precision"]) for r in rows} == {
-        (name, p) for name in gc.QUICK_DATASETS for p in ("fp32", "bf16")}
+        (name, p) for name in gc.QUICK_DATASETS for p in ("fp32", "bf16")
+    }
     for r in rows:
         assert r["status"] == "ok", r
-        assert 0 <= float(r["accuracy_min"]) <= float(r["accuracy_mean"]) <= float(r["accuracy_max"]) <= 1
+        assert (
+            0
+            <= float(r["accuracy_min"])
+            <= float(r["accuracy_mean"])
+            <= float(r["accuracy_max"])
+            <= 1
+        )
         assert int(r["epochs"]) == 3 and int(r["models"]) == 2
         assert float(r["s_per_epoch"]) > 0
     assert (out / "environment.json").is_file()
@@ -114,10 +138,10 @@ def probe_wheel(folder: Path) -> Path:
     """A one-module pure-Python wheel, written by hand (no network, no build backend)."""
     files = {
         "gpu_check_probe/__init__.py": b"VALUE = 42\n",
-        "gpu_check_probe-0.1.dist-info/METADATA":
-            b"Metadata-Version: 2.1\nName: gpu-check-probe\nVersion: 0.1\n",
-        "gpu_check_probe-0.1.dist-info/WHEEL":
-            b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        "gpu_check_probe-0.1.dist-info/METADATA": b"Metadata-Version: 2.1\nName: "
+        b"gpu-check-probe\nVersion: 0.1\n",
+        "gpu_check_probe-0.1.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: "
+        b"test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     record = []
     for name, data in files.items():
@@ -140,7 +164,9 @@ def test_wheels_are_installed_offline_and_importable_in_the_children(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "installed 1 wheels from" in done.stdout
     line = next(line for line in done.stdout.splitlines() if "wheel module gpu_check_probe" in line)
-    assert ": ok (" in line and "gpu_check_" in line and line.rstrip(")").endswith("gpu_check_probe")
+    assert (
+        ": ok (" in line and "gpu_check_" in line and line.rstrip(")").endswith("gpu_check_probe")
+    )
 
 
 def test_two_versions_of_a_wheel_are_refused(tmp_path):
@@ -150,7 +176,11 @@ def test_two_versions_of_a_wheel_are_refused(tmp_path):
     first.rename(folder / "gpu_check_probe-0.1-py3-none-any.whl.keep")
     probe_wheel(folder)
     (folder / "gpu_check_probe-0.1-py3-none-any.whl.keep").rename(
-        folder / "gpu_check_probe-0.2-py3-none-any.whl")
+        folder / "gpu_check_probe-0.2-py3-none-any.whl"
+    )
     done = run("--cpu", "--wheels", str(folder), "--check", timeout=60)
     assert done.returncode == 2
-    assert done.stderr.strip().startswith("gpu_check: --wheels") and "more than one version" in done.stderr
+    assert (
+        done.stderr.strip().startswith("gpu_check: --wheels")
+        and "more than one version" in done.stderr
+    )

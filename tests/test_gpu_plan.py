@@ -1,21 +1,21 @@
 """The GPU plan (finetune.group_size auto): how many fine-tunings of a target fit one GPU
-(transfer_tsc.gpu_plan, docs/resources.md "GPU plan"), and the jobs the workflow plans with it
+(transfer_tsc.training.gpu_plan, docs/resources.md "GPU plan"), and the jobs the workflow plans
+with it
 when finetune_batch is sent to a GPU (dry runs on the real UCR subset)."""
 
 from __future__ import annotations
 
 import csv
 import re
-from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO, SHORT_TRAINING, UCR_ROOT, run_snakemake
 from test_workflow import job_counts
-from transfer_tsc import settings
-from transfer_tsc import data, demo, gpu_plan, study
+
+from transfer_tsc import data, demo, settings, study
 from transfer_tsc.errors import InputError
+from transfer_tsc.training import gpu_plan
 
 GB16 = 16000  # MiB: the default GPU (config resources.gpu.memory_mb)
 LONGEST_UCR = 2844  # Rock, the longest series of the UCR 2018 archive
@@ -77,7 +77,7 @@ def test_the_group_is_clamped_to_one_and_to_the_sources():
 
 
 def test_the_network_constants_are_the_fcns():
-    from transfer_tsc import fcn
+    from transfer_tsc.networks import fcn
 
     assert gpu_plan.CONV_BLOCKS == fcn.CONV_BLOCKS
     assert gpu_plan.parameters(60) == fcn.build_fcn(60, seed=0).count_params()
@@ -156,10 +156,7 @@ DATASETS = ["Chinatown", "Coffee", "Haptics"]  # lengths 24, 286, 1092
 @pytest.fixture
 def gpu_config(ucr_root):
     # a GPU on which Haptics' fine-tunings go one at a time and the others' two together
-    memory = next(
-        m for m in range(2000, 4000, 10)
-        if gpu_plan.group_size_for(286, 16, m, 2) == 2
-    )
+    memory = next(m for m in range(2000, 4000, 10) if gpu_plan.group_size_for(286, 16, m, 2) == 2)
     assert gpu_plan.group_size_for(1092, 16, memory, 2) == 1
     return {
         "ucr_root": str(ucr_root),
@@ -191,8 +188,13 @@ def test_a_gpu_for_finetune_batch_turns_the_gpu_plan_on(tmp_path, gpu_config):
     assert f"fit {gpu_config['resources']['gpu']['memory_mb']} MB" in dry.stderr
     # the resource gpu_mem_mb sets the GPU's memory: a large one takes Haptics' two together
     dry = run_snakemake(
-        tmp_path, gpu_config, "results/transfer_accuracy.csv", "-n",
-        "--set-resources", "finetune_batch:gres=gpu:1", "finetune_batch:gpu_mem_mb=80000",
+        tmp_path,
+        gpu_config,
+        "results/transfer_accuracy.csv",
+        "-n",
+        "--set-resources",
+        "finetune_batch:gres=gpu:1",
+        "finetune_batch:gpu_mem_mb=80000",
     )
     assert job_counts(dry.stdout)["finetune_batch"] == 3
 
@@ -219,8 +221,14 @@ def test_the_plan_survives_a_config_of_the_users_own(tmp_path, gpu_config):
         )
     )
     dry = run_snakemake(
-        tmp_path, gpu_config, "results/transfer_accuracy.csv", "-n",
-        "--profile", str(profile), "--config", "seed=0",
+        tmp_path,
+        gpu_config,
+        "results/transfer_accuracy.csv",
+        "-n",
+        "--profile",
+        str(profile),
+        "--config",
+        "seed=0",
     )
     assert job_counts(dry.stdout)["finetune_batch"] == 4
 

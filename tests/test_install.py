@@ -8,10 +8,10 @@ from __future__ import annotations
 import importlib.metadata
 import re
 import shlex
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -61,7 +61,8 @@ def pip_install_commands() -> list[list[str]]:
 
 
 def constraint_files(words: list[str]) -> list[str]:
-    """The files a pip command passes with ``-c FILE``, ``--constraint FILE`` or ``--constraint=FILE``."""
+    """The files a pip command passes with ``-c FILE``, ``--constraint FILE`` or
+    ``--constraint=FILE``."""
     files = []
     for i, word in enumerate(words):
         if word in ("-c", "--constraint") and i + 1 < len(words):
@@ -155,9 +156,13 @@ def test_conda_environments_pin_the_locked_versions():
     python = locked_python()
     for env_file, name, spec in conda_pins():
         if name == "python":
-            assert spec == f"={python}", f"{env_file}: python{spec}, the lock is for Python {python}"
+            assert spec == f"={python}", (
+                f"{env_file}: python{spec}, the lock is for Python {python}"
+            )
         elif name in NOT_IN_LOCK:
             continue
         else:
             version = locked.get(canonicalize_name(name))
-            assert spec == f"=={version}", f"{env_file}: {name}{spec}, requirements.lock has {version}"
+            assert spec == f"=={version}", (
+                f"{env_file}: {name}{spec}, requirements.lock has {version}"
+            )

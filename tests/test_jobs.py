@@ -1,4 +1,4 @@
-"""The jobs layer: every rule that runs scripts/job.py has a function in transfer_tsc.jobs
+"""The jobs layer: every rule that runs scripts/job.py has a function in transfer_tsc.workflow.jobs
 named after it, and every registered job is such a rule."""
 
 from __future__ import annotations
@@ -7,9 +7,11 @@ import re
 
 from conftest import REPO
 
-from transfer_tsc import jobs
+from transfer_tsc.workflow import jobs
 
-RULE = re.compile(r"^\s*(?:rule|checkpoint) (\w+):\n(.*?)(?=^\s*(?:rule|checkpoint) \w+:|\Z)", re.M | re.S)
+RULE = re.compile(
+    r"^\s*(?:rule|checkpoint) (\w+):\n(.*?)(?=^\s*(?:rule|checkpoint) \w+:|\Z)", re.M | re.S
+)
 
 
 def script_rules() -> set[str]:

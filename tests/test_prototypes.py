@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from dtaidistance import dtw_barycenter
 
-from transfer_tsc import dtw, prototypes
 from transfer_tsc.data import load_dataset
 from transfer_tsc.errors import InputError
+from transfer_tsc.similarity import dtw, prototypes
 
 
 def reference_dtw(a, b, radius=None):
@@ -42,10 +42,7 @@ def test_medoid_is_the_brute_force_medoid(ucr_root, window):
     members = [s[::4] for s in class_of(ucr_root, "GunPoint", 0)[:9]]  # 9 series of length 38
     members += [s[::3] for s in class_of(ucr_root, "GesturePebbleZ1", 0)[:3]]  # other lengths
     sums = [
-        sum(
-            reference_dtw(a, b, dtw.band_radius(window, len(a), len(b)))
-            for b in members
-        )
+        sum(reference_dtw(a, b, dtw.band_radius(window, len(a), len(b))) for b in members)
         for a in members
     ]
     index, total = prototypes.medoid(members, window)
@@ -107,7 +104,9 @@ def test_dba_is_dtaidistances_dba(ucr_root, name):
     start, _ = prototypes.medoid(members)
     ours = prototypes.dba(members, members[start], 10).barycenter
     matrix = np.vstack(members)
-    c_version = dtw_barycenter.dba_loop(matrix, members[start].copy(), max_it=10, thr=None, use_c=True)
+    c_version = dtw_barycenter.dba_loop(
+        matrix, members[start].copy(), max_it=10, thr=None, use_c=True
+    )
     np.testing.assert_allclose(ours, c_version, rtol=0, atol=1e-10)
     python_version = dtw_barycenter.dba_loop(
         members, members[start].copy(), max_it=2, thr=None, use_c=False
@@ -124,7 +123,9 @@ def test_class_prototypes_from_the_train_split(ucr_root):
     assert result.classes == data.classes
     assert len(result.prototypes) == data.n_classes
     assert result.inertia.shape == (data.n_classes, 5)
-    assert list(result.class_size) == [int((data.y_train == k).sum()) for k in range(data.n_classes)]
+    assert list(result.class_size) == [
+        int((data.y_train == k).sum()) for k in range(data.n_classes)
+    ]
     for k, p in enumerate(result.prototypes):
         row = result.medoid_index[k]
         assert data.y_train[row] == k

@@ -10,11 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-
-from transfer_tsc import analysis, data, figures, published
-
 from test_analysis import matrix, neighbours, scratch
 
+from transfer_tsc import data
+from transfer_tsc.report import analysis, figures, published
 
 # --------------------------------------------------------------------------- the shipped data
 
@@ -41,8 +40,13 @@ def test_readers_give_the_85_datasets_under_their_2018_names():
     assert np.isnan(np.diag(values)).all() and not np.isnan(values[off]).any()
     assert ((values[off] >= 0) & (values[off] <= 1)).all()
     # The checked from-scratch accuracies (derived from the two published matrices).
-    for name, value in {"MoteStrain": 0.9337, "ECGFiveDays": 0.9895, "CBF": 0.9944,
-                        "DiatomSizeReduction": 0.3039, "GunPoint": 1.0}.items():
+    for name, value in {
+        "MoteStrain": 0.9337,
+        "ECGFiveDays": 0.9895,
+        "CBF": 0.9944,
+        "DiatomSizeReduction": 0.3039,
+        "GunPoint": 1.0,
+    }.items():
         assert paper.scratch[name] == pytest.approx(value, abs=5e-5), name
     # Each target ranks the 84 others once, 1 .. 84; no distances are published.
     table = paper.neighbours
@@ -61,10 +65,16 @@ def test_readers_give_the_85_datasets_under_their_2018_names():
 # --------------------------------------------------------------------------- hand-made study
 
 NAMES = ["X", "Y", "Z"]
-PAPER_TRANSFER = {"X": {"Y": 0.80, "Z": 0.60}, "Y": {"X": 0.70, "Z": 0.50}, "Z": {"X": 0.90, "Y": 0.40}}
+PAPER_TRANSFER = {
+    "X": {"Y": 0.80, "Z": 0.60},
+    "Y": {"X": 0.70, "Z": 0.50},
+    "Z": {"X": 0.90, "Y": 0.40},
+}
 # Ours: Y -> Z not run; W is a dataset outside the paper, with results of its own.
 OURS_TRANSFER = {
-    "X": {"Y": 0.85, "Z": 0.50, "W": 0.3}, "Y": {"X": 0.60}, "Z": {"X": 0.95, "Y": 0.20},
+    "X": {"Y": 0.85, "Z": 0.50, "W": 0.3},
+    "Y": {"X": 0.60},
+    "Z": {"X": 0.95, "Y": 0.20},
     "W": {"X": 0.99, "Y": 0.99, "Z": 0.99},
 }
 
@@ -78,8 +88,9 @@ def hand_made() -> tuple[published.Results, published.Results]:
     ours = published.Results(
         scratch({"X": 0.70, "Y": 0.60, "Z": 0.55, "W": 0.5}),
         matrix(OURS_TRANSFER, NAMES + ["W"]),
-        neighbours({"X": ["W", "Z", "Y"], "Y": ["X", "Z", "W"], "Z": ["X", "W", "Y"],
-                    "W": ["X", "Y", "Z"]}),
+        neighbours(
+            {"X": ["W", "Z", "Y"], "Y": ["X", "Z", "W"], "Z": ["X", "W", "Y"], "W": ["X", "Y", "Z"]}
+        ),
     )
     return ours, paper
 
@@ -133,8 +144,9 @@ def test_comparison_on_a_hand_made_pair_of_studies():
 def test_neighbour_agreement_top_five_and_spearman_by_hand_and_by_scipy():
     shared = list("ABCDEFG")
     ours = neighbours({"A": ["G", "C", "D", "Q", "E", "F", "B"], "B": list("ACDEFG")})
-    paper = neighbours({"A": ["B", "C", "D", "E", "P", "F", "G"], "B": list("ACDEFG"),
-                        "C": list("ABDEFG")})
+    paper = neighbours(
+        {"A": ["B", "C", "D", "E", "P", "F", "G"], "B": list("ACDEFG"), "C": list("ABDEFG")}
+    )
     agreement = published.neighbour_agreement(ours, paper, shared).set_index("target")
     assert agreement.index.tolist() == ["A", "B"]  # C has no ranking of ours
     # A without P and Q: ours G C D E F B, paper B C D E F G

@@ -13,10 +13,11 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import SHORT_TRAINING, VENV_BIN, run_snakemake
-from transfer_tsc import dtw, prototypes, similarity
+
 from transfer_tsc.data import load_dataset
+from transfer_tsc.similarity import distances as similarity
+from transfer_tsc.similarity import dtw, prototypes
 from transfer_tsc.transferability import SCORES
 
 STUDY = ["Coffee", "ECG200", "ItalyPowerDemand", "MoteStrain"]
@@ -31,7 +32,11 @@ def transfer_tsc(*args: str, cwd=None) -> subprocess.CompletedProcess:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.run(
         [str(VENV_BIN / "transfer-tsc"), *args],
-        capture_output=True, text=True, timeout=600, cwd=cwd, env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=cwd,
+        env=env,
     )
 
 
@@ -44,7 +49,11 @@ def terminal(stdout: str) -> tuple[list[str], str]:
 
 def best_by(scores: pd.DataFrame, score: str) -> str:
     """The source with the highest ``score`` (ties by name) of a source-indexed table."""
-    return scores.reset_index().sort_values([score, "source"], ascending=[False, True])["source"].iloc[0]
+    return (
+        scores.reset_index()
+        .sort_values([score, "source"], ascending=[False, True])["source"]
+        .iloc[0]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +62,9 @@ def study(tmp_path_factory, ucr_root):
     workdir = tmp_path_factory.mktemp("study")
     config = {"ucr_root": str(ucr_root), "datasets": STUDY, **SHORT_TRAINING}
     run_snakemake(
-        workdir, config, "results/similarity/neighbours.csv",
+        workdir,
+        config,
+        "results/similarity/neighbours.csv",
         *[f"results/pretrain/{name}/model.h5" for name in PRETRAINED],
     )
     return workdir, config
@@ -65,7 +76,9 @@ def expected_ranking(ucr_root, study_dir) -> pd.DataFrame:
     and ``similarity.neighbours`` (the functions the study's own ranking comes from)."""
     held = load_dataset(ucr_root, HELD_OUT, znormalise="auto")  # as the study did
     mine = prototypes.class_prototypes(HELD_OUT, held.series("train"), held.y_train, held.classes)
-    theirs = {n: prototypes.read_prototypes(study_dir / f"results/prototypes/{n}.h5") for n in STUDY}
+    theirs = {
+        n: prototypes.read_prototypes(study_dir / f"results/prototypes/{n}.h5") for n in STUDY
+    }
     assert {p.iterations for p in theirs.values()} == {10}
     matrix, _ = similarity.dataset_matrix(
         {HELD_OUT: mine.prototypes, **{n: p.prototypes for n, p in theirs.items()}}
@@ -78,13 +91,26 @@ def test_ranking_equals_the_distance_function_and_the_csv(study, ucr_root, tmp_p
     study_dir, _ = study
     out = tmp_path / "recommendations.csv"
     result = transfer_tsc(
-        "recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(study_dir / "results"),
-        "--top", "0", "--out", str(out),
+        "recommend",
+        "--dataset",
+        str(ucr_root / HELD_OUT),
+        "--study",
+        str(study_dir / "results"),
+        "--top",
+        "0",
+        "--out",
+        str(out),
     )
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out)
     assert list(table.columns) == [
-        "dataset", "rank", "source", "distance", *SCORE_COLUMNS, "source_classes", "source_train_size",
+        "dataset",
+        "rank",
+        "source",
+        "distance",
+        *SCORE_COLUMNS,
+        "source_classes",
+        "source_train_size",
     ]
     expected = expected_ranking(ucr_root, study_dir)
     assert table["source"].tolist() == expected["source"].tolist()
@@ -96,7 +122,9 @@ def test_ranking_equals_the_distance_function_and_the_csv(study, ucr_root, tmp_p
     # the same distance by hand: min over prototype pairs of squared DTW
     held = load_dataset(ucr_root, HELD_OUT, znormalise="auto")
     mine = prototypes.class_prototypes(HELD_OUT, held.series("train"), held.y_train, held.classes)
-    nearest = prototypes.read_prototypes(study_dir / f"results/prototypes/{table.loc[0, 'source']}.h5")
+    nearest = prototypes.read_prototypes(
+        study_dir / f"results/prototypes/{table.loc[0, 'source']}.h5"
+    )
     by_hand = min(dtw.cross([a], [b])[0, 0] for a in mine.prototypes for b in nearest.prototypes)
     assert table.loc[0, "distance"] == pytest.approx(by_hand, rel=1e-9)
     # metadata of the sources, from their prototype files
@@ -111,15 +139,28 @@ def test_ranking_equals_the_distance_function_and_the_csv(study, ucr_root, tmp_p
 
     # --no-scores: the ranking alone, as before the scores (no model is loaded)
     top2 = transfer_tsc(
-        "recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(study_dir / "results"),
-        "--top", "2", "--no-scores", "--out", str(tmp_path / "top2.csv"),
+        "recommend",
+        "--dataset",
+        str(ucr_root / HELD_OUT),
+        "--study",
+        str(study_dir / "results"),
+        "--top",
+        "2",
+        "--no-scores",
+        "--out",
+        str(tmp_path / "top2.csv"),
     )
     assert top2.returncode == 0, top2.stderr
     rows, picked = terminal(top2.stdout)
     assert len(rows) == 2 and picked == f"dtw picks {table.loc[0, 'source']}"
     top2_table = pd.read_csv(tmp_path / "top2.csv")
     assert list(top2_table.columns) == [
-        "dataset", "rank", "source", "distance", "source_classes", "source_train_size",
+        "dataset",
+        "rank",
+        "source",
+        "distance",
+        "source_classes",
+        "source_train_size",
     ]
     pd.testing.assert_frame_equal(top2_table, table[top2_table.columns].head(2))
 
@@ -131,13 +172,28 @@ def test_ranked_by_a_transferability_score(study, ucr_root, tmp_path):
     results = study_dir / "results"
     out = tmp_path / "logme.csv"
     result = transfer_tsc(
-        "recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(results),
-        "--top", "0", "--score", "logme", "--out", str(out),
+        "recommend",
+        "--dataset",
+        str(ucr_root / HELD_OUT),
+        "--study",
+        str(results),
+        "--top",
+        "0",
+        "--score",
+        "logme",
+        "--out",
+        str(out),
     )
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out)
     assert list(table.columns) == [
-        "dataset", "rank", "source", "distance", *SCORE_COLUMNS, "source_classes", "source_train_size",
+        "dataset",
+        "rank",
+        "source",
+        "distance",
+        *SCORE_COLUMNS,
+        "source_classes",
+        "source_train_size",
     ]
     assert table["rank"].tolist() == [1, 2, 3, 4]
     scored = table["source"].isin(PRETRAINED)
@@ -157,7 +213,7 @@ def test_ranked_by_a_transferability_score(study, ucr_root, tmp_path):
     assert by_dtw["source"].tolist() == expected["source"].tolist()
     np.testing.assert_allclose(by_dtw["distance"], expected["distance"], rtol=1e-9)
     # the scores: one forward pass of BME's train split through each model, computed here
-    from transfer_tsc.transfer import score_sources  # loads TensorFlow
+    from transfer_tsc.training.transfer import score_sources  # loads TensorFlow
 
     held = load_dataset(ucr_root, HELD_OUT, znormalise="auto")  # as the study did
     models = {name: results / f"pretrain/{name}/model.h5" for name in PRETRAINED}
@@ -165,7 +221,9 @@ def test_ranked_by_a_transferability_score(study, ucr_root, tmp_path):
     for score in SCORES:
         np.testing.assert_allclose(
             table.loc[scored].set_index("source")[score],
-            independent.loc[table.loc[scored, "source"], score], rtol=1e-5, err_msg=score,
+            independent.loc[table.loc[scored, "source"], score],
+            rtol=1e-5,
+            err_msg=score,
         )
     # the terminal: the same order, and what logme (and every other method) picks
     rows, picked = terminal(result.stdout)
@@ -176,40 +234,71 @@ def test_ranked_by_a_transferability_score(study, ucr_root, tmp_path):
     for score in ("leep", "nce", "hscore"):
         best = best_by(independent, score)
         assert f"{score} {best}" in picked, score
-    assert ("scores of 2 of 4 sources: no pre-trained model (yet) for Coffee, ECG200, ranked "
-            "after the scored ones by logme") in picked
+    assert (
+        "scores of 2 of 4 sources: no pre-trained model (yet) for Coffee, ECG200, ranked "
+        "after the scored ones by logme"
+    ) in picked
 
     # --top 1 cuts the logme order, and the ranks are still among all the sources
     top1 = transfer_tsc(
-        "recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(results),
-        "--top", "1", "--score", "hscore", "--out", str(tmp_path / "hscore.csv"),
+        "recommend",
+        "--dataset",
+        str(ucr_root / HELD_OUT),
+        "--study",
+        str(results),
+        "--top",
+        "1",
+        "--score",
+        "hscore",
+        "--out",
+        str(tmp_path / "hscore.csv"),
     )
     assert top1.returncode == 0, top1.stderr
     first = pd.read_csv(tmp_path / "hscore.csv")
     assert len(first) == 1 and first.loc[0, "hscore_rank"] == 1
     assert first.loc[0, "source"] == best_by(independent, "hscore")
-    assert first.loc[0, "dtw_rank"] == int(by_dtw.set_index("source").loc[first.loc[0, "source"], "dtw_rank"])
-    assert terminal(top1.stdout)[1].startswith(f"hscore picks {first.loc[0, 'source']} (dtw would pick ")
+    assert first.loc[0, "dtw_rank"] == int(
+        by_dtw.set_index("source").loc[first.loc[0, "source"], "dtw_rank"]
+    )
+    assert terminal(top1.stdout)[1].startswith(
+        f"hscore picks {first.loc[0, 'source']} (dtw would pick "
+    )
 
 
 def test_prototypes_only_study(study, ucr_root, tmp_path):
-    """No pre-trained model yet: --score dtw ranks by the prototypes as before, a score is refused."""
+    """No pre-trained model yet: --score dtw ranks by the prototypes as before, a score is
+    refused."""
     study_dir, _ = study
     only = tmp_path / "results"
     shutil.copytree(study_dir / "results/prototypes", only / "prototypes")
     out = tmp_path / "dtw.csv"
-    dtw = transfer_tsc("recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(only),
-                       "--top", "0", "--out", str(out))
+    dtw = transfer_tsc(
+        "recommend",
+        "--dataset",
+        str(ucr_root / HELD_OUT),
+        "--study",
+        str(only),
+        "--top",
+        "0",
+        "--out",
+        str(out),
+    )
     assert dtw.returncode == 0, dtw.stderr
     table = pd.read_csv(out)
     assert list(table.columns) == [
-        "dataset", "rank", "source", "distance", "source_classes", "source_train_size",
+        "dataset",
+        "rank",
+        "source",
+        "distance",
+        "source_classes",
+        "source_train_size",
     ]
     assert table["source"].tolist() == expected_ranking(ucr_root, study_dir)["source"].tolist()
     assert terminal(dtw.stdout)[1] == f"dtw picks {table.loc[0, 'source']}"
     assert "no transferability scores" in dtw.stderr
-    refused = transfer_tsc("recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(only),
-                           "--score", "leep")
+    refused = transfer_tsc(
+        "recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(only), "--score", "leep"
+    )
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert refused.stderr.startswith("Error: --score leep needs the sources' pre-trained models")
 
@@ -218,8 +307,20 @@ def test_finetune_on_a_partial_study(study, ucr_root, tmp_path):
     study_dir, _ = study
     out = tmp_path / "finetuned.csv"
     result = transfer_tsc(
-        "recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(study_dir / "results"),
-        "--top", "3", "--score", "nce", "--finetune", "--epochs", "1", "--out", str(out),
+        "recommend",
+        "--dataset",
+        str(ucr_root / HELD_OUT),
+        "--study",
+        str(study_dir / "results"),
+        "--top",
+        "3",
+        "--score",
+        "nce",
+        "--finetune",
+        "--epochs",
+        "1",
+        "--out",
+        str(out),
     )
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out)
@@ -266,15 +367,18 @@ def test_snakemake_target(study, ucr_root, tmp_path):
         assert scheduled == (name in missing), name
     assert "recommend:" in dry.stdout
     # a name that is not the configured dataset matches no rule
-    other = run_snakemake(study_dir, config, "results/recommend/Chinatown/recommendations.csv",
-                          "-n", check=False)
+    other = run_snakemake(
+        study_dir, config, "results/recommend/Chinatown/recommendations.csv", "-n", check=False
+    )
     assert other.returncode != 0
 
     # recommend.score logme: every source's model is scored, so every missing one is pre-trained
     config["recommend"].update(finetune=False, top=2, score="logme")
     dry = run_snakemake(study_dir, config, target, "-n")
     for name in STUDY:
-        assert (f"output: results/pretrain/{name}/model.h5" in dry.stdout) == (name not in PRETRAINED)
+        assert (f"output: results/pretrain/{name}/model.h5" in dry.stdout) == (
+            name not in PRETRAINED
+        )
     # on the pre-trained pair (a copy of the study's files): the table ordered by logme
     copy = tmp_path / "pair"
     shutil.copytree(study_dir / "results/pretrain", copy / "results/pretrain")
@@ -284,7 +388,10 @@ def test_snakemake_target(study, ucr_root, tmp_path):
     assert sorted(table["source"]) == PRETRAINED and table["rank"].tolist() == [1, 2]
     assert table["logme_rank"].tolist() == [1, 2] and table["logme"].is_monotonic_decreasing
     assert table[list(SCORES)].notna().all().all()
-    assert "logme picks " + table.loc[0, "source"] in (copy / f"logs/recommend/{HELD_OUT}.log").read_text()
+    assert (
+        "logme picks " + table.loc[0, "source"]
+        in (copy / f"logs/recommend/{HELD_OUT}.log").read_text()
+    )
 
 
 def test_errors_name_the_file(study, ucr_root, tmp_path):
@@ -303,24 +410,31 @@ def test_errors_name_the_file(study, ucr_root, tmp_path):
     assert no_test.returncode == 1 and "Half_TEST" in no_test.stderr
     assert "Traceback" not in no_test.stderr
 
-    gaps = transfer_tsc("recommend", "--dataset", str(ucr_root / "DodgerLoopDay"), "--study", results)
+    gaps = transfer_tsc(
+        "recommend", "--dataset", str(ucr_root / "DodgerLoopDay"), "--study", results
+    )
     assert gaps.returncode == 1 and "DodgerLoopDay_TRAIN.tsv: row" in gaps.stderr
     assert "--fill-missing" in gaps.stderr
 
     empty = tmp_path / "empty_results"
     empty.mkdir()
-    nothing = transfer_tsc("recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(empty))
+    nothing = transfer_tsc(
+        "recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(empty)
+    )
     assert nothing.returncode == 1 and "no source to rank" in nothing.stderr
 
-    no_study = transfer_tsc("recommend", "--dataset", str(ucr_root / HELD_OUT), "--study",
-                            str(tmp_path / "none"))
+    no_study = transfer_tsc(
+        "recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(tmp_path / "none")
+    )
     assert no_study.returncode == 1 and str(tmp_path / "none") in no_study.stderr
 
     # a corrupt prototype file is refused by name
     broken = tmp_path / "broken/results"
     shutil.copytree(study_dir / "results/prototypes", broken / "prototypes")
     (broken / "prototypes/Coffee.h5").write_bytes(b"not hdf5")
-    corrupt = transfer_tsc("recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(broken))
+    corrupt = transfer_tsc(
+        "recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(broken)
+    )
     assert corrupt.returncode == 1 and "Coffee.h5" in corrupt.stderr
     assert "Traceback" not in corrupt.stderr
 
@@ -328,9 +442,14 @@ def test_errors_name_the_file(study, ucr_root, tmp_path):
 def test_cli_help_and_usage_errors():
     # the parser loads no TensorFlow (a quick --help)
     check = subprocess.run(
-        [sys.executable, "-c",
-         "import sys; from transfer_tsc import cli; cli.parser(); print('tensorflow' in sys.modules)"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from transfer_tsc import cli; cli.parser(); print('tensorflow' in "
+            "sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert check.stdout.strip() == "False", check.stderr
     shown = transfer_tsc("--help")
@@ -344,22 +463,32 @@ def test_cli_help_and_usage_errors():
     assert bad_score.returncode == 2
     assert "argument --score: invalid choice: 'accuracy' (choose from " in bad_score.stderr
     assert all(method in bad_score.stderr for method in ("dtw", "leep", "nce", "logme", "hscore"))
-    no_scores = transfer_tsc("recommend", "--dataset", "X", "--study", "a", "--score", "leep", "--no-scores")
-    assert no_scores.returncode == 2 and "--no-scores: not allowed with --score leep" in no_scores.stderr
+    no_scores = transfer_tsc(
+        "recommend", "--dataset", "X", "--study", "a", "--score", "leep", "--no-scores"
+    )
+    assert (
+        no_scores.returncode == 2
+        and "--no-scores: not allowed with --score leep" in no_scores.stderr
+    )
     described = transfer_tsc("recommend", "--help")
     assert "--score {dtw,leep,nce,logme,hscore}" in described.stdout
 
 
 def test_snakemake_refuses_a_missing_recommend_dataset(tmp_path, ucr_root):
     config = {
-        "ucr_root": str(ucr_root), "datasets": ["Coffee", "GunPoint"],
+        "ucr_root": str(ucr_root),
+        "datasets": ["Coffee", "GunPoint"],
         "recommend": {"dataset": str(tmp_path / "NoSuch")},
     }
-    refused = run_snakemake(tmp_path / "run", config, "results/recommend/NoSuch/recommendations.csv",
-                            "-n", check=False)
+    refused = run_snakemake(
+        tmp_path / "run", config, "results/recommend/NoSuch/recommendations.csv", "-n", check=False
+    )
     assert refused.returncode != 0
     output = refused.stdout + refused.stderr
-    assert f"Error: config key recommend.dataset: dataset 'NoSuch': no folder {tmp_path / 'NoSuch'}" in output
+    assert (
+        f"Error: config key recommend.dataset: dataset 'NoSuch': no folder {tmp_path / 'NoSuch'}"
+        in output
+    )
     assert "Traceback" not in output
     # the study's own targets do not read it
     run_snakemake(tmp_path / "run", config, "results/scratch_accuracy.csv", "-n")

@@ -39,15 +39,15 @@ ENV = {
 }
 POLL = 0.01
 
-# -- a training process killed and resumed ------------------------------------------------------------
+# -- a training process killed and resumed ---------------------------------------------------------
 
 TRAIN_SCRIPT = """
 import sys
 import numpy as np
 from transfer_tsc.data import load_dataset
 from transfer_tsc.settings import default_recipe
-from transfer_tsc.engines import use_threads
-from transfer_tsc.transfer import pretrain
+from transfer_tsc.training.engines import use_threads
+from transfer_tsc.training.transfer import pretrain
 
 root, name, out, checkpoint = sys.argv[1:5]
 use_threads(2)  # as the rule scripts (threads: 2)
@@ -66,7 +66,10 @@ def train(tmp_path: Path, out: str, checkpoint: str = "-") -> subprocess.Popen:
     script.write_text(TRAIN_SCRIPT)
     return subprocess.Popen(
         [sys.executable, str(script), str(UCR), "Chinatown", str(tmp_path / out), checkpoint],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=ENV,
     )
 
 
@@ -75,7 +78,9 @@ def wait_for(predicate, process: subprocess.Popen, what: str, timeout: float = 6
     while not predicate():
         if process.poll() is not None:
             output = process.stdout.read() if process.stdout else ""
-            raise AssertionError(f"the process ended ({process.returncode}) before {what}:\n{output[-3000:]}")
+            raise AssertionError(
+                f"the process ended ({process.returncode}) before {what}:\n{output[-3000:]}"
+            )
         if time.monotonic() - start > timeout:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(POLL)
@@ -105,14 +110,17 @@ def test_killed_training_resumes_to_the_uninterrupted_result(tmp_path):
     assert history["epoch"].tolist() == list(range(1, 61))
     assert expected["lr"].nunique() > 1, "the schedule should change the learning rate"
     pd.testing.assert_frame_equal(history, expected, check_exact=True)
-    weights, expected_weights = np.load(tmp_path / "resumed.npz"), np.load(tmp_path / "reference.npz")
+    weights, expected_weights = (
+        np.load(tmp_path / "resumed.npz"),
+        np.load(tmp_path / "reference.npz"),
+    )
     assert len(weights.files) == len(expected_weights.files) > 0
     for key in expected_weights.files:  # bit for bit: same seed, same threads, CPU
         np.testing.assert_array_equal(weights[key], expected_weights[key])
     assert out.splitlines()[-1] == ref_out.splitlines()[-1]  # test accuracy
 
 
-# -- the whole snakemake run killed and re-run -----------------------------------------------------------
+# -- the whole snakemake run killed and re-run -----------------------------------------------------
 
 DATASETS = ["Chinatown", "ItalyPowerDemand"]
 CONFIG = {
@@ -131,8 +139,16 @@ def snakemake_command(workdir: Path, *targets: str, config: dict = CONFIG) -> li
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     return [
-        str(VENV_BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-        "--configfile", str(config_path), "--cores", "2", *targets,
+        str(VENV_BIN / "snakemake"),
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config_path),
+        "--cores",
+        "2",
+        *targets,
     ]
 
 
@@ -172,7 +188,10 @@ def finished_outputs(workdir: Path) -> dict[str, tuple[str, int, int, int]]:
             continue
         stat = path.stat()
         found[relative] = (
-            hashlib.sha256(path.read_bytes()).hexdigest(), stat.st_mtime_ns, stat.st_ino, stat.st_nlink
+            hashlib.sha256(path.read_bytes()).hexdigest(),
+            stat.st_mtime_ns,
+            stat.st_ino,
+            stat.st_nlink,
         )
     return found
 
@@ -218,7 +237,8 @@ def kill_study_in_each_stage(workdir: Path, stages: list[str]) -> list[dict]:
         process = start_study(workdir, log_path)
         ready = {
             stage: (
-                training_in(workdir, stage, since) if stage in ("pretrain", "finetune")
+                training_in(workdir, stage, since)
+                if stage in ("pretrain", "finetune")
                 else job_started(log_path, stage)
             )
             for stage in pending
@@ -258,7 +278,9 @@ def hdf5_arrays(path: Path) -> dict[str, np.ndarray]:
     with h5py.File(path) as f:
         out = {}
         f.visititems(
-            lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None
+            lambda name, obj: (
+                out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None
+            )
         )
     return out
 
@@ -284,7 +306,9 @@ def test_snakemake_killed_during_each_stage_resumes_and_ends_as_uninterrupted(tm
     assert "removed the lock left by an interrupted run" in stderr
     for stage in ("pretrain", "finetune"):  # the killed training jobs resumed from checkpoints
         logs = "".join(p.read_text() for p in (work / "logs" / stage).rglob("*.log"))
-        assert re.search(rf"resumed from results/checkpoints/{stage}/\S+\.h5 at epoch [1-9]", logs), stage
+        assert re.search(
+            rf"resumed from results/checkpoints/{stage}/\S+\.h5 at epoch [1-9]", logs
+        ), stage
 
     final = finished_outputs(work)
     for snapshot in snapshots:
@@ -296,9 +320,12 @@ def test_snakemake_killed_during_each_stage_resumes_and_ends_as_uninterrupted(tm
                 assert final[path][1] == mtime, f"{path} was written again after the kill"
             # (a batch's per-pair files are hard-linked as the pair's outputs, and Snakemake
             # touches a finished output older than its input: the shared inode's mtime moves)
-    assert not list((work / "results/checkpoints").rglob("*.h5")), "checkpoints are removed at the end"
+    assert not list((work / "results/checkpoints").rglob("*.h5")), (
+        "checkpoints are removed at the end"
+    )
     assert not [
-        p for p in (work / "results").rglob(".*")
+        p
+        for p in (work / "results").rglob(".*")
         if "tmp" in p.name and "checkpoints" not in p.parts  # a killed checkpoint write may stay
     ], "temporaries left"
 
@@ -349,7 +376,11 @@ def test_a_live_run_keeps_its_lock(tmp_path):
         command, stdout=log, stderr=subprocess.STDOUT, env=ENV, start_new_session=True
     )
     try:
-        wait_for(lambda: (work / ".snakemake/transfer_tsc-lock-owner").exists(), process, "the run to start")
+        wait_for(
+            lambda: (work / ".snakemake/transfer_tsc-lock-owner").exists(),
+            process,
+            "the run to start",
+        )
         second = subprocess.run(
             snakemake_command(work), capture_output=True, text=True, env=ENV, timeout=300
         )
@@ -371,7 +402,9 @@ def test_a_job_finished_before_the_kill_is_not_made_again(tmp_path):
     dataset = "Chinatown"
     config = {**CONFIG, "datasets": [dataset], "pretrain": {"epochs": 2}}
     target = f"results/pretrain/{dataset}/metrics.csv"
-    outputs = [f"results/pretrain/{dataset}/{name}" for name in ("model.h5", "history.csv", "metrics.csv")]
+    outputs = [
+        f"results/pretrain/{dataset}/{name}" for name in ("model.h5", "history.csv", "metrics.csv")
+    ]
     record = f".snakemake/transfer_tsc-finished/pretrain/dataset={dataset}.json"
     for attempt in range(3):  # the kill must land in the window; the teardown takes long
         work = tmp_path / f"attempt-{attempt}"
@@ -381,7 +414,9 @@ def test_a_job_finished_before_the_kill_is_not_made_again(tmp_path):
                 command, stdout=log, stderr=subprocess.STDOUT, env=ENV, start_new_session=True
             )
         try:
-            wait_for(lambda: (work / record).exists(), process, "the pretrain job's finished record")
+            wait_for(
+                lambda: (work / record).exists(), process, "the pretrain job's finished record"
+            )
         finally:
             try:
                 os.killpg(process.pid, signal.SIGKILL)  # the whole run at once, as a pre-emption
@@ -395,7 +430,11 @@ def test_a_job_finished_before_the_kill_is_not_made_again(tmp_path):
     written = {}
     for path in outputs:
         stat = (work / path).stat()
-        written[path] = (hashlib.sha256((work / path).read_bytes()).hexdigest(), stat.st_mtime_ns, stat.st_ino)
+        written[path] = (
+            hashlib.sha256((work / path).read_bytes()).hexdigest(),
+            stat.st_mtime_ns,
+            stat.st_ino,
+        )
     job_log = (work / f"logs/pretrain/{dataset}.log").read_text()
 
     again = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=900)
@@ -420,7 +459,7 @@ def test_an_output_changed_after_its_record_stays_incomplete(tmp_path, monkeypat
     from snakemake.persistence.file import FilePersistence
     from snakemake.settings.types import PersistenceBackend
 
-    from transfer_tsc import recovery, runner
+    from transfer_tsc.workflow import recovery, runner
 
     monkeypatch.chdir(tmp_path)
     snakemake_workflow = SimpleNamespace(
@@ -431,7 +470,10 @@ def test_an_output_changed_after_its_record_stays_incomplete(tmp_path, monkeypat
     for dataset in ("Coffee", "GunPoint", "Beef"):
         job = _job(tmp_path, [])
         job.rule, job.wildcards = "pretrain", _Wildcards(dataset=dataset)
-        job.output = [f"results/pretrain/{dataset}/model.h5", f"results/pretrain/{dataset}/metrics.csv"]
+        job.output = [
+            f"results/pretrain/{dataset}/model.h5",
+            f"results/pretrain/{dataset}/metrics.csv",
+        ]
         with runner.rule_script(job, keep_finished=True):
             for path in job.output:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -461,8 +503,12 @@ def test_an_output_changed_after_its_record_stays_incomplete(tmp_path, monkeypat
     note = recovery.keep_finished_outputs(snakemake_workflow, JOB_CONFIG)
     assert note is not None and note.startswith("kept 2 outputs of jobs")
     assert incomplete(tmp_path) == every_output - set(jobs["Coffee"].output)
-    assert FilePersistence()._filter_incomplete_keys(every_output) == every_output - set(jobs["Coffee"].output)
-    assert recovery.keep_finished_outputs(snakemake_workflow, JOB_CONFIG) is None  # nothing left to keep
+    assert FilePersistence()._filter_incomplete_keys(every_output) == every_output - set(
+        jobs["Coffee"].output
+    )
+    assert (
+        recovery.keep_finished_outputs(snakemake_workflow, JOB_CONFIG) is None
+    )  # nothing left to keep
 
 
 # The validated config a test job ran under (its finished record keeps the digest).
@@ -489,7 +535,7 @@ def _job(tmp_path: Path, outputs: list[str]):
 def test_a_job_finished_in_this_run_keeps_its_outputs_when_run_again(tmp_path, monkeypatch):
     """A retried SLURM group job runs every member again: rule_script(keep_finished=True) lets
     the members that had finished exit at once (status 0) with their files, and only those."""
-    from transfer_tsc import recovery, runner
+    from transfer_tsc.workflow import recovery, runner
 
     monkeypatch.chdir(tmp_path)
     job = _job(tmp_path, ["metrics.csv", "history.csv"])
@@ -534,7 +580,7 @@ def test_a_job_finished_in_this_run_keeps_its_outputs_when_run_again(tmp_path, m
 def test_a_finished_batch_folder_is_kept_after_snakemake_marks_it(tmp_path, monkeypatch):
     """A directory() output (a finetune_batch folder) gets Snakemake's .snakemake_timestamp
     after the job's record is written: the retried job still finds it finished."""
-    from transfer_tsc import recovery, runner
+    from transfer_tsc.workflow import recovery, runner
 
     monkeypatch.chdir(tmp_path)
     job = _job(tmp_path, ["batch"])
@@ -565,7 +611,7 @@ def test_a_job_over_its_memory_fails_even_when_the_interrupt_is_swallowed(tmp_pa
     on) still ends the job with status 1, not recorded as finished."""
     import signal
 
-    from transfer_tsc import recovery, runner
+    from transfer_tsc.workflow import recovery, runner
 
     monkeypatch.chdir(tmp_path)
     job = _job(tmp_path, ["metrics.csv"])

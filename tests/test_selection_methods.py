@@ -1,4 +1,5 @@
-"""The source-selection comparison (issue 15, transfer_tsc.selection) against values worked out
+"""The source-selection comparison (issue 15, transfer_tsc.report.selection) against values worked
+out
 by hand on a small partial study, against analysis.dtw_vs_random on the same inputs, and its
 figure and caption counts."""
 
@@ -11,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-
 from test_analysis import _written, matrix, neighbours, synthetic_study
-from transfer_tsc import analysis, figures, selection
+
 from transfer_tsc.io import write_csv
+from transfer_tsc.report import analysis, figures, selection
 
 NAMES = ["A", "B", "C", "D"]
 # Fine-tuned accuracy {source: {target: accuracy}}. Target A: all 3 sources; B: D -> B not run;
@@ -37,15 +38,24 @@ def hand_study():
             if source == target:
                 continue
             acc = ACCURACY.get(source, {}).get(target, 0.5)
-            logme = {("A", "B"): 3.0, ("A", "C"): 2.0, ("A", "D"): 1.0,
-                     ("B", "A"): 5.0, ("B", "C"): 1.0, ("B", "D"): 9.0}.get((target, source), np.nan)
-            rows.append({
-                "target": target, "source": source,
-                "leep": acc,              # the accuracy order itself: a perfect ranking
-                "nce": np.nan if (target, source) == ("A", "B") else acc,
-                "logme": logme,           # none for targets C and D
-                "hscore": -acc,           # the reverse order
-            })
+            logme = {
+                ("A", "B"): 3.0,
+                ("A", "C"): 2.0,
+                ("A", "D"): 1.0,
+                ("B", "A"): 5.0,
+                ("B", "C"): 1.0,
+                ("B", "D"): 9.0,
+            }.get((target, source), np.nan)
+            rows.append(
+                {
+                    "target": target,
+                    "source": source,
+                    "leep": acc,  # the accuracy order itself: a perfect ranking
+                    "nce": np.nan if (target, source) == ("A", "B") else acc,
+                    "logme": logme,  # none for targets C and D
+                    "hscore": -acc,  # the reverse order
+                }
+            )
     scores = analysis.score_table(pd.DataFrame(rows))
     return transfer, neighbours(ORDER), scores
 
@@ -66,8 +76,11 @@ def test_picks_regrets_outcomes_and_taus_match_the_hand_values():
     assert list(summary.columns) == list(selection.SUMMARY_COLUMNS)
     assert list(summary["method"]) == ["dtw", "leep", "nce", "logme", "hscore", "random", "oracle"]
     # sources in the transfer table's order (A, B, C, D), as dtw_vs_random draws them
-    rnd = {"A": random_mean("A", [0.6, 0.9, 0.7]), "B": random_mean("B", [0.5, 0.8]),
-           "C": random_mean("C", [0.4, 0.4, 0.4])}
+    rnd = {
+        "A": random_mean("A", [0.6, 0.9, 0.7]),
+        "B": random_mean("B", [0.5, 0.8]),
+        "C": random_mean("C", [0.4, 0.4, 0.4]),
+    }
     assert 0.70 < rnd["A"] < 0.77 and 0.6 < rnd["B"] < 0.7 and rnd["C"] == pytest.approx(0.4)
     picks = targets.set_index(["method", "target"])
     # DTW: A -> D (0.7, regret 0.2, loss), B -> C (0.8, best, win), C -> B (0.4, tie)
@@ -80,7 +93,8 @@ def test_picks_regrets_outcomes_and_taus_match_the_hand_values():
     assert dtw.loc["B", "kendall_tau"] == pytest.approx(1.0)
     assert np.isnan(dtw.loc["C", "kendall_tau"]) and np.isnan(dtw.loc["C", "weighted_tau"])
     assert dtw.loc["A", "weighted_tau"] == pytest.approx(
-        stats.weightedtau([-0.1, -0.2, -0.3], [0.7, 0.6, 0.9]).statistic)
+        stats.weightedtau([-0.1, -0.2, -0.3], [0.7, 0.6, 0.9]).statistic
+    )
     s = row(summary, "dtw")
     assert (s["n_targets"], s["targets_unranked"], s["targets_left_out"]) == (3, 0, 1)
     assert (s["n_pairs"], s["pairs_unranked"], s["pairs_not_run"]) == (8, 0, 1)
@@ -124,7 +138,9 @@ def test_picks_regrets_outcomes_and_taus_match_the_hand_values():
 
 def test_the_dtw_row_is_dtw_vs_random_summary_on_the_same_inputs():
     transfer, scratch, ranked = synthetic_study(12, missing=0.3, seed=3)
-    scores = analysis.score_table(pd.DataFrame(columns=["target", "source", "leep", "nce", "logme", "hscore"]))
+    scores = analysis.score_table(
+        pd.DataFrame(columns=["target", "source", "leep", "nce", "logme", "hscore"])
+    )
     summary, _ = selection.selection_methods(transfer, ranked, scores, draws=1000, seed=7)
     fig6 = analysis.dtw_vs_random(transfer, ranked, draws=1000, seed=7)
     expected = analysis.dtw_summary(fig6)
@@ -148,9 +164,13 @@ def test_on_the_partial_hand_study_dtw_agrees_with_fig6_over_targets_with_two_so
     assert len(fig6) == 4 and len(kept) == 3  # D (one source) is compared by Fig. 6 only
     s = row(summary, "dtw")
     counts = kept["outcome"].value_counts()
-    assert (s["wins"], s["ties"], s["losses"]) == tuple(counts.get(k, 0) for k in ("win", "tie", "loss"))
+    assert (s["wins"], s["ties"], s["losses"]) == tuple(
+        counts.get(k, 0) for k in ("win", "tie", "loss")
+    )
     assert s["accuracy"] == pytest.approx(kept["dtw_accuracy"].mean())
-    assert s["wilcoxon_p"] == pytest.approx(analysis.wilcoxon_p(kept["dtw_accuracy"], kept["random_accuracy"]))
+    assert s["wilcoxon_p"] == pytest.approx(
+        analysis.wilcoxon_p(kept["dtw_accuracy"], kept["random_accuracy"])
+    )
 
 
 def test_sources_without_a_neighbour_are_unranked_and_counted():
@@ -168,9 +188,13 @@ def test_sources_without_a_neighbour_are_unranked_and_counted():
 
 def test_a_target_with_one_source_is_left_out_and_draws_are_checked():
     transfer = matrix({"A": {"B": 0.5}, "C": {"B": 0.6}}, ["A", "B", "C"])
-    summary, targets = selection.selection_methods(transfer, neighbours({"B": ["A", "C"]}),
-                                                   analysis.score_table(pd.DataFrame(
-                                                       columns=["target", "source", "leep", "nce", "logme", "hscore"])))
+    summary, targets = selection.selection_methods(
+        transfer,
+        neighbours({"B": ["A", "C"]}),
+        analysis.score_table(
+            pd.DataFrame(columns=["target", "source", "leep", "nce", "logme", "hscore"])
+        ),
+    )
     assert set(targets["target"]) == {"B"}
     assert (summary["targets_left_out"] == 2).all()
     assert row(summary, "oracle")["pairs_not_run"] == 0
@@ -183,7 +207,9 @@ def test_the_score_reader_checks_its_table(tmp_path):
     path.write_text("target,source,leep,nce,logme\nA,B,1,2,3\n")
     with pytest.raises(analysis.InputError, match="missing column.*hscore"):
         analysis.read_scores(path)
-    path.write_text("target,source,leep,nce,logme,hscore,seconds\nA,B,1,2,3,4,0.1\nA,B,1,2,3,4,0.1\n")
+    path.write_text(
+        "target,source,leep,nce,logme,hscore,seconds\nA,B,1,2,3,4,0.1\nA,B,1,2,3,4,0.1\n"
+    )
     with pytest.raises(analysis.InputError, match="appears twice"):
         analysis.read_scores(path)
     path.write_text("target,source,leep,nce,logme,hscore,seconds\nA,B,1,x,3,4,0.1\nA,A,1,2,3,4,0\n")
@@ -203,13 +229,20 @@ def test_figure_and_caption_counts_are_written_from_the_table(tmp_path):
     _written(tmp_path / "s.svg")
     # a table where the scores rank no target draws too
     empty = summary.copy()
-    empty.loc[empty["method"].isin(selection.SCORES), ["accuracy", "regret", "kendall_tau", "weighted_tau",
-                                                       "wilcoxon_p"]] = np.nan
+    empty.loc[
+        empty["method"].isin(selection.SCORES),
+        ["accuracy", "regret", "kendall_tau", "weighted_tau", "wilcoxon_p"],
+    ] = np.nan
     empty.loc[empty["method"].isin(selection.SCORES), ["n_targets", "wins", "ties", "losses"]] = 0
     figures.save(figures.selection_methods_figure(empty), tmp_path / "e.png")
     _written(tmp_path / "e.png")
     counts = selection.Counts(str(path))
-    assert (counts.n_targets, counts.n_pairs, counts.pairs_not_run, counts.targets_left_out) == (3, 8, 1, 1)
+    assert (counts.n_targets, counts.n_pairs, counts.pairs_not_run, counts.targets_left_out) == (
+        3,
+        8,
+        1,
+        1,
+    )
     assert repr(counts) == f"Counts(path='{path}')"
     assert pickle.loads(pickle.dumps(counts)) == counts
     assert selection.Counts(str(tmp_path / "absent.csv")).n_targets == "?"

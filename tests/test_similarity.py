@@ -8,15 +8,15 @@ import json
 import math
 import re
 
+import dtaidistance.dtw
 import numpy as np
 import pandas as pd
 import pytest
-import dtaidistance.dtw
-
 from conftest import run_snakemake
-from transfer_tsc import dtw, similarity
-from transfer_tsc.data import load_dataset
 
+from transfer_tsc.data import load_dataset
+from transfer_tsc.similarity import distances as similarity
+from transfer_tsc.similarity import dtw
 
 # --------------------------------------------------------------------------- reference DTW
 
@@ -147,7 +147,9 @@ def test_short_series_with_a_diagonal_path_are_finite(ucr_root):
     matrix = dtw.pairwise(short)
     for i in range(len(short)):
         for j in range(i + 1, len(short)):
-            assert matrix[i, j] == pytest.approx(reference_dtw(short[i], short[j]), rel=1e-9, abs=1e-15)
+            assert matrix[i, j] == pytest.approx(
+                reference_dtw(short[i], short[j]), rel=1e-9, abs=1e-15
+            )
             assert np.isfinite(dtw.cross([short[i]], [short[j]])[0, 0])
 
 
@@ -191,7 +193,7 @@ def test_only_missing_pairs_are_computed(real_series):
 
 
 def test_a_duplicated_dataset_is_its_own_nearest_neighbour(ucr_root):
-    from transfer_tsc.prototypes import class_prototypes
+    from transfer_tsc.similarity.prototypes import class_prototypes
 
     sets = {}
     for name in ("GunPoint", "ItalyPowerDemand", "ECGFiveDays", "CBF"):
@@ -290,7 +292,11 @@ def test_similarity_rules_on_real_data_and_adding_a_dataset(tmp_path, ucr_root):
     # new pairs only
     bigger = {**config, "datasets": SMALL + ["GesturePebbleZ1", "DodgerLoopDay"]}
     dry = run_snakemake(tmp_path, bigger, *TARGETS, "-n")
-    assert _jobs(dry.stdout + dry.stderr) == {"prototypes": 2, "dtw_distance": 1, "dtw_neighbours": 1}
+    assert _jobs(dry.stdout + dry.stderr) == {
+        "prototypes": 2,
+        "dtw_distance": 1,
+        "dtw_neighbours": 1,
+    }
     run_snakemake(tmp_path, bigger, *TARGETS)
     for name, mtime in protos.items():
         assert (tmp_path / f"results/prototypes/{name}.h5").stat().st_mtime_ns == mtime

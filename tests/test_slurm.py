@@ -36,10 +36,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from transfer_tsc.settings import DEMO_ROOT
 from transfer_tsc.demo import write_demo_dataset
-from transfer_tsc.gpu_plan import group_size_for
+from transfer_tsc.settings import DEMO_ROOT
 from transfer_tsc.study import batch_id
+from transfer_tsc.training.gpu_plan import group_size_for
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -129,7 +129,9 @@ def _require_slurm() -> None:
 
 def _env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SNAKEMAKE_", "SLURM_"))}
-    env.update(HOME=str(home), PATH=f"{VENV_BIN}{os.pathsep}{env['PATH']}", TF_CPP_MIN_LOG_LEVEL="2")
+    env.update(
+        HOME=str(home), PATH=f"{VENV_BIN}{os.pathsep}{env['PATH']}", TF_CPP_MIN_LOG_LEVEL="2"
+    )
     return env
 
 
@@ -177,7 +179,9 @@ def run_limited(
     started = time.monotonic()
     result = subprocess.run(
         ["timeout", "-k", str(kill_after), str(limit), *command],
-        capture_output=True, text=True, **kwargs,
+        capture_output=True,
+        text=True,
+        **kwargs,
     )
     return Limited(
         what, limit, result.returncode, result.stdout, result.stderr, time.monotonic() - started
@@ -221,7 +225,9 @@ class Canceller(threading.Thread):
         while not self.done.is_set():
             try:
                 queue = subprocess.run(
-                    ["squeue", "-h", "-o", "%i|%T|%k"], capture_output=True, text=True,
+                    ["squeue", "-h", "-o", "%i|%T|%k"],
+                    capture_output=True,
+                    text=True,
                     timeout=cluster_module.COMMAND_LIMIT_S,
                 ).stdout
             except subprocess.TimeoutExpired:
@@ -265,13 +271,22 @@ def slurm_run(tmp_path_factory):
     cluster = cluster_module.Cluster(root / "cluster", min_job_age=MIN_JOB_AGE_S)
     timed("cluster start", cluster.start)  # stops what it started if it fails
     try:
-        setup = subprocess.run(["bash", "-c", SETUP], cwd=workdir, env=env, capture_output=True, text=True)
+        setup = subprocess.run(
+            ["bash", "-c", SETUP], cwd=workdir, env=env, capture_output=True, text=True
+        )
         assert setup.returncode == 0, setup.stderr
         sources = [name for name in DATASETS if name != CANCELLED]
         canceller = Canceller(CANCELLED, workdir, sources)
         canceller.start()
         run = timed(
-            "SLURM run", snakemake, "SLURM run", workdir, env, "--profile", "slurm", *CONFIG,
+            "SLURM run",
+            snakemake,
+            "SLURM run",
+            workdir,
+            env,
+            "--profile",
+            "slurm",
+            *CONFIG,
             limit=RUN_LIMIT_S,
         )
         canceller.done.set()
@@ -280,8 +295,15 @@ def slurm_run(tmp_path_factory):
         again = jobs_after = None
         if not run.cut_off:  # the second run would only go on with the first one's work
             again = timed(
-                "second SLURM run", snakemake, "second SLURM run", workdir, env,
-                "--profile", "slurm", *CONFIG, limit=limit_s("second SLURM run"),
+                "second SLURM run",
+                snakemake,
+                "second SLURM run",
+                workdir,
+                env,
+                "--profile",
+                "slurm",
+                *CONFIG,
+                limit=limit_s("second SLURM run"),
             )
             jobs_after = cluster.all_jobs()
         dry = ("-n", "--forceall", *CONFIG)
@@ -293,15 +315,29 @@ def slurm_run(tmp_path_factory):
         }
         forms = {
             form: timed(
-                f"dry run {form}", snakemake, f"dry run ({form})", workdir, form_env, *args,
+                f"dry run {form}",
+                snakemake,
+                f"dry run ({form})",
+                workdir,
+                form_env,
+                *args,
                 limit=limit_s("dry run"),
             )
             for form, (form_env, args) in forms.items()
         }
         one_pair = timed(
-            "dry run of one pair", snakemake, "dry run of one pair", workdir, env,
-            "--profile", "slurm", "-n", "--forceall",
-            "results/finetune/CBF/SyntheticControl/metrics.csv", *CONFIG, limit=limit_s("dry run"),
+            "dry run of one pair",
+            snakemake,
+            "dry run of one pair",
+            workdir,
+            env,
+            "--profile",
+            "slurm",
+            "-n",
+            "--forceall",
+            "results/finetune/CBF/SyntheticControl/metrics.csv",
+            *CONFIG,
+            limit=limit_s("dry run"),
         )
     finally:
         timed("cluster stop", cluster.stop)
@@ -309,12 +345,22 @@ def slurm_run(tmp_path_factory):
     print(f"SLURM run: {run.elapsed_s:.0f} s (limit {RUN_LIMIT_S} s), {len(jobs)} SLURM jobs")
     print("seconds: " + ", ".join(f"{name} {value:.1f}" for name, value in seconds.items()))
     for job in jobs:
-        print(f"  job {job['JobId']} {job['JobState']} {job['RunTime']} of {job['TimeLimit']}: "
-              f"{_rules(job)}")
+        print(
+            f"  job {job['JobId']} {job['JobState']} {job['RunTime']} of {job['TimeLimit']}: "
+            f"{_rules(job)}"
+        )
     return dict(
-        workdir=workdir, run=run, jobs=jobs, again=again, forms=forms, one_pair=one_pair,
-        cancelled=canceller.cancelled, finished=canceller.finished, jobs_after=jobs_after,
-        resumed=canceller.resumed, left=left,
+        workdir=workdir,
+        run=run,
+        jobs=jobs,
+        again=again,
+        forms=forms,
+        one_pair=one_pair,
+        cancelled=canceller.cancelled,
+        finished=canceller.finished,
+        jobs_after=jobs_after,
+        resumed=canceller.resumed,
+        left=left,
     )
 
 
@@ -350,7 +396,9 @@ def test_workflow_finishes_with_all_outputs(slurm_run):
     # every other target of rule all too: a second run finds nothing to do
     again = slurm_run["again"]
     again.fail_if_cut_off()
-    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr, _log(again)
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr, _log(
+        again
+    )
 
 
 def test_training_jobs_ask_the_gpu_partition_for_a_gpu(slurm_run):
@@ -404,8 +452,7 @@ def test_cancelled_job_is_retried_and_nothing_finished_is_redone(slurm_run):
     record = next(j for j in jobs if j["JobId"] == cancelled)
     assert record["JobState"] == "CANCELLED", record
     later = [
-        j for j in jobs
-        if j["Comment"] == record["Comment"] and int(j["JobId"]) > int(cancelled)
+        j for j in jobs if j["Comment"] == record["Comment"] and int(j["JobId"]) > int(cancelled)
     ]
     assert [j["JobState"] for j in later] == ["COMPLETED"], later
     # the second attempt of a training job asks for twice the time
@@ -522,8 +569,11 @@ def test_a_cluster_left_behind_is_stopped_when_the_next_one_starts(tmp_path):
     first.start()
     try:
         submit = subprocess.run(
-            ["sbatch", "--parsable", "--wrap", "srun sleep 300"], capture_output=True, text=True,
-            cwd=tmp_path, timeout=cluster_module.COMMAND_LIMIT_S,
+            ["sbatch", "--parsable", "--wrap", "srun sleep 300"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=cluster_module.COMMAND_LIMIT_S,
         )
         assert submit.returncode == 0, submit.stderr
         deadline = time.monotonic() + cluster_module.START_LIMIT_S

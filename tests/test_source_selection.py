@@ -8,9 +8,9 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import SHORT_TRAINING, run_snakemake
 from test_workflow import job_counts
+
 from transfer_tsc import data, study, transferability
 from transfer_tsc.errors import InputError
 
@@ -43,7 +43,9 @@ def _by_hand(model_path, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     model = keras.models.load_model(model_path, compile=False)
     trunk = keras.Model(model.inputs, model.get_layer("gap").output)
     features = np.asarray(trunk.predict(series, verbose=0), dtype=np.float64)
-    kernel, bias = (np.asarray(w, dtype=np.float64) for w in model.get_layer("softmax").get_weights())
+    kernel, bias = (
+        np.asarray(w, dtype=np.float64) for w in model.get_layer("softmax").get_weights()
+    )
     logits = features @ kernel + bias
     logits -= logits.max(axis=1, keepdims=True)
     probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
@@ -140,18 +142,24 @@ def test_parse_budget_accepts_every_score(spec):
 def test_the_selection_methods_table_compares_every_method_on_the_fine_tuned_pairs(scored):
     """The same study fine-tuned (6 pairs, short): the comparison of DTW, the scores, random and
     the oracle covers the 3 targets and 6 pairs, and its DTW row is Fig. 6's summary."""
-    from transfer_tsc import analysis, selection
+    from transfer_tsc.report import analysis, selection
 
     workdir, config = scored
     run_snakemake(
-        workdir, config, "results/analysis/selection_methods.png",
+        workdir,
+        config,
+        "results/analysis/selection_methods.png",
         "results/analysis/dtw_vs_random.csv",
     )
     analyses = workdir / "results/analysis"
     summary = analysis.read_table(analyses / "selection_methods.csv", selection.SUMMARY_COLUMNS)
     assert list(summary["method"]) == list(selection.METHODS)
     assert (summary["n_targets"] == 3).all() and (summary["n_pairs"] == 6).all()
-    assert (summary[["targets_unranked", "targets_left_out", "pairs_unranked", "pairs_not_run"]] == 0).all().all()
+    assert (
+        (summary[["targets_unranked", "targets_left_out", "pairs_unranked", "pairs_not_run"]] == 0)
+        .all()
+        .all()
+    )
     assert (summary["regret"] >= -1e-12).all()
     oracle = selection.method_row(summary, "oracle")
     assert oracle["regret"] == 0 and oracle["accuracy"] == pytest.approx(oracle["best_accuracy"])

@@ -35,9 +35,10 @@ def test_sizes_are_the_85_datasets_and_agree_with_the_inventory(study_cost, ucr_
 
 def test_cost_model_is_recovered_and_summed(study_cost):
     alpha, beta = 2e-6, 5e-6
-    rows = [{"n": n, "length": length, "batch": batch,
-             "seconds": n * length * (alpha + beta / batch)}
-            for n, length, batch in [(20, 84, 2), (16, 345, 1), (50, 150, 16), (200, 427, 16)]]
+    rows = [
+        {"n": n, "length": length, "batch": batch, "seconds": n * length * (alpha + beta / batch)}
+        for n, length, batch in [(20, 84, 2), (16, 345, 1), (50, 150, 16), (200, 427, 16)]
+    ]
     fitted = study_cost.fit_cost(rows)
     np.testing.assert_allclose(fitted, (alpha, beta), rtol=1e-9)
 

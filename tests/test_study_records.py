@@ -12,8 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import run_snakemake
+
 from transfer_tsc.io import sha256
 
 DATASETS = ["Chinatown", "ItalyPowerDemand"]
@@ -132,11 +132,18 @@ def test_a_rerun_that_fails_keeps_the_previous_outputs(study):
 
     result = run_snakemake(run, _config(study / "archive"), *TARGETS, "--keep-going", check=False)
     assert result.returncode != 0
-    assert "ItalyPowerDemand_TRAIN.tsv: row 5, column 4: 'not-a-number' is not a number" in result.stderr
+    assert (
+        "ItalyPowerDemand_TRAIN.tsv: row 5, column 4: 'not-a-number' is not a number"
+        in result.stderr
+    )
     assert "Traceback" not in result.stderr
     after = _digests(run / "results")
-    for path in ("pretrain/ItalyPowerDemand/model.h5", "prototypes/ItalyPowerDemand.h5",
-                 "finetune/Chinatown/ItalyPowerDemand/metrics.csv", "scratch_accuracy.csv"):
+    for path in (
+        "pretrain/ItalyPowerDemand/model.h5",
+        "prototypes/ItalyPowerDemand.h5",
+        "finetune/Chinatown/ItalyPowerDemand/metrics.csv",
+        "scratch_accuracy.csv",
+    ):
         assert after[path] == before[path], path
 
 

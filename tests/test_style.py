@@ -17,7 +17,9 @@ def test_snakefmt_leaves_the_workflow_unchanged() -> None:
         capture_output=True,
         text=True,
     )
-    assert result.returncode == 0, f"snakefmt --check: run `snakefmt Snakefile rules/`\n{result.stderr}"
+    assert result.returncode == 0, (
+        f"snakefmt --check: run `snakefmt Snakefile rules/`\n{result.stderr}"
+    )
 
 
 def test_snakemake_lint_is_clean(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
-"""The training loop and its engines (``transfer_tsc.training``, ``engines``): models trained
+"""The training loop and its engines (``transfer_tsc.training.loop``, ``engines``): models trained
 together are trained exactly as if alone, on each supported Keras backend; one compiled call per
-epoch gives the step-by-step path's losses; the learning-rate schedule is Keras' ReduceLROnPlateau; the model kept is the one
+epoch gives the step-by-step path's losses; the learning-rate schedule is Keras'
+ReduceLROnPlateau; the model kept is the one
 of the lowest train loss; the batch-size cap.
 
 "Exactly as if alone" is checked where it is exact on any processor:
@@ -36,7 +37,7 @@ import numpy as np
 import pytest
 
 from transfer_tsc.settings import default_recipe
-from transfer_tsc.recipe import PlateauSchedule
+from transfer_tsc.training.recipe import PlateauSchedule
 
 BACKENDS = ["tensorflow", "jax"]
 # 48 of GunPoint's 50 train series: three whole batches of 16. (A last batch of 2 series
@@ -58,9 +59,9 @@ class Interrupt(Exception):
 
 def _one_step(x, y, n_classes, initial) -> dict:
     """One Adam step of the models together and of each alone, from the same weights."""
-    from transfer_tsc.fcn import build_fcn
-    from transfer_tsc.engines import adam, make_engine
-    from transfer_tsc.training import one_hot
+    from transfer_tsc.networks.fcn import build_fcn
+    from transfer_tsc.training.engines import adam, make_engine
+    from transfer_tsc.training.loop import one_hot
 
     recipe = default_recipe(**RECIPE)
     targets = one_hot(y, n_classes)
@@ -92,17 +93,25 @@ def _one_step(x, y, n_classes, initial) -> dict:
         losses, (state,) = run([weights])
         alone_losses.append(float(losses[0]))
         alone.append(state)
-    return {"names": names, "trainable": trainable, "slots": slots, "initial": initial,
-            "together_losses": together_losses, "alone_losses": np.array(alone_losses),
-            "together": together, "alone": alone, "recipe": recipe}
+    return {
+        "names": names,
+        "trainable": trainable,
+        "slots": slots,
+        "initial": initial,
+        "together_losses": together_losses,
+        "alone_losses": np.array(alone_losses),
+        "together": together,
+        "alone": alone,
+        "recipe": recipe,
+    }
 
 
 def _equivalence_run(ucr_root: str, out: Path) -> dict:
     """Train 3 FCNs batched (fused and step by step), each alone, and batched with a crash and a
     resume; one step of each; report all."""
     from transfer_tsc.data import load_dataset
-    from transfer_tsc.fcn import build_fcn
-    from transfer_tsc.training import evaluate, train_together
+    from transfer_tsc.networks.fcn import build_fcn
+    from transfer_tsc.training.loop import evaluate, train_together
 
     d = load_dataset(ucr_root, "GunPoint")
     x, y = d.network_input("train")[:N_TRAIN], d.y_train[:N_TRAIN]
@@ -150,7 +159,9 @@ def _equivalence_run(ucr_root: str, out: Path) -> dict:
         pass
     saved = checkpoint.exists()
     models = fresh()
-    resumed = record(models, train_together(models, x, y, d.n_classes, recipe, checkpoint, log=quiet))
+    resumed = record(
+        models, train_together(models, x, y, d.n_classes, recipe, checkpoint, log=quiet)
+    )
 
     step = _one_step(x[:16], y[:16], d.n_classes, initial)
     arrays = {}
@@ -163,12 +174,22 @@ def _equivalence_run(ucr_root: str, out: Path) -> dict:
         for i, a in enumerate(weights):
             arrays[f"initial/{k}/{i}"] = a
     np.savez(out.with_suffix(".npz"), **arrays)
-    return {"batched": batched, "stepwise": stepwise, "alone": alone, "resumed": resumed,
-            "checkpoint_saved": saved, "checkpoint_removed": not checkpoint.exists(),
-            "one_step": {"names": step["names"], "trainable": sorted(step["trainable"]),
-                         "slots": step["slots"], "models": len(initial),
-                         "together_losses": step["together_losses"].tolist(),
-                         "alone_losses": step["alone_losses"].tolist()}}
+    return {
+        "batched": batched,
+        "stepwise": stepwise,
+        "alone": alone,
+        "resumed": resumed,
+        "checkpoint_saved": saved,
+        "checkpoint_removed": not checkpoint.exists(),
+        "one_step": {
+            "names": step["names"],
+            "trainable": sorted(step["trainable"]),
+            "slots": step["slots"],
+            "models": len(initial),
+            "together_losses": step["together_losses"].tolist(),
+            "alone_losses": step["alone_losses"].tolist(),
+        },
+    }
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -178,7 +199,10 @@ def equivalence(request, ucr_root, tmp_path_factory):
     env = dict(os.environ, KERAS_BACKEND=backend, TMPDIR=str(out.parent))
     done = subprocess.run(
         [sys.executable, __file__, str(ucr_root), str(out)],
-        env=env, capture_output=True, text=True, timeout=1200,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     assert done.returncode == 0, done.stderr[-4000:]
     runs = json.loads(out.read_text())
@@ -209,32 +233,40 @@ def test_one_step_together_is_each_models_own_step(equivalence):
             together = arrays[f"together/{k}/weights/{i}"]
             alone = arrays[f"alone/{k}/weights/{i}"]
             if name not in step["trainable"]:  # batch-norm moving statistics
-                np.testing.assert_allclose(together, alone, rtol=0,
-                                           atol=1e-5 * np.abs(alone).max() + 1e-7)
+                np.testing.assert_allclose(
+                    together, alone, rtol=0, atol=1e-5 * np.abs(alone).max() + 1e-7
+                )
                 continue
             key = name.replace("/", "_")
             m = arrays[f"together/{k}/optimizer/{slot[key + '_momentum']}"]
             v = arrays[f"together/{k}/optimizer/{slot[key + '_velocity']}"]
             gradient = m / (1 - recipe.beta_1)
             gradient_alone = arrays[f"alone/{k}/optimizer/{slot[key + '_momentum']}"] / (
-                1 - recipe.beta_1)
+                1 - recipe.beta_1
+            )
             np.testing.assert_allclose(
-                gradient, gradient_alone, rtol=0,
-                atol=GRADIENT_RTOL * largest, err_msg=f"model {k} {name}")
-            np.testing.assert_allclose(v, (1 - recipe.beta_2) * gradient**2, rtol=1e-5,
-                                       atol=1e-12)
+                gradient,
+                gradient_alone,
+                rtol=0,
+                atol=GRADIENT_RTOL * largest,
+                err_msg=f"model {k} {name}",
+            )
+            np.testing.assert_allclose(v, (1 - recipe.beta_2) * gradient**2, rtol=1e-5, atol=1e-12)
             m, v = m.astype(np.float64), v.astype(np.float64)
             expected = before - scale * m / (np.sqrt(v) + recipe.epsilon)
             # float32 rounding of the weight and of Adam's few operations on the update (where
             # |g| is near Adam's epsilon the update is most sensitive: lr / epsilon-hat)
             atol = 1e-6 * np.abs(before).max() + 1e-5 * recipe.learning_rate
-            np.testing.assert_allclose(together, expected, rtol=0, atol=atol,
-                                       err_msg=f"model {k} {name}")
+            np.testing.assert_allclose(
+                together, expected, rtol=0, atol=atol, err_msg=f"model {k} {name}"
+            )
             checked += 1
     assert checked == step["models"] * len(step["trainable"])
     # The test means something: the models' gradients differ from each other.
     first = step["names"].index(step["trainable"][0])
-    assert not np.allclose(arrays[f"together/0/weights/{first}"], arrays[f"together/1/weights/{first}"])
+    assert not np.allclose(
+        arrays[f"together/0/weights/{first}"], arrays[f"together/1/weights/{first}"]
+    )
 
 
 def test_each_models_schedule_and_best_epoch_follow_its_own_losses(equivalence):
@@ -305,7 +337,7 @@ def test_both_engines_implement_the_engine_interface():
     public method)."""
     import inspect
 
-    from transfer_tsc.engines import Engine, JaxEngine, TensorFlowEngine
+    from transfer_tsc.training.engines import Engine, JaxEngine, TensorFlowEngine
 
     methods = {name for name in vars(Engine) if not name.startswith("_")}
     assert len(methods) == 11, methods
@@ -341,7 +373,7 @@ def test_plateau_schedule_hand_computed():
 def test_plateau_schedule_matches_keras_reduce_lr_on_plateau():
     import keras
 
-    from transfer_tsc.fcn import build_fcn
+    from transfer_tsc.networks.fcn import build_fcn
 
     recipe = default_recipe(lr_patience=5, lr_factor=0.5, lr_min_delta=1e-3, min_lr=1e-4)
     rng = np.random.default_rng(0)
@@ -349,10 +381,16 @@ def test_plateau_schedule_matches_keras_reduce_lr_on_plateau():
     losses = 1.0 / (1.0 + np.cumsum(rng.random(300) < 0.1)) + rng.normal(0, 2e-4, 300)
 
     model = build_fcn(2, seed=0)
-    model.compile(optimizer=keras.optimizers.Adam(recipe.learning_rate), loss="categorical_crossentropy")
+    model.compile(
+        optimizer=keras.optimizers.Adam(recipe.learning_rate), loss="categorical_crossentropy"
+    )
     callback = keras.callbacks.ReduceLROnPlateau(
-        monitor="loss", factor=recipe.lr_factor, patience=recipe.lr_patience,
-        min_delta=recipe.lr_min_delta, min_lr=recipe.min_lr, cooldown=0,
+        monitor="loss",
+        factor=recipe.lr_factor,
+        patience=recipe.lr_patience,
+        min_delta=recipe.lr_min_delta,
+        min_lr=recipe.min_lr,
+        cooldown=0,
     )
     callback.set_model(model)
     callback.on_train_begin()
@@ -380,8 +418,8 @@ def gunpoint(ucr_root):
 def test_model_kept_is_the_lowest_train_loss(gunpoint):
     """Train 6 epochs at a high learning rate (a bumpy loss); the weights kept equal those of
     the same run stopped at its best epoch."""
-    from transfer_tsc.fcn import build_fcn
-    from transfer_tsc.training import train_together
+    from transfer_tsc.networks.fcn import build_fcn
+    from transfer_tsc.training.loop import train_together
 
     x, y, n_classes = gunpoint
     recipe = default_recipe(epochs=6, learning_rate=0.05, progress_every=100)
@@ -413,13 +451,15 @@ def test_batch_size_cap():
 def test_capped_batch_is_what_the_engine_steps(gunpoint, tmp_path):
     """With the cap, one epoch on 48 series is ceil(48 / 4) = 12 Adam steps (the step count in
     the checkpoint's optimizer state), against 3 without it."""
-    from transfer_tsc.fcn import build_fcn
-    from transfer_tsc.training import train_together
+    from transfer_tsc.networks.fcn import build_fcn
+    from transfer_tsc.training.loop import train_together
 
     x, y, n_classes = gunpoint
     steps = {}
     for cap in (False, True):
-        recipe = default_recipe(epochs=2, batch_size_cap_tenth=cap, progress_every=1, checkpoint_every=1)
+        recipe = default_recipe(
+            epochs=2, batch_size_cap_tenth=cap, progress_every=1, checkpoint_every=1
+        )
         path = tmp_path / f"cap{cap}.h5"
 
         def stop_at_2(line: str) -> None:
@@ -439,12 +479,14 @@ def test_a_diverging_training_stops_naming_the_dataset_and_epoch(ucr_root):
     pre-training stops with one line naming the dataset, instead of finishing with a
     meaningless accuracy."""
     from transfer_tsc.data import load_dataset
-    from transfer_tsc.training import TrainingDiverged
-    from transfer_tsc.transfer import pretrain
+    from transfer_tsc.training.loop import TrainingDiverged
+    from transfer_tsc.training.transfer import pretrain
 
     d = load_dataset(ucr_root, "Chinatown")
     huge = dataclasses.replace(d, x_train=d.x_train * np.float32(1e38))
-    with pytest.raises(TrainingDiverged, match=r"\[pretrain Chinatown\] epoch 1: train loss is nan"):
+    with pytest.raises(
+        TrainingDiverged, match=r"\[pretrain Chinatown\] epoch 1: train loss is nan"
+    ):
         pretrain(huge, default_recipe(epochs=3, progress_every=100), log=lambda _line: None)
 
 
@@ -480,7 +522,7 @@ def test_workflow_trains_on_the_configured_backend(tmp_path, ucr_root):
 
 def test_unknown_backend_is_refused():
     from transfer_tsc.errors import InputError
-    from transfer_tsc.runner import select_backend
+    from transfer_tsc.workflow.runner import select_backend
 
     with pytest.raises(InputError, match="training.backend"):
         select_backend({"training": {"backend": "torch"}})

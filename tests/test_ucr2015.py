@@ -7,11 +7,10 @@ import csv
 
 import numpy as np
 import pytest
-
 from conftest import run_snakemake
 from test_workflow import job_counts
-from transfer_tsc import settings
-from transfer_tsc import data
+
+from transfer_tsc import data, settings
 from transfer_tsc.errors import InputError
 
 # three small datasets renamed in 2018 and one that kept its name
@@ -175,7 +174,6 @@ def test_paper_yaml_is_the_paper_setup_and_plans_the_study(tmp_path, ucr_root):
     DTW, 10 DBA iterations, the 2015 names; on the subset (skip the 38 missing) its dry run plans
     the 47 datasets' pre-training and their 47 x 46 fine-tunes."""
     import yaml
-
     from conftest import REPO
 
     paper = yaml.safe_load((REPO / "paper.yaml").read_text())
@@ -194,5 +192,8 @@ def test_paper_yaml_is_the_paper_setup_and_plans_the_study(tmp_path, ucr_root):
     recipe = settings.recipe(merged, "finetune")
     sizes = {"DiatomSizeReduction": 16, "MoteStrain": 20, "CBF": 30, "FiftyWords": 450}
     assert {n: recipe.batch_size_for(k) for n, k in sizes.items()} == {
-        "DiatomSizeReduction": 1, "MoteStrain": 2, "CBF": 3, "FiftyWords": 16,
+        "DiatomSizeReduction": 1,
+        "MoteStrain": 2,
+        "CBF": 3,
+        "FiftyWords": 16,
     }

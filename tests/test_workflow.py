@@ -9,7 +9,6 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import SHORT_TRAINING, run_snakemake
 
 DATASETS = ["Chinatown", "Coffee", "GunPoint"]
@@ -64,8 +63,12 @@ def test_one_pair_runs_only_what_it_needs_then_the_study_completes(tmp_path, stu
     for source in DATASETS:
         for target_name in DATASETS:
             if source != target_name:
-                pair = pd.read_csv(tmp_path / f"results/finetune/{source}/{target_name}/metrics.csv")
-                assert matrix.loc[source, target_name] == pytest.approx(pair.loc[0, "test_accuracy"])
+                pair = pd.read_csv(
+                    tmp_path / f"results/finetune/{source}/{target_name}/metrics.csv"
+                )
+                assert matrix.loc[source, target_name] == pytest.approx(
+                    pair.loc[0, "test_accuracy"]
+                )
 
     # real HDF5 files that Keras loads back and that predict as evaluated
     import keras
@@ -98,7 +101,8 @@ def test_one_pair_runs_only_what_it_needs_then_the_study_completes(tmp_path, stu
     assert per["ours"].tolist() == pytest.approx(ours.tolist())
     assert per["published"].tolist() == pytest.approx([1.0, 1.0])
     pairs = comparison[
-        (comparison["section"] == "transfer") & (comparison["statistic"] == "mean absolute difference")
+        (comparison["section"] == "transfer")
+        & (comparison["statistic"] == "mean absolute difference")
     ].iloc[0]
     assert (pairs["n"], pairs["n_missing"]) == (2, 0)  # Coffee -> GunPoint, GunPoint -> Coffee
 
@@ -150,10 +154,16 @@ def test_demo_archive_is_generated_by_the_workflow(tmp_path):
 @pytest.mark.parametrize(
     "config, message",
     [
-        ({"finetune": {"epochs": -1}}, "config key finetune.epochs: -1 is less than the minimum of 1"),
+        (
+            {"finetune": {"epochs": -1}},
+            "config key finetune.epochs: -1 is less than the minimum of 1",
+        ),
         ({"pretrain": {"epoch": 3}}, "config key pretrain.epoch: unknown key"),
         ({"colour": "red"}, "config key colour: unknown key"),
-        ({"datasets": ["Coffee", "NoSuchData"]}, "config key datasets: NoSuchData not found in ucr_root"),
+        (
+            {"datasets": ["Coffee", "NoSuchData"]},
+            "config key datasets: NoSuchData not found in ucr_root",
+        ),
     ],
 )
 def test_bad_config_is_refused_with_the_key_named(tmp_path, ucr_root, config, message):

@@ -13,9 +13,9 @@ import tarfile
 
 import pandas as pd
 import pytest
-
 from conftest import SHORT_TRAINING, run_snakemake
 from test_recommend import transfer_tsc
+
 from transfer_tsc import zoo
 from transfer_tsc.data import load_dataset
 from transfer_tsc.errors import InputError
@@ -90,22 +90,46 @@ def test_export_partial_study_and_recommend_from_zoo(study, ucr_root, tmp_path):
     from_zoo = tmp_path / "from_zoo.csv"
     for flag, path, csv in (("--study", partial, from_study), ("--zoo", out, from_zoo)):
         result = transfer_tsc(
-            "recommend", "--dataset", str(ucr_root / HELD_OUT), flag, str(path),
-            "--top", "0", "--score", "logme", "--out", str(csv),
+            "recommend",
+            "--dataset",
+            str(ucr_root / HELD_OUT),
+            flag,
+            str(path),
+            "--top",
+            "0",
+            "--score",
+            "logme",
+            "--out",
+            str(csv),
         )
         assert result.returncode == 0, result.stderr
         assert "no pre-trained model (yet) for MoteStrain" in result.stdout.splitlines()[-1]
     pd.testing.assert_frame_equal(pd.read_csv(from_study), pd.read_csv(from_zoo))
     # the zoo's models scored: MoteStrain, without one, last with empty scores
     ranked = pd.read_csv(from_zoo)
-    assert ranked["source"].iloc[-1] == "MoteStrain" and ranked[["logme", "leep"]].iloc[-1].isna().all()
-    assert ranked["logme_rank"].iloc[:2].tolist() == [1, 2] and ranked["logme"].iloc[:2].notna().all()
+    assert (
+        ranked["source"].iloc[-1] == "MoteStrain"
+        and ranked[["logme", "leep"]].iloc[-1].isna().all()
+    )
+    assert (
+        ranked["logme_rank"].iloc[:2].tolist() == [1, 2] and ranked["logme"].iloc[:2].notna().all()
+    )
 
     # recommend from the workflow's zoo folder, fine-tuning the nearest with 1 epoch
     tuned = tmp_path / "tuned.csv"
     result = transfer_tsc(
-        "recommend", "--dataset", str(ucr_root / HELD_OUT), "--zoo", str(workdir / "results/zoo"),
-        "--top", "1", "--finetune", "--epochs", "1", "--out", str(tuned),
+        "recommend",
+        "--dataset",
+        str(ucr_root / HELD_OUT),
+        "--zoo",
+        str(workdir / "results/zoo"),
+        "--top",
+        "1",
+        "--finetune",
+        "--epochs",
+        "1",
+        "--out",
+        str(tuned),
     )
     assert result.returncode == 0, result.stderr
     row = pd.read_csv(tuned).iloc[0]
@@ -242,7 +266,7 @@ def test_export_refuses_a_model_truncated_with_its_mtime_kept(study, tmp_path):
 
 def test_export_refuses_a_byte_flipped_model_by_its_recorded_sha256(study, tmp_path):
     """Same size, same mtime, still a loadable model: only the record tells."""
-    from transfer_tsc.transfer import load_model
+    from transfer_tsc.training.transfer import load_model
 
     workdir, _, _ = study
     results = _study_copy(workdir, tmp_path)
@@ -271,25 +295,43 @@ DELETE_AND_RERUN = "; not exported (delete it and re-run the study: snakemake ma
     [
         ("model", "truncate", f"pretrain/GunPoint/model.h5: {NOT_A_MODEL}"),
         ("model", "prototypes", f"pretrain/GunPoint/model.h5: {NOT_A_MODEL}"),
-        ("prototypes", "truncate",
-         "prototypes/MoteStrain.h5: not a readable HDF5 file (corrupt or truncated?)"),
-        ("prototypes", "model",
-         f"prototypes/MoteStrain.h5: not a prototypes file (missing 'format'){DELETE_AND_RERUN}"),
-        ("metrics", "truncate", "pretrain/GunPoint/metrics.csv: test_loss has no value; delete it "
-         "to have its job (rule pretrain, GunPoint) make it again; not exported"),
+        (
+            "prototypes",
+            "truncate",
+            "prototypes/MoteStrain.h5: not a readable HDF5 file (corrupt or truncated?)",
+        ),
+        (
+            "prototypes",
+            "model",
+            f"prototypes/MoteStrain.h5: not a prototypes file (missing 'format'){DELETE_AND_RERUN}",
+        ),
+        (
+            "metrics",
+            "truncate",
+            "pretrain/GunPoint/metrics.csv: test_loss has no value; delete it "
+            "to have its job (rule pretrain, GunPoint) make it again; not exported",
+        ),
     ],
-    ids=["model-truncated", "model-replaced", "prototypes-truncated", "prototypes-replaced",
-         "metrics-truncated"],
+    ids=[
+        "model-truncated",
+        "model-replaced",
+        "prototypes-truncated",
+        "prototypes-replaced",
+        "metrics-truncated",
+    ],
 )
 def test_export_without_records_refuses_an_unreadable_file(study, tmp_path, kind, damage, message):
     """A study from before records were kept: each file is loaded (models) or read."""
     workdir, _, _ = study
     results = _study_copy(workdir, tmp_path, records=False)
-    path = results / {
-        "model": "pretrain/GunPoint/model.h5",
-        "prototypes": "prototypes/MoteStrain.h5",
-        "metrics": "pretrain/GunPoint/metrics.csv",
-    }[kind]
+    path = (
+        results
+        / {
+            "model": "pretrain/GunPoint/model.h5",
+            "prototypes": "prototypes/MoteStrain.h5",
+            "metrics": "pretrain/GunPoint/metrics.csv",
+        }[kind]
+    )
     if damage == "truncate":
         _keeping_mtime(path, _truncate)
     else:  # another HDF5 file of the study in its place
@@ -310,10 +352,13 @@ def test_export_refuses_a_damaged_prototypes_file_by_its_record(study, tmp_path)
     path = results / "prototypes/MoteStrain.h5"
     _keeping_mtime(path, _flip_middle_byte)
     out = tmp_path / "zoo"
-    with pytest.raises(InputError, match=re.escape(
-        f"{path}: sha256 differs from the one recorded when its job finished "
-        f"({results}/records/prototypes/dataset=MoteStrain.json)"
-    )):
+    with pytest.raises(
+        InputError,
+        match=re.escape(
+            f"{path}: sha256 differs from the one recorded when its job finished "
+            f"({results}/records/prototypes/dataset=MoteStrain.json)"
+        ),
+    ):
         zoo.export_zoo(zoo.study_references(results), out)
     _nothing_written(tmp_path, out)
 
@@ -362,5 +407,7 @@ def test_a_zoo_packed_from_a_corrupt_model_is_refused_when_its_models_are_loaded
     archive = tmp_path / "old.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(folder, arcname="zoo")
-    with pytest.raises(InputError, match=re.escape(f"{archive}:models/MoteStrain.h5: {NOT_A_MODEL}")):
+    with pytest.raises(
+        InputError, match=re.escape(f"{archive}:models/MoteStrain.h5: {NOT_A_MODEL}")
+    ):
         zoo.open_zoo(archive, load_models=True)

@@ -72,8 +72,18 @@ def planned_rules(study: Path, configs: list[Path]) -> tuple[list[str], int]:
     """What a dry run of the default target plans: the rules that run for a reason of their own
     (params changed, new or missing outputs, ...; not only "input files updated by another
     job"), sorted, and the number of jobs in all (0: nothing to be done)."""
-    command = [str(SNAKEMAKE), "-s", str(REPO / "Snakefile"), "--directory", str(study), "-n",
-               "--cores", "2", "--configfile", *map(str, configs)]
+    command = [
+        str(SNAKEMAKE),
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(study),
+        "-n",
+        "--cores",
+        "2",
+        "--configfile",
+        *map(str, configs),
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"{configs[-1].read_text().strip()}: {result.stderr.strip()[-2000:]}")
@@ -95,7 +105,9 @@ def main(study: str, config: str, *keys: str) -> None:
             change = Path(scratch) / "change.yaml"
             change.write_text(yaml.safe_dump(nested(key, CHANGES[key])))
             direct, total = planned_rules(Path(study), [base, change])
-            said = f"{', '.join(direct)} ({total} jobs with what reads them)" if total else "nothing"
+            said = (
+                f"{', '.join(direct)} ({total} jobs with what reads them)" if total else "nothing"
+            )
             print(f"{key}: {said}", flush=True)
 
 

@@ -69,9 +69,7 @@ def series_length(name):
     if DEMO:
         return demo.series_length(name)
     try:
-        return max(
-            data.row_width(data.split_file(UCR_ROOT, name, s)) for s in data.SPLITS
-        )
+        return max(data.row_width(data.split_file(UCR_ROOT, name, s)) for s in data.SPLITS)
     except InputError as error:
         _stop(error)
 
@@ -99,9 +97,7 @@ def target_batches(target):
 
 
 # A fine-tuned pair's file as named on the command line.
-PAIR_FILE = re.compile(
-    r"results/finetune/([^/]+)/([^/]+)/(?:metrics\.csv|history\.csv|model\.h5)"
-)
+PAIR_FILE = re.compile(r"results/finetune/([^/]+)/([^/]+)/(?:metrics\.csv|history\.csv|model\.h5)")
 
 
 @lru_cache(maxsize=None)

@@ -3,9 +3,7 @@
 # The user's own dataset (config recommend.dataset).
 RECOMMEND = config["recommend"]
 RECOMMEND_NAME = (
-    os.path.basename(os.path.normpath(RECOMMEND["dataset"]))
-    if RECOMMEND["dataset"]
-    else None
+    os.path.basename(os.path.normpath(RECOMMEND["dataset"])) if RECOMMEND["dataset"] else None
 )
 # a pattern no name matches when no dataset is configured
 RECOMMEND_PATTERN = re.escape(RECOMMEND_NAME) if RECOMMEND_NAME else "(?!x)x"
@@ -17,9 +15,7 @@ def recommend_files(wildcards):
     folder = os.path.normpath(RECOMMEND["dataset"])
     try:
         return {
-            s.lower(): str(
-                data.split_file(os.path.dirname(folder), RECOMMEND_NAME, s).path
-            )
+            s.lower(): str(data.split_file(os.path.dirname(folder), RECOMMEND_NAME, s).path)
             for s in data.SPLITS
         }
     except InputError as error:

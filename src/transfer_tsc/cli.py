@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import InputError, PipelineError
+from transfer_tsc.errors import InputError, PipelineError
 
 
 def _log(line: str) -> None:
@@ -44,7 +44,7 @@ def _read_config(path: str | None) -> dict | None:
         return None
     import yaml
 
-    from . import settings
+    from transfer_tsc import settings
 
     try:
         loaded = yaml.safe_load(Path(path).read_text()) or {}
@@ -63,12 +63,14 @@ def _read_config(path: str | None) -> dict | None:
 def _recipe(study_config: dict | None, epochs: int | None, seed: int | None):
     """The training recipe: the study's (from a zoo's manifest) or the paper's defaults, with
     ``--epochs`` / ``--seed`` on top."""
-    from . import settings
+    from transfer_tsc import settings
 
     base = settings.validate({})
     if study_config:
         base["training"].update(study_config.get("training", {}))
-        base["finetune"]["epochs"] = study_config.get("finetune", {}).get("epochs", base["finetune"]["epochs"])
+        base["finetune"]["epochs"] = study_config.get("finetune", {}).get(
+            "epochs", base["finetune"]["epochs"]
+        )
         base["seed"] = study_config.get("seed", base["seed"])
     if epochs is not None:
         base["finetune"]["epochs"] = epochs
@@ -78,12 +80,14 @@ def _recipe(study_config: dict | None, epochs: int | None, seed: int | None):
 
 
 def _load_user_dataset(path: str, data_options: dict):
-    from .data import load_dataset
+    from transfer_tsc.data import load_dataset
 
     folder = Path(path)
     if not folder.is_dir():
-        raise InputError(f"{folder}: dataset folder not found (a UCR-layout folder "
-                         "<Name>/<Name>_TRAIN.tsv and _TEST.tsv, or the 2015 layout)")
+        raise InputError(
+            f"{folder}: dataset folder not found (a UCR-layout folder "
+            "<Name>/<Name>_TRAIN.tsv and _TEST.tsv, or the 2015 layout)"
+        )
     try:
         return load_dataset(folder.parent, folder.name, **data_options)
     except InputError as error:
@@ -95,21 +99,29 @@ def _load_user_dataset(path: str, data_options: dict):
 def _check_recommend(args: argparse.Namespace, command_line: argparse.ArgumentParser) -> None:
     """Option combinations argparse cannot express (a usage error, exit status 2)."""
     if args.no_scores and args.score != "dtw":
-        command_line.error(f"argument --no-scores: not allowed with --score {args.score} (it ranks by the scores)")
+        command_line.error(
+            f"argument --no-scores: not allowed with --score {args.score} (it ranks by the scores)"
+        )
 
 
 def cmd_recommend(args: argparse.Namespace) -> None:
-    from . import recommend as rec
-    from . import zoo
-    from .runner import import_keras_quietly  # before the models: no TensorFlow start-up notices
-    from .io import write_csv
+    from transfer_tsc import recommend as rec
+    from transfer_tsc import zoo
+    from transfer_tsc.io import write_csv
+    from transfer_tsc.training.backend import (
+        import_keras_quietly,
+    )  # before the models: no TensorFlow start-up notices
 
     with zoo.references_from(study=args.study, zoo=args.zoo) as (references, study_config):
         name = Path(args.dataset).name
         usable = rec.rankable(references, name)
         with_model = [r.name for r in usable if r.model is not None]
         if args.score != "dtw" and not with_model:
-            where = "study has none yet (results/pretrain/<Name>/model.h5)" if args.study else "zoo has none"
+            where = (
+                "study has none yet (results/pretrain/<Name>/model.h5)"
+                if args.study
+                else "zoo has none"
+            )
             raise InputError(
                 f"--score {args.score} needs the sources' pre-trained models and the {where}; "
                 "--score dtw ranks by the prototypes alone"
@@ -123,16 +135,23 @@ def cmd_recommend(args: argparse.Namespace) -> None:
         if args.fill_missing:
             data_options["fill_missing"] = True
         if args.znormalise is not None:
-            data_options["znormalise"] = {"true": True, "false": False}.get(args.znormalise, args.znormalise)
+            data_options["znormalise"] = {"true": True, "false": False}.get(
+                args.znormalise, args.znormalise
+            )
         dataset = _load_user_dataset(args.dataset, data_options)
         ranking = rec.recommend(dataset, usable, 0, _log, prototype_settings)
         if with_model and not args.no_scores:
-            _log(f"transferability scores of the {len(with_model)} of {len(ranking)} sources with a "
-                 f"pre-trained model, from {dataset.name}'s train split")
+            _log(
+                f"transferability scores of the {len(with_model)} of {len(ranking)} sources with a "
+                f"pre-trained model, from {dataset.name}'s train split"
+            )
             import_keras_quietly()
             ranking = rec.add_scores(dataset, ranking, usable, _log)
         elif not with_model:
-            _log("no source has a pre-trained model (yet): ranked by DTW only, no transferability scores")
+            _log(
+                "no source has a pre-trained model (yet): ranked by DTW only, no transferability "
+                "scores"
+            )
         ranking = rec.order_by(ranking, args.score)
         table = ranking.head(args.top) if args.top else ranking
         if args.finetune:
@@ -147,9 +166,8 @@ def cmd_recommend(args: argparse.Namespace) -> None:
 
 
 def cmd_export_zoo(args: argparse.Namespace) -> None:
-    from . import settings
-    from . import zoo
-    from .data import load_dataset
+    from transfer_tsc import settings, zoo
+    from transfer_tsc.data import load_dataset
 
     config = _read_config(args.config)
     references = zoo.study_references(args.study)
@@ -161,7 +179,10 @@ def cmd_export_zoo(args: argparse.Namespace) -> None:
             try:
                 return zoo.describe(load_dataset(root, name, **config["data"]))
             except InputError as error:
-                _log(f"{name}: data not readable under {root} ({error}); described from its prototypes")
+                _log(
+                    f"{name}: data not readable under {root} ({error}); described from its "
+                    f"prototypes"
+                )
         return zoo.describe_prototypes(ref.prototypes) if ref.prototypes is not None else None
 
     manifest = zoo.export_zoo(references, args.out, config, describe)
@@ -174,17 +195,19 @@ def cmd_export_zoo(args: argparse.Namespace) -> None:
 
 
 def cmd_verify_zoo(args: argparse.Namespace) -> None:
-    from . import zoo
+    from transfer_tsc import zoo
 
     with zoo.open_zoo(args.zoo, load_models=True) as opened:
         models = sum(1 for entry in opened.manifest["datasets"].values() if entry.get("model"))
-        print(f"{args.zoo}: {len(opened.manifest['files'])} files match their sha256, "
-              f"{models} models load ({len(opened.manifest['datasets'])} datasets)")
+        print(
+            f"{args.zoo}: {len(opened.manifest['files'])} files match their sha256, "
+            f"{models} models load ({len(opened.manifest['datasets'])} datasets)"
+        )
 
 
 def parser() -> argparse.ArgumentParser:
-    from . import settings
-    from .transferability import SCORES  # numpy only: --help loads no TensorFlow
+    from transfer_tsc import settings
+    from transfer_tsc.transferability import SCORES  # numpy only: --help loads no TensorFlow
 
     defaults = settings.validate({})  # the schema's defaults, which the study's config overrides
     main = argparse.ArgumentParser(
@@ -196,41 +219,81 @@ def parser() -> argparse.ArgumentParser:
 
     rec = commands.add_parser(
         "recommend",
-        help="rank a study's (or zoo's) datasets by DTW distance (or a transferability score) to your dataset",
+        help="rank a study's (or zoo's) datasets by DTW distance (or a transferability score) to "
+        "your dataset",
         description="Compute your dataset's class prototypes with the study's settings, rank the "
         "study's datasets by the paper's DTW distance (nearest first) or by a transferability "
         "score of their pre-trained models (LEEP, NCE, LogME, H-score; highest first), print the "
         "top k with every method's value and rank, say which source each method picks, and "
         "optionally fine-tune the top k on your train set next to training from scratch.",
     )
-    rec.add_argument("--dataset", required=True, metavar="PATH",
-                     help="your dataset's folder, UCR layout: <Name>/<Name>_TRAIN.tsv and _TEST.tsv (or 2015 layout)")
+    rec.add_argument(
+        "--dataset",
+        required=True,
+        metavar="PATH",
+        help="your dataset's folder, UCR layout: <Name>/<Name>_TRAIN.tsv and _TEST.tsv (or 2015 "
+        "layout)",
+    )
     source = rec.add_mutually_exclusive_group(required=True)
-    source.add_argument("--study", metavar="DIR", help="a study's results folder (finished or partial)")
-    source.add_argument("--zoo", metavar="ZOO", help="a model zoo folder or .tar.gz (transfer-tsc export-zoo)")
+    source.add_argument(
+        "--study", metavar="DIR", help="a study's results folder (finished or partial)"
+    )
+    source.add_argument(
+        "--zoo", metavar="ZOO", help="a model zoo folder or .tar.gz (transfer-tsc export-zoo)"
+    )
     top = defaults["recommend"]["top"]
-    rec.add_argument("--top", type=_positive, default=top, metavar="K",
-                     help=f"how many sources to show and fine-tune (0: all; default {top})")
-    rec.add_argument("--score", choices=["dtw", *SCORES], default=defaults["recommend"]["score"],
-                     help="rank by the paper's DTW distance between class prototypes (dtw, the "
-                     "default, nearest first) or by a transferability score of one forward pass of "
-                     "your train set through each source's pre-trained model (highest first; "
-                     "sources without a model come last). Every score and its rank is shown "
-                     "whenever the sources have models")
-    rec.add_argument("--no-scores", action="store_true",
-                     help="with --score dtw: skip the transferability scores (no model is loaded)")
-    rec.add_argument("--finetune", action="store_true",
-                     help="fine-tune the top K sources (of --score) on your train set and train from "
-                     "scratch, report test accuracy")
-    rec.add_argument("--epochs", type=_positive, default=None, metavar="N",
-                     help="training epochs for --finetune (default: the study's, else "
-                     f"{defaults['finetune']['epochs']})")
-    rec.add_argument("--seed", type=_positive, default=None,
-                     help=f"training seed (default: the study's, else {defaults['seed']})")
-    rec.add_argument("--fill-missing", action="store_true", help="interpolate missing values inside series")
-    rec.add_argument("--znormalise", choices=["auto", "true", "false"], default=None,
-                     help="z-normalise every series (true), none (false), or only a dataset whose "
-                     "series are not z-normalised (auto); default: as the study did")
+    rec.add_argument(
+        "--top",
+        type=_positive,
+        default=top,
+        metavar="K",
+        help=f"how many sources to show and fine-tune (0: all; default {top})",
+    )
+    rec.add_argument(
+        "--score",
+        choices=["dtw", *SCORES],
+        default=defaults["recommend"]["score"],
+        help="rank by the paper's DTW distance between class prototypes (dtw, the "
+        "default, nearest first) or by a transferability score of one forward pass of "
+        "your train set through each source's pre-trained model (highest first; "
+        "sources without a model come last). Every score and its rank is shown "
+        "whenever the sources have models",
+    )
+    rec.add_argument(
+        "--no-scores",
+        action="store_true",
+        help="with --score dtw: skip the transferability scores (no model is loaded)",
+    )
+    rec.add_argument(
+        "--finetune",
+        action="store_true",
+        help="fine-tune the top K sources (of --score) on your train set and train from "
+        "scratch, report test accuracy",
+    )
+    rec.add_argument(
+        "--epochs",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="training epochs for --finetune (default: the study's, else "
+        f"{defaults['finetune']['epochs']})",
+    )
+    rec.add_argument(
+        "--seed",
+        type=_positive,
+        default=None,
+        help=f"training seed (default: the study's, else {defaults['seed']})",
+    )
+    rec.add_argument(
+        "--fill-missing", action="store_true", help="interpolate missing values inside series"
+    )
+    rec.add_argument(
+        "--znormalise",
+        choices=["auto", "true", "false"],
+        default=None,
+        help="z-normalise every series (true), none (false), or only a dataset whose "
+        "series are not z-normalised (auto); default: as the study did",
+    )
     rec.add_argument("--out", metavar="CSV", help="also write the table as CSV")
     rec.set_defaults(run=cmd_recommend, check=_check_recommend)
 
@@ -242,12 +305,20 @@ def parser() -> argparse.ArgumentParser:
         "series length, the config, software versions and the sha256 of every file.",
     )
     exp.add_argument("--study", required=True, metavar="DIR", help="the study's results folder")
-    exp.add_argument("--out", required=True, metavar="ZOO", help="zoo folder, or an archive ending in .tar.gz")
-    exp.add_argument("--config", metavar="YAML",
-                     help="the study's config file: recorded in the manifest, and its ucr_root describes the datasets")
+    exp.add_argument(
+        "--out", required=True, metavar="ZOO", help="zoo folder, or an archive ending in .tar.gz"
+    )
+    exp.add_argument(
+        "--config",
+        metavar="YAML",
+        help="the study's config file: recorded in the manifest, and its ucr_root describes the "
+        "datasets",
+    )
     exp.set_defaults(run=cmd_export_zoo)
 
-    ver = commands.add_parser("verify-zoo", help="check every file of a zoo against its manifest and load every model")
+    ver = commands.add_parser(
+        "verify-zoo", help="check every file of a zoo against its manifest and load every model"
+    )
     ver.add_argument("zoo", metavar="ZOO", help="zoo folder or .tar.gz")
     ver.set_defaults(run=cmd_verify_zoo)
     return main
@@ -256,7 +327,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``transfer-tsc`` console script."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from .runner import package_log_to
+    from transfer_tsc.workflow.runner import package_log_to
 
     command_line = parser()
     args = command_line.parse_args(argv)

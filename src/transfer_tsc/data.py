@@ -25,16 +25,16 @@ import io
 import logging
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from transfer_tsc.errors import InputError
 
 SPLITS = ("TRAIN", "TEST")
 # (suffix, separator) in the order they are looked for.
@@ -48,8 +48,12 @@ MISSING_MODES = ("error", "skip")
 NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 NAME_RULE = "ASCII letters, digits and _ . - only"
 # A split file compressed under its own name + suffix: how to unpack it.
-UNPACK = {".gz": "decompress it (gunzip)", ".zip": "extract it (unzip)", ".xz": "decompress it (unxz)",
-          ".bz2": "decompress it (bunzip2)"}
+UNPACK = {
+    ".gz": "decompress it (gunzip)",
+    ".zip": "extract it (unzip)",
+    ".xz": "decompress it (unxz)",
+    ".bz2": "decompress it (bunzip2)",
+}
 # What a data file that is not text is, from its first bytes: (signature, what, how to fix it).
 NOT_TEXT = (
     (b"\x1f\x8b", "gzip-compressed", "decompress it (gunzip)"),
@@ -460,7 +464,11 @@ def read_split(split: SplitFile) -> tuple[list[str], np.ndarray]:
     other = "," if sep == "\t" else "\t"
     counts = [line.count(sep) for line in lines]
     if counts[0] == 0:
-        hint = f" (it looks {'comma' if other == ',' else 'tab'}-separated)" if other in lines[0] else ""
+        hint = (
+            f" (it looks {'comma' if other == ',' else 'tab'}-separated)"
+            if other in lines[0]
+            else ""
+        )
         raise InputError(
             f"{path}: row 1 has no {sep_name} separator{hint}; expected the label then the "
             f"values, {sep_name}-separated"
@@ -474,7 +482,11 @@ def read_split(split: SplitFile) -> tuple[list[str], np.ndarray]:
     frame = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, skip_blank_lines=True)
     cells = frame.iloc[:, 1:]
     values = np.array(cells.apply(pd.to_numeric, errors="coerce"), dtype=np.float64)
-    bad = np.isnan(values) & cells.notna().to_numpy() & ~cells.isin(["NaN", "nan", "NA", ""]).to_numpy()
+    bad = (
+        np.isnan(values)
+        & cells.notna().to_numpy()
+        & ~cells.isin(["NaN", "nan", "NA", ""]).to_numpy()
+    )
     if bad.any():
         row, col = np.argwhere(bad)[0]
         if row == 0 and bad[0].all():
@@ -651,8 +663,10 @@ def load_dataset_files(
                 "(data.znormalise: auto)"
             )
     if znormalise:
-        raw = {split: (labels, _znormalise(values, lengths), lengths)
-               for split, (labels, values, lengths) in raw.items()}
+        raw = {
+            split: (labels, _znormalise(values, lengths), lengths)
+            for split, (labels, values, lengths) in raw.items()
+        }
 
     names = canonical_labels(raw["TRAIN"][0] + raw["TEST"][0])
     train_names, test_names = names[: len(raw["TRAIN"][0])], names[len(raw["TRAIN"][0]) :]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import atomic_path
+from transfer_tsc.io import atomic_path
 
 Generator = Callable[[np.random.Generator, int], np.ndarray]
 

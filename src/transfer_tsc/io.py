@@ -17,7 +17,7 @@ from pathlib import Path
 import h5py
 import pandas as pd
 
-from .errors import InputError, OutputError
+from transfer_tsc.errors import InputError, OutputError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -49,7 +49,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         if tmp.exists():
             tmp.unlink()
     # temporaries of a writer that was killed (one writer per path: Snakemake's outputs)
-    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp{glob.escape(target.suffix)}"):
+    for stale in target.parent.glob(
+        f".{glob.escape(target.name)}.*.tmp{glob.escape(target.suffix)}"
+    ):
         stale.unlink(missing_ok=True)
 
 
@@ -73,7 +75,9 @@ def open_hdf5(path: str | os.PathLike) -> h5py.File:
         raise InputError(f"{path}: file not found") from None
     except OSError as error:
         reason = " ".join(str(error).split())
-        raise InputError(f"{path}: not a readable HDF5 file (corrupt or truncated?): {reason}") from None
+        raise InputError(
+            f"{path}: not a readable HDF5 file (corrupt or truncated?): {reason}"
+        ) from None
 
 
 def sha256(path: str | os.PathLike) -> str:
@@ -118,7 +122,8 @@ def write_refused(error: BaseException | None, path: str | os.PathLike | None = 
         if code in _WRITE_REFUSED:
             named = name or path
             where = str(written_path(named)) if named else "an output file"
-            return f"{where}: cannot write: {os.strerror(code)} (the previous version, if any, is kept)"
+            kept = "(the previous version, if any, is kept)"
+            return f"{where}: cannot write: {os.strerror(code)} {kept}"
     return None
 
 

@@ -32,14 +32,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import dtw, similarity
-from . import prototypes as protos
-from .data import ZNORMALISE_AUTO, Dataset
-from .errors import InputError
-from .io import open_hdf5
-from .recipe import Recipe
-from .transferability import SCORES
-from .zoo import Reference
+from transfer_tsc.data import ZNORMALISE_AUTO, Dataset
+from transfer_tsc.errors import InputError
+from transfer_tsc.io import open_hdf5
+from transfer_tsc.similarity import distances as similarity
+from transfer_tsc.similarity import dtw
+from transfer_tsc.similarity import prototypes as protos
+from transfer_tsc.training.recipe import Recipe
+from transfer_tsc.transferability import SCORES
+from transfer_tsc.zoo import Reference
 
 #: the ways of ranking the sources: the paper's DTW distance (nearest first), then the
 #: transferability scores (highest first)
@@ -72,7 +73,9 @@ def _settings_of(path) -> PrototypeSettings:
             window = json.loads(f.attrs["window"])
             iterations = int(f.attrs["dba_iterations"])
         except (KeyError, ValueError, TypeError) as error:
-            raise InputError(f"{path}: not a prototypes file (missing or bad attribute {error})") from None
+            raise InputError(
+                f"{path}: not a prototypes file (missing or bad attribute {error})"
+            ) from None
         data = {key: _option(f.attrs[key]) for key in DATA_OPTIONS if key in f.attrs}
     return PrototypeSettings(window, iterations, data)
 
@@ -116,8 +119,13 @@ def target_prototypes(
 ) -> protos.Prototypes:
     """The new dataset's class prototypes, with the study's settings (TRAIN split only)."""
     return protos.class_prototypes(
-        dataset.name, dataset.series("train"), dataset.y_train, dataset.classes,
-        settings.window, settings.iterations, log,
+        dataset.name,
+        dataset.series("train"),
+        dataset.y_train,
+        dataset.classes,
+        settings.window,
+        settings.iterations,
+        log,
     )
 
 
@@ -153,7 +161,9 @@ def recommend(
     dtw.self_check(settings.window)  # DTWCheckError if dtaidistance's C code is broken
     mine = target_prototypes(dataset, settings)
     loaded = {r.name: protos.read_prototypes(r.prototypes) for r in usable}
-    table = rank_sources(mine.prototypes, {n: p.prototypes for n, p in loaded.items()}, settings.window)
+    table = rank_sources(
+        mine.prototypes, {n: p.prototypes for n, p in loaded.items()}, settings.window
+    )
     if top:
         table = table.head(top)
     table.insert(0, "dataset", dataset.name)
@@ -178,11 +188,12 @@ def add_scores(
     log: Callable[[str], None] = print,
 ) -> pd.DataFrame:
     """``ranking`` (``recommend``'s, every source) with, after ``distance``, ``dtw_rank`` (the
-    rank by distance) and ``<score>, <score>_rank`` for each of ``SCORES``: every score of the sources that
+    rank by distance) and ``<score>, <score>_rank`` for each of ``SCORES``: every score of the
+    sources that
     have a pre-trained model (``transfer.score_sources`` on ``dataset``'s train split) with its
     rank among them, highest first (ties by name); a source without a model gets empty scores
     and ranks. Ranks are over the rows of ``ranking``, so pass it uncut."""
-    from .transfer import score_sources
+    from transfer_tsc.training.transfer import score_sources
 
     models = {r.name: r.model for r in references if r.model is not None}
     chosen = {name: models[name] for name in ranking["source"] if name in models}
@@ -192,11 +203,14 @@ def add_scores(
     scored = score_sources(dataset, chosen, log).set_index("source") if chosen else None
     for offset, score in enumerate(SCORES):
         values = (
-            table["source"].map(scored[score]).astype(float) if scored is not None
+            table["source"].map(scored[score]).astype(float)
+            if scored is not None
             else pd.Series(np.nan, index=table.index)
         )
         table.insert(at + 1 + 2 * offset, score, values)
-        table.insert(at + 2 + 2 * offset, f"{score}_rank", _ranks(values, table["source"], ascending=False))
+        table.insert(
+            at + 2 + 2 * offset, f"{score}_rank", _ranks(values, table["source"], ascending=False)
+        )
     return table
 
 
@@ -214,10 +228,12 @@ def order_by(table: pd.DataFrame, method: str = "dtw") -> pd.DataFrame:
         if method not in table.columns:
             raise InputError(f"the table has no '{method}' scores (no pre-trained source model)")
         unscored = table[method].isna()
-        ordered = pd.concat([
-            table[~unscored].sort_values([method, "source"], ascending=[False, True]),
-            table[unscored].sort_values(by_distance),
-        ])
+        ordered = pd.concat(
+            [
+                table[~unscored].sort_values([method, "source"], ascending=[False, True]),
+                table[unscored].sort_values(by_distance),
+            ]
+        )
     ordered = ordered.reset_index(drop=True)
     ordered["rank"] = range(1, len(ordered) + 1)
     return ordered
@@ -236,7 +252,9 @@ def picks(table: pd.DataFrame, method: str = "dtw") -> str:
     others = [f"{name} {pick}" for name, pick in others if pick is not None]
     line = f"{method} picks {best(method)}"
     if others:
-        line += f" ({others[0].replace(' ', ' would pick ', 1)}{''.join(', ' + o for o in others[1:])})"
+        line += (
+            f" ({others[0].replace(' ', ' would pick ', 1)}{''.join(', ' + o for o in others[1:])})"
+        )
     if SCORES[0] in table.columns:
         missing = sorted(table.loc[table[SCORES[0]].isna(), "source"])
         if missing:
@@ -259,7 +277,7 @@ def transfer_to(
     batched engine) and train the FCN from scratch on it with the same recipe; the ranking
     with ``transfer_accuracy``, ``scratch_accuracy`` and ``gain`` (transfer - scratch) added.
     A source without a model gets NaN."""
-    from .transfer import finetune, pretrain
+    from transfer_tsc.training.transfer import finetune, pretrain
 
     models = {r.name: r.model for r in references if r.model is not None}
     chosen = {name: models[name] for name in ranking["source"] if name in models}

@@ -15,8 +15,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .errors import InputError
-from .recipe import CADENCE_FIELDS, Recipe
+from transfer_tsc.errors import InputError
+from transfer_tsc.training.recipe import CADENCE_FIELDS, Recipe
 
 DEMO = "demo"
 DEMO_ROOT = "resources/demo_ucr"
@@ -71,8 +71,10 @@ def _from_text(text: str, node: dict) -> Any:
             return None
         if isinstance(value, bool) and ("boolean" in allowed or ("enum", value) in allowed):
             return value
-        if isinstance(value, int) and not isinstance(value, bool) and (
-            "integer" in allowed or "number" in allowed or ("enum", value) in allowed
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and ("integer" in allowed or "number" in allowed or ("enum", value) in allowed)
         ):
             return value
         if isinstance(value, float) and "number" in allowed:
@@ -87,15 +89,23 @@ def _coerce_text(instance: Any, node: dict) -> Any:
     to refuse by name."""
     if isinstance(instance, dict):
         properties = node.get("properties", {})
-        return {k: _coerce_text(v, properties[k]) if k in properties else v
-                for k, v in instance.items()}
+        return {
+            k: _coerce_text(v, properties[k]) if k in properties else v for k, v in instance.items()
+        }
     if isinstance(instance, str):
         return _from_text(instance, node)
     return instance
 
 
-_KINDS = {"null": "null", "boolean": "true or false", "integer": "an integer",
-          "number": "a number", "string": "a string", "array": "a list", "object": "a mapping"}
+_KINDS = {
+    "null": "null",
+    "boolean": "true or false",
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "array": "a list",
+    "object": "a mapping",
+}
 
 
 def _bounds(node: dict) -> str:
@@ -103,8 +113,10 @@ def _bounds(node: dict) -> str:
     low = next(((node[k], k) for k in ("minimum", "exclusiveMinimum") if k in node), None)
     high = next(((node[k], k) for k in ("maximum", "exclusiveMaximum") if k in node), None)
     if low and high:
-        return (f" in {'(' if low[1].startswith('exclusive') else '['}{low[0]}, "
-                f"{high[0]}{')' if high[1].startswith('exclusive') else ']'}")
+        return (
+            f" in {'(' if low[1].startswith('exclusive') else '['}{low[0]}, "
+            f"{high[0]}{')' if high[1].startswith('exclusive') else ']'}"
+        )
     if low:
         return f" {'>' if low[1].startswith('exclusive') else '>='} {low[0]}"
     if high:
@@ -146,7 +158,9 @@ def _fits(instance: Any, node: dict) -> bool:
     if kinds is None:
         return False
     checker = jsonschema.Draft7Validator.TYPE_CHECKER
-    return any(checker.is_type(instance, kind) for kind in (kinds if isinstance(kinds, list) else [kinds]))
+    return any(
+        checker.is_type(instance, kind) for kind in (kinds if isinstance(kinds, list) else [kinds])
+    )
 
 
 def _message(error: jsonschema.ValidationError) -> str:
@@ -169,10 +183,14 @@ def _message(error: jsonschema.ValidationError) -> str:
             f"(known: {', '.join(error.schema.get('properties', {}))})"
         )
     if error.validator in ("oneOf", "anyOf"):
-        fitting = [i for i, branch in enumerate(error.validator_value) if _fits(error.instance, branch)]
+        fitting = [
+            i for i, branch in enumerate(error.validator_value) if _fits(error.instance, branch)
+        ]
         inside = [
-            sub for sub in error.context
-            if len(fitting) == 1 and sub.relative_schema_path[0] == fitting[0]
+            sub
+            for sub in error.context
+            if len(fitting) == 1
+            and sub.relative_schema_path[0] == fitting[0]
             and len(sub.absolute_path) > len(path)
         ]
         if inside:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import json
 import math
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -18,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .transferability import SCORES
-from .transferability import TABLE_COLUMNS as SCORE_TABLE_COLUMNS
+from transfer_tsc.errors import InputError
+from transfer_tsc.transferability import SCORES
+from transfer_tsc.transferability import TABLE_COLUMNS as SCORE_TABLE_COLUMNS
 
 # finetune.sources modes that take K: DTW-nearest, random, and the K best by a score
 BUDGET_MODES = ("nearest", "random", *SCORES)
@@ -172,11 +173,17 @@ def transfer_matrix(metrics: Iterable[pd.DataFrame], datasets: Sequence[str]) ->
     return matrix.mask(np.eye(len(names), dtype=bool))
 
 
-
 # --------------------------------------------------------------------------- per-item files
 
 # A trained model's metrics.csv (transfer.Outcome.metrics, one row): its identity, then these.
-METRICS_COLUMNS = ("test_accuracy", "test_loss", "train_loss", "epochs", "best_epoch", "train_seconds")
+METRICS_COLUMNS = (
+    "test_accuracy",
+    "test_loss",
+    "train_loss",
+    "epochs",
+    "best_epoch",
+    "train_seconds",
+)
 PRETRAIN_IDENTITY = ("dataset",)  # results/pretrain/<dataset>/metrics.csv
 PAIR_IDENTITY = ("source", "target")  # results/finetune/<source>/<target>/metrics.csv
 
@@ -239,7 +246,9 @@ def _checked_metrics(row: pd.Series) -> dict[str, object]:
             raise _Problem(f"{column} is {row[column]!r}, not a whole number of at least 1")
         values[column] = int(values[column])
     if values["best_epoch"] > values["epochs"]:
-        raise _Problem(f"best_epoch {values['best_epoch']} is after the last epoch, {values['epochs']}")
+        raise _Problem(
+            f"best_epoch {values['best_epoch']} is after the last epoch, {values['epochs']}"
+        )
     return values
 
 
@@ -249,7 +258,9 @@ def _batch_copy(path: Path, source: str, target: str) -> Path | None:
     if len(path.parents) < 4:
         return None
     batches = glob.escape(str(path.parents[3] / "finetune_batches" / target))
-    found = sorted(glob.glob(os.path.join(batches, "*", glob.escape(source), glob.escape(path.name))))
+    found = sorted(
+        glob.glob(os.path.join(batches, "*", glob.escape(source), glob.escape(path.name)))
+    )
     return Path(found[0]) if found else None
 
 
@@ -261,7 +272,9 @@ def remake_hint(path: str | os.PathLike, identity: dict[str, str]) -> str:
     if set(identity) == set(PRETRAIN_IDENTITY):
         return f"delete it to have its job (rule pretrain, {identity['dataset']}) make it again"
     if set(identity) == {"target"}:
-        return f"delete it to have its job (rule transferability, {identity['target']}) make it again"
+        return (
+            f"delete it to have its job (rule transferability, {identity['target']}) make it again"
+        )
     pair = f"{identity['source']} -> {identity['target']}"
     batch_file = _batch_copy(path, identity["source"], identity["target"])
     if batch_file is None:
@@ -291,7 +304,9 @@ def read_metrics(path: str | os.PathLike, **identity: str) -> pd.DataFrame:
         row = cells.iloc[0]
         for column, expected in identity.items():
             if row[column] != expected:
-                raise _Problem(f"{column} is {row[column][:40]!r}, expected {expected!r} (from its path)")
+                raise _Problem(
+                    f"{column} is {row[column][:40]!r}, expected {expected!r} (from its path)"
+                )
         values = _checked_metrics(row)
     except _Problem as problem:
         raise InputError(f"{path}: {problem}; {remake_hint(path, identity)}") from None
@@ -319,7 +334,9 @@ def _score_numbers(row: pd.Series) -> dict[str, float]:
     return {**scores, "seconds": seconds}
 
 
-def read_target_scores(path: str | os.PathLike, target: str, sources: Sequence[str]) -> pd.DataFrame:
+def read_target_scores(
+    path: str | os.PathLike, target: str, sources: Sequence[str]
+) -> pd.DataFrame:
     """One target's transferability table (``results/transferability/<target>.csv``,
     ``transfer.score_sources``), checked: exactly the columns ``SCORE_TABLE_COLUMNS``, one row
     per source of ``sources`` and no other, every row's target ``target``, the scores numbers
@@ -365,7 +382,9 @@ def read_all(paths: Iterable[str], reader: Callable[[str], pd.DataFrame]) -> lis
     if damaged:
         (_, message), others = damaged[0], [path for path, _ in damaged[1:]]
         if others:
-            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+            shown = ", ".join(others[:3]) + (
+                f" and {len(others) - 3} more" if len(others) > 3 else ""
+            )
             message += f" (damaged too: {shown})"
         raise InputError(message)
     return tables
@@ -396,3 +415,41 @@ def gather_scores(paths: Sequence[str]) -> pd.DataFrame:
     if not tables:
         return pd.DataFrame(columns=list(SCORE_TABLE_COLUMNS))
     return pd.concat(tables, ignore_index=True)[list(SCORE_TABLE_COLUMNS)]
+
+
+# Every finished training and prototypes job's record, kept with the study (never cleared):
+# the sha256 of its inputs, of its params and of the run's result settings, and of each output
+# as the job wrote it. A damaged output is one that no longer has its recorded sha256; an export
+# (the model zoo) checks each file against it; and a job re-run only because an upstream job
+# made its inputs again (identical) keeps its outputs.
+STUDY_RECORDS = Path("results/records")
+
+
+def job_key(rule: str, wildcards: dict[str, str]) -> str:
+    """``<rule>/<wildcard>=<value>,...`` (``<rule>/job`` without wildcards): a job's record name."""
+    return f"{rule}/" + (",".join(f"{k}={v}" for k, v in sorted(wildcards.items())) or "job")
+
+
+def recorded_outputs(
+    results: str | os.PathLike = "results", rules: tuple[str, ...] | None = None
+) -> dict[Path, str]:
+    """Every output a finished job (of ``rules``, default all) recorded in the study folder
+    ``results`` (its records under ``<results>/records``), as the path under ``results`` -> the
+    sha256 it had when written; unreadable records are left out."""
+    results = Path(results)
+    recorded: dict[Path, str] = {}
+    folders = [results / "records" / rule for rule in rules] if rules else [results / "records"]
+    records = [
+        path for folder in folders for path in folder.glob("*.json" if rules else "*/*.json")
+    ]
+    for path in sorted(records):
+        try:
+            record = json.loads(path.read_text())
+            for output, digest in record["outputs"].items():
+                parts = Path(output).parts
+                recorded[
+                    results.joinpath(*parts[1:]) if parts[0] == "results" else Path(output)
+                ] = digest
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
+            continue
+    return recorded

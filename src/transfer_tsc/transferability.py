@@ -47,7 +47,7 @@ import math
 
 import numpy as np
 
-from .errors import InputError
+from transfer_tsc.errors import InputError
 
 SCORES = ("leep", "nce", "logme", "hscore")
 # The columns of results/transferability/{target}.csv (transfer.score_sources): seconds is the

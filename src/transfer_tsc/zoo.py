@@ -7,7 +7,8 @@ between class prototypes is usually a good one, section V-C). A zoo holds both::
 
     ZOO/manifest.json            what is in the zoo (below)
     ZOO/models/<Name>.h5         pre-trained FCN (results/pretrain/<Name>/model.h5)
-    ZOO/metrics/<Name>.csv       its from-scratch test accuracy (results/pretrain/<Name>/metrics.csv)
+    ZOO/metrics/<Name>.csv       its from-scratch test accuracy
+    (results/pretrain/<Name>/metrics.csv)
     ZOO/prototypes/<Name>.h5     per-class DBA prototypes (results/prototypes/<Name>.h5)
 
 ``manifest.json`` lists per dataset its classes, train size and series length and which of the
@@ -17,7 +18,7 @@ manifest before anything is read: a missing, truncated or tampered file is refus
 
 A manifest's sha256 is computed at export, so it vouches for the copy, not for the study's file:
 :func:`export_zoo` first checks every file it will pack (:func:`verify_study_files`): its sha256
-against the one recorded when its job finished (``results/records``, ``recovery.recorded_outputs``)
+against the one recorded when its job finished (``results/records``, ``study.recorded_outputs``)
 and its content (each model loaded, each prototypes and metrics file read). A file that fails is
 refused by name before anything is written. ``open_zoo(..., load_models=True)`` (verify-zoo) also
 loads every model and reads every prototypes file of a zoo, so one packed from a damaged file by
@@ -38,8 +39,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError
-from .io import sha256
+from transfer_tsc.errors import InputError
+from transfer_tsc.io import sha256
 
 _LOG = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def describe_prototypes(path: str | os.PathLike) -> dict[str, object]:
     """A manifest entry from a prototypes file when the data are not at hand: class labels,
     train size (the class sizes' sum) and the longest prototype's length (the series length
     of a fixed-length dataset)."""
-    from .prototypes import read_prototypes
+    from transfer_tsc.similarity.prototypes import read_prototypes
 
     found = read_prototypes(path)
     return {
@@ -94,7 +95,9 @@ def describe_prototypes(path: str | os.PathLike) -> dict[str, object]:
     }
 
 
-def study_references(results: str | os.PathLike, datasets: Sequence[str] | None = None) -> list[Reference]:
+def study_references(
+    results: str | os.PathLike, datasets: Sequence[str] | None = None
+) -> list[Reference]:
     """The finished artefacts of a (possibly partial) study's ``results/`` folder: every dataset
     with a pre-trained model or prototypes, or only ``datasets`` when given."""
     root = Path(results)
@@ -111,7 +114,9 @@ def study_references(results: str | os.PathLike, datasets: Sequence[str] | None 
             path = root / in_study.format(name=name)
             paths[kind] = path if path.is_file() else None
         if any(paths.values()):
-            references.append(Reference(name, paths["prototypes"], paths["model"], paths["metrics"]))
+            references.append(
+                Reference(name, paths["prototypes"], paths["model"], paths["metrics"])
+            )
     return references
 
 
@@ -124,7 +129,7 @@ def _study_folder(source: Path, kind: str, name: str) -> Path | None:
     """The study results folder that holds ``source`` at its place for ``kind`` of dataset
     ``name`` (``ARTEFACTS``: e.g. ``<folder>/pretrain/<name>/model.h5``); None elsewhere."""
     in_study = Path(ARTEFACTS[kind][1].format(name=name)).parts
-    if source.parts[-len(in_study):] != in_study:
+    if source.parts[-len(in_study) :] != in_study:
         return None
     return Path(*source.parts[: -len(in_study)])
 
@@ -132,7 +137,7 @@ def _study_folder(source: Path, kind: str, name: str) -> Path | None:
 def _record_naming(folder: Path, source: Path) -> Path | None:
     """The job record under ``folder/records`` that lists the study file ``source`` (named as
     its rule names it, ``results/...``): for the message of a file that differs from it."""
-    in_study = source.parts[len(folder.parts):]
+    in_study = source.parts[len(folder.parts) :]
     for record in sorted((folder / "records").glob("*/*.json")):
         try:
             outputs = json.loads(record.read_text())["outputs"]
@@ -148,16 +153,16 @@ def _read_error(kind: str, path: Path, name: str) -> str | None:
     package's loader, ``transfer.load_model``, which Keras must be imported for), or None."""
     try:
         if kind == "model":
-            from .transfer import load_model
+            from transfer_tsc.training.transfer import load_model
 
             model = load_model(path)
             del model
         elif kind == "prototypes":
-            from .prototypes import read_prototypes
+            from transfer_tsc.similarity.prototypes import read_prototypes
 
             read_prototypes(path)
         else:
-            from .study import read_metrics
+            from transfer_tsc.study import read_metrics
 
             read_metrics(path, dataset=name)
     except InputError as error:
@@ -179,7 +184,7 @@ def _check_contents(
     try:
         for kind, path, name, label in sorted(files, key=lambda file: file[0] == "model"):
             if kind == "model" and not keras_imported:
-                from .runner import import_keras_quietly
+                from transfer_tsc.training.backend import import_keras_quietly
 
                 try:
                     import_keras_quietly()
@@ -192,7 +197,7 @@ def _check_contents(
             message = _read_error(kind, path, name)
             if message is not None:
                 if message.startswith(f"{path}:"):
-                    message = label + message[len(str(path)):]
+                    message = label + message[len(str(path)) :]
                 raise InputError(refused(kind, message))
     finally:
         if keras_imported:
@@ -207,7 +212,7 @@ def verify_study_files(references: Sequence[Reference]) -> dict[Path, str]:
     content (each model loaded, each prototypes and metrics file read). Raise InputError naming
     the first file that fails; say once (package log) how many files had no record. Return each
     file's sha256 as checked."""
-    from .recovery import recorded_outputs
+    from transfer_tsc.study import recorded_outputs
 
     records: dict[Path, dict[Path, str]] = {}
     checked: dict[Path, str] = {}
@@ -249,7 +254,9 @@ def verify_study_files(references: Sequence[Reference]) -> dict[Path, str]:
         )
 
     def refused(kind: str, message: str) -> str:  # a metrics file's message says how to remake it
-        return f"{message}; not exported" + ("" if kind == "metrics" else f" (delete it and {REMAKE})")
+        return f"{message}; not exported" + (
+            "" if kind == "metrics" else f" (delete it and {REMAKE})"
+        )
 
     _check_contents(files, refused)
     return checked
@@ -292,13 +299,15 @@ def export_zoo(
                 shutil.copyfile(source, folder / relative)
                 copied = sha256(folder / relative)
                 if copied != verified[Path(source)]:
-                    raise InputError(f"{source}: changed while it was exported (its copy's sha256 "
-                                     "is not the one checked); not exported: export again")
+                    raise InputError(
+                        f"{source}: changed while it was exported (its copy's sha256 "
+                        "is not the one checked); not exported: export again"
+                    )
                 entry[kind] = relative
                 files[relative] = {"sha256": copied, "bytes": (folder / relative).stat().st_size}
             entries[ref.name] = entry
         if software is None:
-            from .analysis import software_versions
+            from transfer_tsc.report.analysis import software_versions
 
             software = software_versions()
         manifest = {
@@ -342,9 +351,13 @@ class Zoo:
     def references(self) -> list[Reference]:
         refs = []
         for name, entry in sorted(self.manifest["datasets"].items()):
-            paths = {kind: (self.root / entry[kind]) if entry.get(kind) else None for kind in ARTEFACTS}
+            paths = {
+                kind: (self.root / entry[kind]) if entry.get(kind) else None for kind in ARTEFACTS
+            }
             info = {k: v for k, v in entry.items() if k not in ARTEFACTS}
-            refs.append(Reference(name, paths["prototypes"], paths["model"], paths["metrics"], info))
+            refs.append(
+                Reference(name, paths["prototypes"], paths["model"], paths["metrics"], info)
+            )
         return refs
 
     @property
@@ -380,7 +393,9 @@ def _extract(archive: Path, into: Path) -> Path:
                 tar.extractall(into, members=members)
     except (tarfile.TarError, EOFError, OSError, ValueError) as error:
         reason = " ".join(str(error).split())
-        raise InputError(f"{archive}: not a readable zoo archive (corrupt or truncated?): {reason}") from None
+        raise InputError(
+            f"{archive}: not a readable zoo archive (corrupt or truncated?): {reason}"
+        ) from None
     manifests = sorted(into.glob(f"*/{MANIFEST}")) + sorted(into.glob(MANIFEST))
     if not manifests:
         raise InputError(f"{archive}: no {MANIFEST} in the archive: not a model zoo")
@@ -392,8 +407,10 @@ def read_manifest(root: str | os.PathLike, label: str | None = None) -> dict:
     path = Path(root) / MANIFEST
     label = label or str(path)
     if not path.is_file():
-        raise InputError(f"{label}: not found: {root} is not a model zoo (export one with "
-                         "`transfer-tsc export-zoo`)")
+        raise InputError(
+            f"{label}: not found: {root} is not a model zoo (export one with "
+            "`transfer-tsc export-zoo`)"
+        )
     try:
         manifest = json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -433,14 +450,15 @@ def verify(root: Path, manifest: dict, label: Callable[[str], str] = str) -> Non
                 "truncated or altered, refused"
             )
         if sha256(path) != expected.get("sha256"):
-            raise InputError(f"{label(relative)}: sha256 differs from the manifest: altered or "
-                             "corrupt, refused")
+            raise InputError(
+                f"{label(relative)}: sha256 differs from the manifest: altered or corrupt, refused"
+            )
 
 
 def pack(folder: str | os.PathLike, archive: str | os.PathLike) -> dict:
     """Verify a zoo folder and write its manifest and listed files as a ``.tar.gz`` archive
     (atomically); return the manifest."""
-    from .io import atomic_path
+    from transfer_tsc.io import atomic_path
 
     folder = Path(folder)
     manifest = read_manifest(folder)
@@ -463,8 +481,10 @@ def verify_contents(root: Path, manifest: dict, label: Callable[[str], str] = st
         for kind in ("model", "prototypes")
         if isinstance(entry, dict) and entry.get(kind)
     ]
-    _check_contents(files, lambda kind, message: f"{message}; refused (export the zoo again "
-                                                 "from an intact study)")
+    _check_contents(
+        files,
+        lambda kind, message: f"{message}; refused (export the zoo again from an intact study)",
+    )
 
 
 def open_zoo(path: str | os.PathLike, load_models: bool = False) -> Zoo:
@@ -493,7 +513,9 @@ def open_zoo(path: str | os.PathLike, load_models: bool = False) -> Zoo:
 
 
 @contextlib.contextmanager
-def references_from(study: str | os.PathLike | None = None, zoo: str | os.PathLike | None = None) -> Iterator[tuple[list[Reference], dict | None]]:
+def references_from(
+    study: str | os.PathLike | None = None, zoo: str | os.PathLike | None = None
+) -> Iterator[tuple[list[Reference], dict | None]]:
     """The references (and the study's config, when known) of a study folder or a zoo."""
     if (study is None) == (zoo is None):
         raise InputError("give either a study's results folder or a model zoo")

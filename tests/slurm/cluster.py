@@ -41,7 +41,9 @@ DRAIN_LIMIT_S = 60  # a cut-off run's jobs cancelled and gone from the queue: un
 CLUSTER_NAME = "transfer-tsc-test"
 HEADER = "# Single-node test cluster written by tests/slurm/cluster.py"
 
-SLURM_CONF = HEADER + """ (restored when the test ends).
+SLURM_CONF = (
+    HEADER
+    + """ (restored when the test ends).
 ClusterName={cluster_name}
 SlurmctldHost={host}(127.0.0.1)
 SlurmUser=root
@@ -75,17 +77,29 @@ NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory} Gres=gpu:1 St
 PartitionName=cpu Nodes={host} Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu Nodes={host} Default=NO MaxTime=INFINITE State=UP
 """
+)
 
 GRES_HEADER = "# A fake GPU for the test cluster"
-GRES_CONF = GRES_HEADER + """: jobs that ask for it see CUDA_VISIBLE_DEVICES=0.
+GRES_CONF = (
+    GRES_HEADER
+    + """: jobs that ask for it see CUDA_VISIBLE_DEVICES=0.
 AutoDetect=off
 NodeName={host} Name=gpu File=/dev/null
 """
+)
 
 
 # What a working copy of the workflow needs (the test and the benchmark run from a copy).
 WORKFLOW_FILES = (
-    "Snakefile", "rules", "scripts", "envs", "report", "src", "config.yaml", "demo.yaml", "profiles"
+    "Snakefile",
+    "rules",
+    "scripts",
+    "envs",
+    "report",
+    "src",
+    "config.yaml",
+    "demo.yaml",
+    "profiles",
 )
 
 
@@ -336,7 +350,9 @@ class Cluster:
         shutil.chown(run_dir, "munge", "munge")
         pidfile = self.root / "munged.pid"
         self._check(
-            _run("runuser", "-u", "munge", "--", "munged", "--pid-file", str(run_dir / "munged.pid"))
+            _run(
+                "runuser", "-u", "munge", "--", "munged", "--pid-file", str(run_dir / "munged.pid")
+            )
         )
         pid = _pid(run_dir / "munged.pid")
         pidfile.write_text(f"{pid}\n")
@@ -352,8 +368,11 @@ class Cluster:
             text = ""
         if text.startswith(HEADER):
             state = next(
-                (line.split("=", 1)[1] for line in text.splitlines()
-                 if line.startswith("StateSaveLocation=")),
+                (
+                    line.split("=", 1)[1]
+                    for line in text.splitlines()
+                    if line.startswith("StateSaveLocation=")
+                ),
                 None,
             )
             if state and Path(state).parent.resolve() != self.root:
@@ -378,7 +397,11 @@ class Cluster:
             if result.returncode == 0 and state and all(s == "idle" for s in state.split()):
                 return
             time.sleep(0.2)
-        log = (self.root / "slurmd.log").read_text()[-2000:] if (self.root / "slurmd.log").exists() else ""
+        log = (
+            (self.root / "slurmd.log").read_text()[-2000:]
+            if (self.root / "slurmd.log").exists()
+            else ""
+        )
         raise RuntimeError(
             f"the test cluster did not become idle within {timeout:.0f} s (sinfo: {state!r})\n{log}"
         )

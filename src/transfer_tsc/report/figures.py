@@ -18,11 +18,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .analysis import compared_targets, dtw_summary
-from .io import atomic_path
+from transfer_tsc.io import atomic_path
+from transfer_tsc.report.analysis import compared_targets, dtw_summary
 
 DPI = 150
-MISSING_COLOUR = "#d9d9d9"   # pair not run: light grey, hatched
+MISSING_COLOUR = "#d9d9d9"  # pair not run: light grey, hatched
 DIAGONAL_COLOUR = "#4d4d4d"  # source = target: dark grey
 # Fig. 5's colours: minimum red, median yellow, maximum blue.
 AGGREGATE_STYLE = {
@@ -63,7 +63,9 @@ def heatmap_cell_inches(n: int) -> float:
     return min(0.9, max(0.16, 9.0 / max(n, 1)))
 
 
-def variation_figure(variation: pd.DataFrame, limit: float | None = None, pairs: str = "") -> Figure:
+def variation_figure(
+    variation: pd.DataFrame, limit: float | None = None, pairs: str = ""
+) -> Figure:
     """Fig. 4: heat map of the accuracy variation (%), rows source and columns target, on a
     red-white-blue palette centred on 0 (red: transfer hurts, blue: it helps). Pairs not run are
     hatched grey, the diagonal dark grey. ``limit`` caps the colour scale (default: the largest
@@ -84,7 +86,12 @@ def variation_figure(variation: pd.DataFrame, limit: float | None = None, pairs:
     ax = figure.add_axes((left / W, bottom / H, width / W, height / H))
     bar_height = min(height, max(1.2, 0.6 * height))
     cax = figure.add_axes(
-        ((left + width + 0.25) / W, (bottom + (height - bar_height) / 2) / H, 0.18 / W, bar_height / H)
+        (
+            (left + width + 0.25) / W,
+            (bottom + (height - bar_height) / 2) / H,
+            0.18 / W,
+            bar_height / H,
+        )
     )
     finite = np.abs(variation.to_numpy(dtype=float))
     finite = finite[np.isfinite(finite)]
@@ -106,13 +113,21 @@ def variation_figure(variation: pd.DataFrame, limit: float | None = None, pairs:
         cbar_kws={"label": "accuracy variation (%)"},
     )
     diagonal = pd.DataFrame(
-        np.where(np.equal.outer(variation.index.to_numpy(), variation.columns.to_numpy()), 1.0, np.nan),
+        np.where(
+            np.equal.outer(variation.index.to_numpy(), variation.columns.to_numpy()), 1.0, np.nan
+        ),
         index=variation.index,
         columns=variation.columns,
     )
     if diagonal.notna().any().any():
-        sns.heatmap(diagonal, ax=ax, cmap=ListedColormap([DIAGONAL_COLOUR]), cbar=False,
-                    xticklabels=True, yticklabels=True)
+        sns.heatmap(
+            diagonal,
+            ax=ax,
+            cmap=ListedColormap([DIAGONAL_COLOUR]),
+            cbar=False,
+            xticklabels=True,
+            yticklabels=True,
+        )
     ax.tick_params(axis="both", labelsize=font, length=2)
     ax.set_xticklabels(ax.get_xticklabels(), rotation=90)
     ax.set_yticklabels(ax.get_yticklabels(), rotation=0)
@@ -124,7 +139,9 @@ def variation_figure(variation: pd.DataFrame, limit: float | None = None, pairs:
     ax.set_title(f"{title}\n{pairs}" if pairs else title, fontsize=large + 1)
     figure.legend(
         handles=[
-            Patch(facecolor=MISSING_COLOUR, edgecolor="#a0a0a0", hatch="////", label="pair not run"),
+            Patch(
+                facecolor=MISSING_COLOUR, edgecolor="#a0a0a0", hatch="////", label="pair not run"
+            ),
             Patch(facecolor=DIAGONAL_COLOUR, label="source = target (left out)"),
         ],
         loc="lower left",
@@ -163,8 +180,18 @@ def aggregates_figure(table: pd.DataFrame, pairs: str = "") -> Figure:
     for column, (name, colour, marker) in AGGREGATE_STYLE.items():
         y = _percent(present[column])
         everything.append(y)
-        sns.scatterplot(x=x, y=y, ax=ax, color=colour, marker=marker, s=40, alpha=0.85,
-                        edgecolor="black", linewidth=0.4, label=f"{name} over sources")
+        sns.scatterplot(
+            x=x,
+            y=y,
+            ax=ax,
+            color=colour,
+            marker=marker,
+            s=40,
+            alpha=0.85,
+            edgecolor="black",
+            linewidth=0.4,
+            label=f"{name} over sources",
+        )
     _square_limits(ax, np.concatenate(everything))
     ax.set_xlabel("test accuracy trained from scratch (%)")
     ax.set_ylabel("test accuracy fine-tuned from a source (%)")
@@ -201,14 +228,32 @@ def dtw_vs_random_figure(
     figure = _figure(6.4, 6.4)
     ax = figure.add_subplot()
     x, y = _percent(rows["random_accuracy"]), _percent(rows["dtw_accuracy"])
-    sns.scatterplot(x=x, y=y, ax=ax, color="#1f77b4", s=40, alpha=0.85, edgecolor="black",
-                    linewidth=0.4, label=f"target datasets (n = {len(rows)})")
+    sns.scatterplot(
+        x=x,
+        y=y,
+        ax=ax,
+        color="#1f77b4",
+        s=40,
+        alpha=0.85,
+        edgecolor="black",
+        linewidth=0.4,
+        label=f"target datasets (n = {len(rows)})",
+    )
     gains = second_nn_gains(table, second_nn_gain)
     if len(gains):
         gx, gy = _percent(gains["random_accuracy"]), _percent(gains["second_accuracy"])
         ax.vlines(gx, _percent(gains["dtw_accuracy"]), gy, color="#ff7f0e", linewidth=0.8)
-        ax.scatter(gx, gy, marker="^", s=55, color="#ff7f0e", edgecolor="black", linewidth=0.4,
-                   zorder=3, label=f"2nd NN (gains >= {100 * second_nn_gain:g} points)")
+        ax.scatter(
+            gx,
+            gy,
+            marker="^",
+            s=55,
+            color="#ff7f0e",
+            edgecolor="black",
+            linewidth=0.4,
+            zorder=3,
+            label=f"2nd NN (gains >= {100 * second_nn_gain:g} points)",
+        )
         for name, px, py in zip(gains["target"], gx, gy):
             ax.annotate(name, (px, py), xytext=(4, 3), textcoords="offset points", fontsize=8)
     _square_limits(ax, np.concatenate([x, y, _percent(gains["second_accuracy"])]))
@@ -226,8 +271,9 @@ def dtw_vs_random_figure(
     ax.set_ylabel("test accuracy, DTW-nearest source (%)")
     ax.set_title("Source chosen by DTW vs at random (Fig. 6)" + (f"\n{pairs}" if pairs else ""))
     ax.text(0.03, 0.97, "DTW better", transform=ax.transAxes, va="top", fontsize=9, color="#555555")
-    ax.text(0.97, 0.30, "random better", transform=ax.transAxes, ha="right", fontsize=9,
-            color="#555555")
+    ax.text(
+        0.97, 0.30, "random better", transform=ax.transAxes, ha="right", fontsize=9, color="#555555"
+    )
     ax.grid(True, linewidth=0.3)
     return figure
 
@@ -247,18 +293,40 @@ def rank_curves_figure(curves: pd.DataFrame, targets: Sequence[str], smoothing: 
     for ax, target in zip(axes, targets):
         curve = curves[curves["target"] == target].sort_values("rank")
         ran = curve[curve["accuracy"].notna()]
-        ax.scatter(ran["rank"], _percent(ran["accuracy"]), s=18, color="#1f77b4", alpha=0.6,
-                   label="fine-tuned accuracy")
+        ax.scatter(
+            ran["rank"],
+            _percent(ran["accuracy"]),
+            s=18,
+            color="#1f77b4",
+            alpha=0.6,
+            label="fine-tuned accuracy",
+        )
         if smoothing > 1 and len(ran):
-            sns.lineplot(x=ran["rank"].to_numpy(), y=_percent(ran["accuracy_smoothed"]), ax=ax,
-                         color="#d62728", label=f"moving average ({smoothing} ranks)")
+            sns.lineplot(
+                x=ran["rank"].to_numpy(),
+                y=_percent(ran["accuracy_smoothed"]),
+                ax=ax,
+                color="#d62728",
+                label=f"moving average ({smoothing} ranks)",
+            )
         scratch = curve["scratch_accuracy"].dropna()
         if len(scratch):
-            ax.axhline(100 * float(scratch.iloc[0]), color="black", linestyle="--", linewidth=1,
-                       label="trained from scratch")
+            ax.axhline(
+                100 * float(scratch.iloc[0]),
+                color="black",
+                linestyle="--",
+                linewidth=1,
+                label="trained from scratch",
+            )
         if not len(ran):
-            ax.text(0.5, 0.5, "no fine-tuned results yet", transform=ax.transAxes, ha="center",
-                    color="#555555")
+            ax.text(
+                0.5,
+                0.5,
+                "no fine-tuned results yet",
+                transform=ax.transAxes,
+                ha="center",
+                color="#555555",
+            )
         ax.set_title(f"target {target}\n{len(ran)} of {len(curve)} sources run", fontsize=10)
         ax.set_xlabel("DTW neighbour rank of the source (1 = nearest)")
         ax.set_ylabel("test accuracy (%)")
@@ -268,7 +336,7 @@ def rank_curves_figure(curves: pd.DataFrame, targets: Sequence[str], smoothing: 
                 ax.set_xticks(sorted(curve["rank"].unique()))
         ax.grid(True, linewidth=0.3)
         ax.legend(fontsize=8, loc="best")
-    for ax in axes[len(targets):]:
+    for ax in axes[len(targets) :]:
         ax.set_visible(False)
     figure.suptitle("Accuracy vs similarity of the source dataset (Figs 7-9)")
     return figure
@@ -278,8 +346,9 @@ def rank_curves_figure(curves: pd.DataFrame, targets: Sequence[str], smoothing: 
 
 
 def _comparison_value(table: pd.DataFrame, section: str, statistic: str) -> pd.Series | None:
-    rows = table[(table["section"] == section) & (table["statistic"] == statistic)
-                 & table["dataset"].isna()]
+    rows = table[
+        (table["section"] == section) & (table["statistic"] == statistic) & table["dataset"].isna()
+    ]
     return rows.iloc[0] if len(rows) == 1 else None
 
 
@@ -293,14 +362,31 @@ def published_comparison_figure(table: pd.DataFrame, label_limit: int = 25) -> F
     ax = figure.add_subplot()
     rows = table[(table["section"] == "scratch") & table["dataset"].notna()]
     if not len(rows):
-        ax.text(0.5, 0.5, "no datasets shared with the paper:\nnothing to compare",
-                transform=ax.transAxes, ha="center", va="center", fontsize=12, color="#555555")
+        ax.text(
+            0.5,
+            0.5,
+            "no datasets shared with the paper:\nnothing to compare",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=12,
+            color="#555555",
+        )
         ax.set_axis_off()
         ax.set_title("Accuracy trained from scratch: ours vs published")
         return figure
     x, y = _percent(rows["published"]), _percent(rows["ours"])
-    sns.scatterplot(x=x, y=y, ax=ax, color="#1f77b4", s=40, alpha=0.85, edgecolor="black",
-                    linewidth=0.4, label=f"datasets (n = {len(rows)})")
+    sns.scatterplot(
+        x=x,
+        y=y,
+        ax=ax,
+        color="#1f77b4",
+        s=40,
+        alpha=0.85,
+        edgecolor="black",
+        linewidth=0.4,
+        label=f"datasets (n = {len(rows)})",
+    )
     if len(rows) <= label_limit:
         for name, px, py in zip(rows["dataset"], x, y):
             ax.annotate(str(name), (px, py), xytext=(4, 3), textcoords="offset points", fontsize=8)
@@ -311,13 +397,19 @@ def published_comparison_figure(table: pd.DataFrame, label_limit: int = 25) -> F
         row = _comparison_value(table, section, "mean absolute difference")
         if row is not None and pd.notna(row["value"]):
             handles.append(blank)
-            labels.append(f"{name}: mean |ours - published| = {100 * float(row['value']):.1f} points"
-                          f" (n = {int(row['n'])})")
-    ax.legend(handles, labels, loc="upper left", fontsize=9)  # the corner a reproduction leaves empty
+            labels.append(
+                f"{name}: mean |ours - published| = {100 * float(row['value']):.1f} points"
+                f" (n = {int(row['n'])})"
+            )
+    ax.legend(
+        handles, labels, loc="upper left", fontsize=9
+    )  # the corner a reproduction leaves empty
     ax.set_xlabel("published test accuracy trained from scratch (%)")
     ax.set_ylabel("our test accuracy trained from scratch (%)")
-    ax.set_title("Accuracy trained from scratch: ours vs published\n"
-                 "(Ismail Fawaz et al. 2018, github.com/hfawaz/bigdata18)")
+    ax.set_title(
+        "Accuracy trained from scratch: ours vs published\n"
+        "(Ismail Fawaz et al. 2018, github.com/hfawaz/bigdata18)"
+    )
     ax.grid(True, linewidth=0.3)
     return figure
 
@@ -325,8 +417,13 @@ def published_comparison_figure(table: pd.DataFrame, label_limit: int = 25) -> F
 # --------------------------------------------------------------------------- choosing the source
 
 SELECTION_LABELS = {
-    "dtw": "DTW-nearest", "leep": "LEEP", "nce": "NCE", "logme": "LogME", "hscore": "H-score",
-    "random": "random (control)", "oracle": "oracle (best source)",
+    "dtw": "DTW-nearest",
+    "leep": "LEEP",
+    "nce": "NCE",
+    "logme": "LogME",
+    "hscore": "H-score",
+    "random": "random (control)",
+    "oracle": "oracle (best source)",
 }
 
 
@@ -342,8 +439,10 @@ def selection_methods_figure(summary: pd.DataFrame, pairs: str = "") -> Figure:
     figure = _figure(11.5, 0.55 * len(rows) + 2.2)
     left, right = figure.subplots(1, 2, sharey=True, width_ratios=[1.25, 1])
     regret = _percent(rows["regret"])
-    colours = ["#7f7f7f" if m == "random" else "#2ca02c" if m == "oracle" else "#1f77b4"
-               for m in rows["method"]]
+    colours = [
+        "#7f7f7f" if m == "random" else "#2ca02c" if m == "oracle" else "#1f77b4"
+        for m in rows["method"]
+    ]
     left.barh(y, np.nan_to_num(regret), color=colours, edgecolor="black", linewidth=0.4)
     top = np.nanmax(regret) if np.isfinite(regret).any() else 1.0
     for i, row in rows.iterrows():
@@ -351,8 +450,10 @@ def selection_methods_figure(summary: pd.DataFrame, pairs: str = "") -> Figure:
         if pd.notna(row["accuracy"]):
             note = f"accuracy {100 * float(row['accuracy']):.1f} %, {note}"
         if row["method"] != "random" and pd.notna(row["wins"]):
-            note += (f", W/T/L {int(row['wins'])}/{int(row['ties'])}/{int(row['losses'])}, "
-                     f"p = {_p_text(float(row['wilcoxon_p']))}")
+            note += (
+                f", W/T/L {int(row['wins'])}/{int(row['ties'])}/{int(row['losses'])}, "
+                f"p = {_p_text(float(row['wilcoxon_p']))}"
+            )
         value = regret[i] if np.isfinite(regret[i]) else 0.0
         left.text(value + 0.01 * max(top, 1e-9), i, note, va="center", fontsize=8)
     left.set_xlim(0, max(top, 1e-9) * 2.2 + 0.5)
@@ -362,11 +463,20 @@ def selection_methods_figure(summary: pd.DataFrame, pairs: str = "") -> Figure:
     left.set_title("Regret (lower is better); W/T/L vs random")
     left.grid(True, axis="x", linewidth=0.3)
     height = 0.38
-    for offset, column, name, colour in ((-height / 2, "kendall_tau", "Kendall tau", "#1f77b4"),
-                                         (height / 2, "weighted_tau", "weighted tau", "#ff7f0e")):
+    for offset, column, name, colour in (
+        (-height / 2, "kendall_tau", "Kendall tau", "#1f77b4"),
+        (height / 2, "weighted_tau", "weighted tau", "#ff7f0e"),
+    ):
         values = rows[column].to_numpy(dtype=float)
-        right.barh(y + offset, np.nan_to_num(values), height, color=colour, edgecolor="black",
-                   linewidth=0.4, label=name)
+        right.barh(
+            y + offset,
+            np.nan_to_num(values),
+            height,
+            color=colour,
+            edgecolor="black",
+            linewidth=0.4,
+            label=name,
+        )
     for i, row in rows.iterrows():
         if pd.isna(row["kendall_tau"]):
             right.text(0.02, i, "n/a", va="center", fontsize=8, color="#555555")

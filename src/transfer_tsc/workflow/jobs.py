@@ -17,11 +17,12 @@ from typing import Any
 
 import pandas as pd
 
-from . import analysis, study
-from .data import Dataset, load_dataset_files
-from .errors import InputError
-from .io import write_csv
-from .runner import Log, rule_script, select_backend
+from transfer_tsc import study
+from transfer_tsc.data import Dataset, load_dataset_files
+from transfer_tsc.errors import InputError
+from transfer_tsc.io import write_csv
+from transfer_tsc.report import analysis
+from transfer_tsc.workflow.runner import Log, rule_script, select_backend
 
 Job = Callable[[Any, Log], None]
 
@@ -58,7 +59,7 @@ def run(snakemake) -> None:
     try:
         rule = RULES[snakemake.rule]
     except KeyError:
-        raise RuntimeError(f"rule {snakemake.rule}: no job in transfer_tsc.jobs") from None
+        raise RuntimeError(f"rule {snakemake.rule}: no job in transfer_tsc.workflow.jobs") from None
     # KERAS_BACKEND before Keras is imported, once the job is known to run (not kept)
     setup = (lambda: select_backend(snakemake.config)) if rule.keras else None
     with rule_script(snakemake, keep_finished=rule.keep_finished, setup=setup) as log:
@@ -104,7 +105,7 @@ def _coverage(snakemake) -> analysis.Coverage:
 @job()
 def demo_dataset(snakemake, log: Log) -> None:
     """One generated dataset of the embedded demo archive."""
-    from .demo import write_demo_dataset
+    from transfer_tsc.demo import write_demo_dataset
 
     root = Path(snakemake.output.train).parents[1]
     write_demo_dataset(root, snakemake.wildcards.dataset, snakemake.params.seed)
@@ -117,10 +118,10 @@ def demo_dataset(snakemake, log: Log) -> None:
 @job(keep_finished=True, keras=True)
 def pretrain(snakemake, log: Log) -> None:
     """Train the FCN on one dataset from scratch (section III-A); resumable from its checkpoint."""
-    from .engines import backend, use_threads
-    from .settings import job_recipe
-    from .transfer import pretrain as train_from_scratch
-    from .transfer import write_outcome
+    from transfer_tsc.settings import job_recipe
+    from transfer_tsc.training.engines import backend, use_threads
+    from transfer_tsc.training.transfer import pretrain as train_from_scratch
+    from transfer_tsc.training.transfer import write_outcome
 
     log(f"Keras backend: {backend()}")
     use_threads(snakemake.threads)
@@ -137,10 +138,10 @@ def pretrain(snakemake, log: Log) -> None:
 def finetune(snakemake, log: Log) -> None:
     """Fine-tune one source's model (rule finetune) or a batch of them (rule finetune_batch) on
     a target (section III-B)."""
-    from .engines import backend, use_threads
-    from .settings import job_recipe
-    from .transfer import finetune as fine_tune
-    from .transfer import write_batch, write_pair
+    from transfer_tsc.settings import job_recipe
+    from transfer_tsc.training.engines import backend, use_threads
+    from transfer_tsc.training.transfer import finetune as fine_tune
+    from transfer_tsc.training.transfer import write_batch, write_pair
 
     log(f"Keras backend: {backend()}")
     use_threads(snakemake.threads)
@@ -180,7 +181,9 @@ def select_sources(snakemake, log: Log) -> None:
         scores = analysis.read_table(snakemake.input.scores, ("target", "source", mode))
         selection = study.scored_sources(scores, datasets, k, mode)
     else:
-        raise InputError("config key finetune.sources: all selects every pair; no selection to write")
+        raise InputError(
+            "config key finetune.sources: all selects every pair; no selection to write"
+        )
     write_csv(selection, snakemake.output.selection)
     log(f"{snakemake.params.sources}: {len(selection)} pairs -> {snakemake.output.selection}")
 
@@ -200,8 +203,8 @@ def transfer_accuracy(snakemake, log: Log) -> None:
 @job(keep_finished=True)
 def prototypes(snakemake, log: Log) -> None:
     """One medoid-initialised DBA prototype per class of a dataset's train split (Algorithm 1)."""
-    from .prototypes import class_prototypes, write_prototypes
-    from .dtw import self_check, window_text
+    from transfer_tsc.similarity.dtw import self_check, window_text
+    from transfer_tsc.similarity.prototypes import class_prototypes, write_prototypes
 
     window = snakemake.params.window
     self_check(window)
@@ -229,7 +232,8 @@ def prototypes(snakemake, log: Log) -> None:
 def dtw_distance(snakemake, log: Log) -> None:
     """The dataset x dataset matrix (minimum squared DTW over prototype pairs), computing only
     the pairs its cache does not hold."""
-    from . import dtw, similarity
+    from transfer_tsc.similarity import distances as similarity
+    from transfer_tsc.similarity import dtw
 
     window = snakemake.params.window
     dtw.self_check(window)
@@ -250,7 +254,7 @@ def dtw_distance(snakemake, log: Log) -> None:
 @job()
 def dtw_neighbours(snakemake, log: Log) -> None:
     """Every target's sources ranked nearest first (target, rank, source, distance)."""
-    from . import similarity
+    from transfer_tsc.similarity import distances as similarity
 
     matrix = similarity.read_matrix(snakemake.input.matrix)
     table = similarity.neighbours(matrix)
@@ -266,8 +270,8 @@ def dtw_neighbours(snakemake, log: Log) -> None:
 def transferability(snakemake, log: Log) -> None:
     """Every transferability score of every pre-trained source for one target, from one forward
     pass of the target's train split (never its test split)."""
-    from .engines import use_threads
-    from .transfer import score_sources
+    from transfer_tsc.training.engines import use_threads
+    from transfer_tsc.training.transfer import score_sources
 
     use_threads(snakemake.threads)
     name = snakemake.wildcards.target
@@ -308,7 +312,10 @@ def aggregates(snakemake, log: Log) -> None:
     transfer, scratch = _gathered(snakemake, "transfer", "scratch")
     table = analysis.aggregates(transfer, scratch)
     _write_labelled(table, snakemake, snakemake.output.table)
-    log(f"{len(table)} targets, {analysis.coverage(transfer).describe()} -> {snakemake.output.table}")
+    log(
+        f"{len(table)} targets, {analysis.coverage(transfer).describe()} -> "
+        f"{snakemake.output.table}"
+    )
 
 
 @job()
@@ -341,7 +348,7 @@ def rank_curves(snakemake, log: Log) -> None:
 @job()
 def selection_methods(snakemake, log: Log) -> None:
     """Source-selection methods compared (DTW, transferability scores, random, oracle)."""
-    from . import selection
+    from transfer_tsc.report import selection
 
     summary, targets = selection.selection_methods(
         *_gathered(snakemake, "transfer", "neighbours", "scores"),
@@ -361,7 +368,7 @@ def selection_methods(snakemake, log: Log) -> None:
 @job()
 def published_comparison(snakemake, log: Log) -> None:
     """This run's results against the paper's published ones, on the datasets both have."""
-    from . import published
+    from transfer_tsc.report import published
 
     ours = published.Results(*_gathered(snakemake, "scratch", "transfer", "neighbours"))
     table = published.comparison(
@@ -370,17 +377,24 @@ def published_comparison(snakemake, log: Log) -> None:
         allowed=snakemake.params.shared,
         draws=snakemake.params.draws,
         seed=snakemake.params.seed,
-        note="the demo archive's datasets are generated, not the paper's" if snakemake.params.demo else "",
+        note="the demo archive's datasets are generated, not the paper's"
+        if snakemake.params.demo
+        else "",
     )
     _write_labelled(table, snakemake, snakemake.output.table)
     shared = published.statistic(table, "datasets", "shared with the paper")
-    log(f"{shared['n']} datasets shared with {published.SOURCE}: {shared['note']} -> {snakemake.output.table}")
+    log(
+        f"{shared['n']} datasets shared with {published.SOURCE}: {shared['note']} -> "
+        f"{snakemake.output.table}"
+    )
 
 
 @job()
 def run_info(snakemake, log: Log) -> None:
     """The run's provenance: settings, coverage and software versions."""
-    table = analysis.run_info(snakemake.params.config, _coverage(snakemake), analysis.software_versions())
+    table = analysis.run_info(
+        snakemake.params.config, _coverage(snakemake), analysis.software_versions()
+    )
     write_csv(table, snakemake.output.table)
     log(f"{len(table)} rows -> {snakemake.output.table}")
 
@@ -391,7 +405,7 @@ def run_info(snakemake, log: Log) -> None:
 @job()
 def figure_accuracy_variation(snakemake, log: Log) -> None:
     """Fig. 4: the accuracy-variation heat map."""
-    from . import figures
+    from transfer_tsc.report import figures
 
     variation = analysis.read_variation(snakemake.input.table)
     pairs = _coverage(snakemake).describe()
@@ -403,18 +417,20 @@ def figure_accuracy_variation(snakemake, log: Log) -> None:
 @job()
 def figure_aggregates(snakemake, log: Log) -> None:
     """Fig. 5: min / median / max fine-tuned accuracy against training from scratch."""
-    from . import figures
+    from transfer_tsc.report import figures
 
     table = analysis.read_table(snakemake.input.table, analysis.AGGREGATE_COLUMNS)
     pairs = _coverage(snakemake).describe()
-    figures.save(figures.aggregates_figure(table, pairs), snakemake.output.png, snakemake.output.svg)
+    figures.save(
+        figures.aggregates_figure(table, pairs), snakemake.output.png, snakemake.output.svg
+    )
     log(f"{len(table)} targets, {pairs} -> {snakemake.output.png}")
 
 
 @job()
 def figure_dtw_vs_random(snakemake, log: Log) -> None:
     """Fig. 6: the DTW-nearest source's accuracy against random sources'."""
-    from . import figures
+    from transfer_tsc.report import figures
 
     table = analysis.read_table(snakemake.input.table, analysis.DTW_COLUMNS)
     pairs = _coverage(snakemake).describe()
@@ -432,7 +448,7 @@ def figure_dtw_vs_random(snakemake, log: Log) -> None:
 @job()
 def figure_rank_curves(snakemake, log: Log) -> None:
     """Fig. 7-9: accuracy against DTW rank for the chosen targets."""
-    from . import figures
+    from transfer_tsc.report import figures
 
     curves = analysis.read_table(snakemake.input.table, analysis.RANK_CURVE_COLUMNS)
     labels = analysis.name_labels(snakemake.params.names)
@@ -446,7 +462,7 @@ def figure_rank_curves(snakemake, log: Log) -> None:
 @job()
 def figure_selection_methods(snakemake, log: Log) -> None:
     """The source-selection methods' regret and W/T/L against random."""
-    from . import figures, selection
+    from transfer_tsc.report import figures, selection
 
     summary = analysis.read_table(snakemake.input.table, selection.SUMMARY_COLUMNS)
     oracle = selection.method_row(summary, "oracle")
@@ -462,7 +478,7 @@ def figure_selection_methods(snakemake, log: Log) -> None:
 @job()
 def figure_published_comparison(snakemake, log: Log) -> None:
     """This run's scratch accuracies against the published ones."""
-    from . import figures, published
+    from transfer_tsc.report import figures, published
 
     table = analysis.read_table(snakemake.input.table, published.COMPARISON_COLUMNS)
     figure = figures.published_comparison_figure(table)
@@ -477,8 +493,8 @@ def figure_published_comparison(snakemake, log: Log) -> None:
 @job()
 def recommend_ranking(snakemake, log: Log) -> None:
     """Every study dataset ranked by DTW distance to the user's dataset."""
-    from .recommend import recommend
-    from .zoo import study_references
+    from transfer_tsc.recommend import recommend
+    from transfer_tsc.zoo import study_references
 
     dataset = _dataset(snakemake, snakemake.wildcards.name)
     names = [Path(path).stem for path in snakemake.input.prototypes]
@@ -493,10 +509,10 @@ def recommend(snakemake, log: Log) -> None:
     """The top sources of the ranking (by DTW, or with params.score by that transferability
     score of every source's model, every score shown), fine-tuned on the user's dataset when
     asked."""
-    from . import recommend as recommending
-    from .engines import use_threads
-    from .settings import job_recipe
-    from .zoo import study_references
+    from transfer_tsc import recommend as recommending
+    from transfer_tsc.settings import job_recipe
+    from transfer_tsc.training.engines import use_threads
+    from transfer_tsc.zoo import study_references
 
     ranking = pd.read_csv(snakemake.input.ranking)
     score = snakemake.params.score
@@ -519,7 +535,7 @@ def recommend(snakemake, log: Log) -> None:
 @job(keras=True)
 def export_zoo(snakemake, log: Log) -> None:
     """The study's pre-trained models, metrics and prototypes as a model zoo."""
-    from . import zoo
+    from transfer_tsc import zoo
 
     config = snakemake.params.config
     files = snakemake.params.files
@@ -527,17 +543,22 @@ def export_zoo(snakemake, log: Log) -> None:
     references = zoo.study_references(RESULTS, sorted(files))
 
     def describe(name: str) -> dict[str, object]:
-        dataset = load_dataset_files(name, files[name]["train"], files[name]["test"], **config["data"])
+        dataset = load_dataset_files(
+            name, files[name]["train"], files[name]["test"], **config["data"]
+        )
         return zoo.describe(dataset)
 
     manifest = zoo.export_zoo(references, snakemake.output.zoo, config, describe)
-    log(f"{len(manifest['datasets'])} datasets, {len(manifest['files'])} files -> {snakemake.output.zoo}")
+    log(
+        f"{len(manifest['datasets'])} datasets, {len(manifest['files'])} files -> "
+        f"{snakemake.output.zoo}"
+    )
 
 
 @job()
 def zoo_archive(snakemake, log: Log) -> None:
     """The verified zoo folder as one .tar.gz."""
-    from . import zoo
+    from transfer_tsc import zoo
 
     manifest = zoo.pack(snakemake.input.zoo, snakemake.output.archive)
     log(f"{len(manifest['files'])} files verified -> {snakemake.output.archive}")

@@ -39,11 +39,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import analysis, data, study
+from transfer_tsc import data, study
+from transfer_tsc.report import analysis
 
 SOURCE = "github.com/hfawaz/bigdata18 at commit bf1bc3d"
 COMPARISON_COLUMNS = (
-    "section", "statistic", "dataset", "ours", "published", "value", "n", "n_missing", "note",
+    "section",
+    "statistic",
+    "dataset",
+    "ours",
+    "published",
+    "value",
+    "n",
+    "n_missing",
+    "note",
 )
 NO_SHARED = "no datasets shared with the paper"
 TOP_K = 5
@@ -53,7 +62,7 @@ TOP_K = 5
 
 
 def _frame(name: str) -> pd.DataFrame:
-    text = resources.files(__package__).joinpath("published", name).read_text()
+    text = resources.files("transfer_tsc").joinpath("published", name).read_text()
     return pd.read_csv(io.StringIO(text))
 
 
@@ -65,7 +74,9 @@ def _to_2018(names: Iterable[str]) -> list[str]:
 def transfer_accuracy() -> pd.DataFrame:
     """The published fine-tuned test accuracy, rows source and columns target (2018 names),
     diagonal NaN."""
-    table = analysis.transfer_table(_frame("transfer_accuracy.csv"), "published/transfer_accuracy.csv")
+    table = analysis.transfer_table(
+        _frame("transfer_accuracy.csv"), "published/transfer_accuracy.csv"
+    )
     table.index = pd.Index(_to_2018(table.index), name="source")
     table.columns = _to_2018(table.columns)
     return table
@@ -74,7 +85,9 @@ def transfer_accuracy() -> pd.DataFrame:
 def scratch_accuracy() -> pd.Series:
     """The published accuracy trained from scratch by dataset (2018 names):
     ``transfer_acc / (1 + variation / 100)`` of the paper's two matrices."""
-    series = analysis.scratch_series(_frame("scratch_accuracy.csv"), "published/scratch_accuracy.csv")
+    series = analysis.scratch_series(
+        _frame("scratch_accuracy.csv"), "published/scratch_accuracy.csv"
+    )
     series.index = pd.Index(_to_2018(series.index), name="dataset")
     return series.sort_index()
 
@@ -97,8 +110,11 @@ class Results:
 
     def names(self) -> set[str]:
         return (
-            set(self.scratch.index) | set(self.transfer.index) | set(self.transfer.columns)
-            | set(self.neighbours["target"]) | set(self.neighbours["source"])
+            set(self.scratch.index)
+            | set(self.transfer.index)
+            | set(self.transfer.columns)
+            | set(self.neighbours["target"])
+            | set(self.neighbours["source"])
         )
 
 
@@ -110,7 +126,9 @@ def load() -> Results:
 # --------------------------------------------------------------------------- the pieces
 
 
-def shared_datasets(ours: Results, paper: Results, allowed: Iterable[str] | None = None) -> list[str]:
+def shared_datasets(
+    ours: Results, paper: Results, allowed: Iterable[str] | None = None
+) -> list[str]:
     """The datasets in both results (and in ``allowed`` when given), sorted."""
     names = ours.names() & paper.names()
     if allowed is not None:
@@ -123,8 +141,11 @@ def scratch_pairs(ours: pd.Series, paper: pd.Series, shared: Sequence[str]) -> p
     (``ours - published``)."""
     names = [n for n in shared if n in ours.index and n in paper.index and pd.notna(ours[n])]
     frame = pd.DataFrame(
-        {"dataset": names, "ours": ours.reindex(names).to_numpy(dtype=float),
-         "published": paper.reindex(names).to_numpy(dtype=float)}
+        {
+            "dataset": names,
+            "ours": ours.reindex(names).to_numpy(dtype=float),
+            "published": paper.reindex(names).to_numpy(dtype=float),
+        }
     )
     frame["difference"] = frame["ours"] - frame["published"]
     return frame
@@ -136,9 +157,7 @@ def _long(matrix: pd.DataFrame, shared: Sequence[str]) -> pd.Series:
     return square.stack().astype(float)
 
 
-def transfer_pairs(
-    ours: Results, paper: Results, shared: Sequence[str]
-) -> pd.DataFrame:
+def transfer_pairs(ours: Results, paper: Results, shared: Sequence[str]) -> pd.DataFrame:
     """Per pair (source, target) of shared datasets that both runs have: ``source, target,
     ours, published`` and each gain over scratch ``transfer - scratch(target)`` (NaN where our
     scratch accuracy of the target is missing)."""
@@ -188,13 +207,15 @@ def neighbour_agreement(
         rank_a = a.set_index("source")["rank"]
         rank_b = b.set_index("source")["rank"].reindex(rank_a.index)
         rho = float(stats.spearmanr(rank_a, rank_b).statistic) if len(a) >= 2 else np.nan
-        rows.append({
-            "target": target,
-            "n_sources": len(a),
-            "top1": float(a["source"].iloc[0] == b["source"].iloc[0]),
-            "top_k": len(set(a["source"].iloc[:m]) & set(b["source"].iloc[:m])) / m,
-            "spearman": rho,
-        })
+        rows.append(
+            {
+                "target": target,
+                "n_sources": len(a),
+                "top1": float(a["source"].iloc[0] == b["source"].iloc[0]),
+                "top_k": len(set(a["source"].iloc[:m]) & set(b["source"].iloc[:m])) / m,
+                "spearman": rho,
+            }
+        )
     return pd.DataFrame(rows, columns=["target", "n_sources", "top1", "top_k", "spearman"])
 
 
@@ -247,11 +268,20 @@ def comparison(
     dataset the table is one ``datasets`` row saying so (``note`` adds why)."""
     shared = shared_datasets(ours, paper, allowed)
     in_run = sorted(ours.names())
-    rows = [_row(
-        "datasets", "shared with the paper", n=len(shared), n_missing=len(in_run) - len(shared),
-        note=(f"{len(shared)} of the run's {len(in_run)} datasets are among the paper's "
-              f"{len(paper.names())}" if shared else "; ".join(filter(None, [NO_SHARED, note]))),
-    )]
+    rows = [
+        _row(
+            "datasets",
+            "shared with the paper",
+            n=len(shared),
+            n_missing=len(in_run) - len(shared),
+            note=(
+                f"{len(shared)} of the run's {len(in_run)} datasets are among the paper's "
+                f"{len(paper.names())}"
+                if shared
+                else "; ".join(filter(None, [NO_SHARED, note]))
+            ),
+        )
+    ]
     if not shared:
         return _table(rows)
     n_pairs = len(shared) * (len(shared) - 1)
@@ -259,72 +289,153 @@ def comparison(
     scratch = scratch_pairs(ours.scratch, paper.scratch, shared)
     missing = len(shared) - len(scratch)
     for item in scratch.itertuples():
-        rows.append(_row("scratch", "test accuracy", dataset=item.dataset, ours=item.ours,
-                         published=item.published, value=item.difference))
+        rows.append(
+            _row(
+                "scratch",
+                "test accuracy",
+                dataset=item.dataset,
+                ours=item.ours,
+                published=item.published,
+                value=item.difference,
+            )
+        )
     absolute = scratch["difference"].abs()
     rows += [
-        _row("scratch", "mean test accuracy", ours=_mean(scratch["ours"]),
-             published=_mean(scratch["published"]),
-             value=_mean(scratch["ours"]) - _mean(scratch["published"]),
-             n=len(scratch), n_missing=missing, note="value: ours - published"),
-        _row("scratch", "mean absolute difference", value=_mean(absolute), n=len(scratch),
-             n_missing=missing, note="mean of |ours - published| over datasets"),
-        _row("scratch", "median absolute difference", value=_median(absolute), n=len(scratch),
-             n_missing=missing, note="median of |ours - published| over datasets"),
+        _row(
+            "scratch",
+            "mean test accuracy",
+            ours=_mean(scratch["ours"]),
+            published=_mean(scratch["published"]),
+            value=_mean(scratch["ours"]) - _mean(scratch["published"]),
+            n=len(scratch),
+            n_missing=missing,
+            note="value: ours - published",
+        ),
+        _row(
+            "scratch",
+            "mean absolute difference",
+            value=_mean(absolute),
+            n=len(scratch),
+            n_missing=missing,
+            note="mean of |ours - published| over datasets",
+        ),
+        _row(
+            "scratch",
+            "median absolute difference",
+            value=_median(absolute),
+            n=len(scratch),
+            n_missing=missing,
+            note="median of |ours - published| over datasets",
+        ),
     ]
 
     pairs = transfer_pairs(ours, paper, shared)
     absolute = (pairs["ours"] - pairs["published"]).abs()
     left_out = f"pairs of shared datasets not run: {n_pairs - len(pairs)}"
     rows += [
-        _row("transfer", "mean test accuracy", ours=_mean(pairs["ours"]),
-             published=_mean(pairs["published"]),
-             value=_mean(pairs["ours"]) - _mean(pairs["published"]),
-             n=len(pairs), n_missing=n_pairs - len(pairs), note="value: ours - published"),
-        _row("transfer", "mean absolute difference", value=_mean(absolute), n=len(pairs),
-             n_missing=n_pairs - len(pairs), note=left_out),
-        _row("transfer", "median absolute difference", value=_median(absolute), n=len(pairs),
-             n_missing=n_pairs - len(pairs), note=left_out),
+        _row(
+            "transfer",
+            "mean test accuracy",
+            ours=_mean(pairs["ours"]),
+            published=_mean(pairs["published"]),
+            value=_mean(pairs["ours"]) - _mean(pairs["published"]),
+            n=len(pairs),
+            n_missing=n_pairs - len(pairs),
+            note="value: ours - published",
+        ),
+        _row(
+            "transfer",
+            "mean absolute difference",
+            value=_mean(absolute),
+            n=len(pairs),
+            n_missing=n_pairs - len(pairs),
+            note=left_out,
+        ),
+        _row(
+            "transfer",
+            "median absolute difference",
+            value=_median(absolute),
+            n=len(pairs),
+            n_missing=n_pairs - len(pairs),
+            note=left_out,
+        ),
     ]
     gains = pairs.dropna(subset=["ours_gain", "published_gain"])
     ours_sign, paper_sign = gain_sign(gains["ours_gain"]), gain_sign(gains["published_gain"])
-    rows.append(_row(
-        "transfer", "gain sign agreement",
-        ours=_mean(ours_sign > 0), published=_mean(paper_sign > 0),
-        value=_mean(ours_sign == paper_sign), n=len(gains), n_missing=n_pairs - len(gains),
-        note="value: fraction of pairs whose gain over scratch has the same sign; "
-             "ours / published: fraction with a positive gain",
-    ))
+    rows.append(
+        _row(
+            "transfer",
+            "gain sign agreement",
+            ours=_mean(ours_sign > 0),
+            published=_mean(paper_sign > 0),
+            value=_mean(ours_sign == paper_sign),
+            n=len(gains),
+            n_missing=n_pairs - len(gains),
+            note="value: fraction of pairs whose gain over scratch has the same sign; "
+            "ours / published: fraction with a positive gain",
+        )
+    )
 
     agreement = neighbour_agreement(ours.neighbours, paper.neighbours, shared)
     rho = agreement["spearman"].dropna()
     rows += [
-        _row("neighbours", "top-1 agreement", value=_mean(agreement["top1"]), n=len(agreement),
-             n_missing=len(shared) - len(agreement),
-             note="fraction of targets with the same DTW-nearest source"),
-        _row("neighbours", f"top-{TOP_K} overlap", value=_mean(agreement["top_k"]),
-             n=len(agreement), n_missing=len(shared) - len(agreement),
-             note=f"mean over targets of |ours & published among the k nearest| / k, "
-                  f"k = min({TOP_K}, sources)"),
-        _row("neighbours", "Spearman correlation", value=_mean(rho), n=len(rho),
-             n_missing=len(shared) - len(rho),
-             note="mean over targets of the rank correlation of the sources (from 2 sources)"),
+        _row(
+            "neighbours",
+            "top-1 agreement",
+            value=_mean(agreement["top1"]),
+            n=len(agreement),
+            n_missing=len(shared) - len(agreement),
+            note="fraction of targets with the same DTW-nearest source",
+        ),
+        _row(
+            "neighbours",
+            f"top-{TOP_K} overlap",
+            value=_mean(agreement["top_k"]),
+            n=len(agreement),
+            n_missing=len(shared) - len(agreement),
+            note=f"mean over targets of |ours & published among the k nearest| / k, "
+            f"k = min({TOP_K}, sources)",
+        ),
+        _row(
+            "neighbours",
+            "Spearman correlation",
+            value=_mean(rho),
+            n=len(rho),
+            n_missing=len(shared) - len(rho),
+            note="mean over targets of the rank correlation of the sources (from 2 sources)",
+        ),
     ]
 
     mine, theirs = dtw_outcomes(ours, paper, shared, draws, seed)
     a, b = analysis.dtw_summary(mine), analysis.dtw_summary(theirs)
     for key, name in (("wins", "DTW wins"), ("ties", "DTW ties"), ("losses", "DTW losses")):
-        rows.append(_row("fig6", name, ours=int(a[key]), published=int(b[key]),
-                         value=int(a[key]) - int(b[key]), n=int(a["n_targets"]),
-                         n_missing=len(shared) - int(a["n_targets"]),
-                         note="value: ours - published; published on the pairs our run has"))
+        rows.append(
+            _row(
+                "fig6",
+                name,
+                ours=int(a[key]),
+                published=int(b[key]),
+                value=int(a[key]) - int(b[key]),
+                n=int(a["n_targets"]),
+                n_missing=len(shared) - int(a["n_targets"]),
+                note="value: ours - published; published on the pairs our run has",
+            )
+        )
     outcomes = pd.concat(
         [analysis.compared_targets(t).set_index("target")["outcome"] for t in (mine, theirs)],
-        axis=1, keys=["ours", "published"],
+        axis=1,
+        keys=["ours", "published"],
     ).dropna()
-    rows.append(_row("fig6", "outcome agreement", value=_mean(outcomes["ours"] == outcomes["published"]),
-                     n=len(outcomes), n_missing=len(shared) - len(outcomes),
-                     note="fraction of targets with the same win / tie / loss"))
+    rows.append(
+        _row(
+            "fig6",
+            "outcome agreement",
+            value=_mean(outcomes["ours"] == outcomes["published"]),
+            n=len(outcomes),
+            n_missing=len(shared) - len(outcomes),
+            note="fraction of targets with the same win / tie / loss",
+        )
+    )
     return _table(rows)
 
 
@@ -339,7 +450,9 @@ def _table(rows: list[dict]) -> pd.DataFrame:
 
 def statistic(table: pd.DataFrame, section: str, name: str) -> pd.Series:
     """The one row of a comparison table with this section and statistic."""
-    rows = table[(table["section"] == section) & (table["statistic"] == name) & table["dataset"].isna()]
+    rows = table[
+        (table["section"] == section) & (table["statistic"] == name) & table["dataset"].isna()
+    ]
     if len(rows) != 1:
         raise KeyError(f"comparison table: no single row {section} / {name}")
     return rows.iloc[0]

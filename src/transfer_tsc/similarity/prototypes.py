@@ -44,9 +44,9 @@ import dtaidistance
 import h5py
 import numpy as np
 
-from . import dtw
-from .errors import InputError
-from .io import atomic_path, open_hdf5
+from transfer_tsc.errors import InputError
+from transfer_tsc.io import atomic_path, open_hdf5
+from transfer_tsc.similarity import dtw
 
 
 @dataclass(frozen=True)
@@ -234,7 +234,9 @@ def read_prototypes(path: str | os.PathLike) -> Prototypes:
             padded = f["prototypes"][()]
             return Prototypes(
                 dataset=str(f.attrs["dataset"]),
-                classes=tuple(c.decode() if isinstance(c, bytes) else str(c) for c in f["classes"][()]),
+                classes=tuple(
+                    c.decode() if isinstance(c, bytes) else str(c) for c in f["classes"][()]
+                ),
                 prototypes=[padded[k, :n].copy() for k, n in enumerate(lengths)],
                 medoid_index=f["medoid_index"][()],
                 class_size=f["class_size"][()],

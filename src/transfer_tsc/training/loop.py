@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .checkpoints import ModelRun, restore_checkpoint, save_checkpoint
-from .engines import EpochLoop, make_engine
-from .errors import PipelineError
-from .recipe import PlateauSchedule, Recipe
+from transfer_tsc.errors import PipelineError
+from transfer_tsc.training.checkpoints import ModelRun, restore_checkpoint, save_checkpoint
+from transfer_tsc.training.engines import EpochLoop, make_engine
+from transfer_tsc.training.recipe import PlateauSchedule, Recipe
 
 
 class TrainingDiverged(PipelineError):
@@ -156,8 +156,12 @@ def train_together(
         for k, run in enumerate(runs):
             loss = float(epoch_loss[k])
             run.history.append(
-                {"epoch": epoch + 1, "loss": loss, "accuracy": float(epoch_accuracy[k]),
-                 "lr": run.schedule.lr}
+                {
+                    "epoch": epoch + 1,
+                    "loss": loss,
+                    "accuracy": float(epoch_accuracy[k]),
+                    "lr": run.schedule.lr,
+                }
             )
             if loss < run.best_loss:
                 run.best_loss, run.best_epoch = loss, epoch + 1
@@ -172,8 +176,12 @@ def train_together(
             losses = [r.history[-1]["loss"] for r in runs]
             log(
                 f"{label}epoch {done}/{recipe.epochs}: train loss "
-                + (f"{losses[0]:.4f}" if len(runs) == 1 else f"median {np.median(losses):.4f} "
-                   f"(min {min(losses):.4f}, max {max(losses):.4f}) over {len(runs)} models")
+                + (
+                    f"{losses[0]:.4f}"
+                    if len(runs) == 1
+                    else f"median {np.median(losses):.4f} "
+                    f"(min {min(losses):.4f}, max {max(losses):.4f}) over {len(runs)} models"
+                )
                 + f", {time.perf_counter() - started:.1f} s"
             )
         if checkpoint is not None and done % recipe.checkpoint_every == 0 and done < recipe.epochs:

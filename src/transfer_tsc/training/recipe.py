@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-
 # How often training logs a progress line and writes a checkpoint: no result depends on them
 # (a resumed run continues exactly where it stopped), so a rule's params leave them out and
 # changing them re-runs nothing.

@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import Dataset
-from .errors import InputError
-from .fcn import FEATURES, HEAD, RECEPTIVE_FIELD, build_fcn, with_new_head
-from .io import atomic_path, write_csv
-from .recipe import Recipe
-from .training import TrainResult, evaluate, predict_batch_size, train_together
-from .transferability import TABLE_COLUMNS, scores
+from transfer_tsc.data import Dataset
+from transfer_tsc.errors import InputError
+from transfer_tsc.io import atomic_path, write_csv
+from transfer_tsc.networks.fcn import FEATURES, HEAD, RECEPTIVE_FIELD, build_fcn, with_new_head
+from transfer_tsc.training.loop import TrainResult, evaluate, predict_batch_size, train_together
+from transfer_tsc.training.recipe import Recipe
+from transfer_tsc.transferability import TABLE_COLUMNS, scores
 
 MODEL_FILE = "model.h5"
 METRICS_FILE = "metrics.csv"
@@ -92,7 +92,9 @@ def load_model(path: str | os.PathLike):
         model = keras.models.load_model(path, compile=False)
     except Exception as error:  # h5py, Keras and TF raise many kinds here
         reason = " ".join(str(error).split())
-        raise InputError(f"{path}: not a readable Keras model (corrupt or truncated?): {reason}") from None
+        raise InputError(
+            f"{path}: not a readable Keras model (corrupt or truncated?): {reason}"
+        ) from None
     names = {layer.name for layer in model.layers}
     if not {FEATURES, HEAD} <= names:
         raise InputError(
@@ -109,7 +111,9 @@ def _seed_everything(seed: int) -> None:
 
 
 def pretrain(
-    dataset: Dataset, recipe: Recipe, checkpoint: str | Path | None = None,
+    dataset: Dataset,
+    recipe: Recipe,
+    checkpoint: str | Path | None = None,
     log: Callable[[str], None] = print,
 ) -> tuple[object, Outcome]:
     """Train the FCN from scratch on the train set, evaluate it on the test set."""
@@ -117,8 +121,14 @@ def pretrain(
     _seed_everything(recipe.seed)
     model = build_fcn(dataset.n_classes, seed=recipe.seed)
     (result,) = train_together(
-        [model], dataset.network_input("train"), dataset.y_train, dataset.n_classes, recipe,
-        checkpoint=checkpoint, log=log, label=f"[pretrain {dataset.name}] ",
+        [model],
+        dataset.network_input("train"),
+        dataset.y_train,
+        dataset.n_classes,
+        recipe,
+        checkpoint=checkpoint,
+        log=log,
+        label=f"[pretrain {dataset.name}] ",
     )
     scores = evaluate(model, dataset.network_input("test"), dataset.y_test)
     return model, Outcome(scores["accuracy"], scores["loss"], result)
@@ -142,9 +152,15 @@ def finetune(
     for name, path in source_models.items():
         models[name] = with_new_head(load_model(path), target.n_classes, seed=recipe.seed)
     results = train_together(
-        list(models.values()), target.network_input("train"), target.y_train, target.n_classes,
-        recipe, checkpoint=checkpoint, log=log,
-        label=f"[finetune {'+'.join(models) if len(models) <= 3 else f'{len(models)} sources'} -> {target.name}] ",
+        list(models.values()),
+        target.network_input("train"),
+        target.y_train,
+        target.n_classes,
+        recipe,
+        checkpoint=checkpoint,
+        log=log,
+        label=f"[finetune {'+'.join(models) if len(models) <= 3 else f'{len(models)} sources'} -> "
+        f"{target.name}] ",
     )
     x_test = target.network_input("test")
     outcomes = {}
@@ -155,7 +171,11 @@ def finetune(
 
 
 def write_outcome(
-    model, outcome: Outcome, model_path: str | None, metrics_path: str, history_path: str,
+    model,
+    outcome: Outcome,
+    model_path: str | None,
+    metrics_path: str,
+    history_path: str,
     **identity: str,
 ) -> None:
     """Write a model's HDF5 (when a path is given), metrics and history files."""
@@ -166,19 +186,28 @@ def write_outcome(
 
 
 def write_pair(
-    outcomes: dict[str, tuple[object, Outcome]], target: str, outputs,
+    outcomes: dict[str, tuple[object, Outcome]],
+    target: str,
+    outputs,
 ) -> None:
     """Write the one fine-tuned pair of ``outcomes`` to ``outputs`` (``metrics``, ``history`` and,
     when named, ``model``), each file atomically."""
     ((source, (model, outcome)),) = outcomes.items()
     write_outcome(
-        model, outcome, outputs.get("model"), outputs["metrics"], outputs["history"],
-        source=source, target=target,
+        model,
+        outcome,
+        outputs.get("model"),
+        outputs["metrics"],
+        outputs["history"],
+        source=source,
+        target=target,
     )
 
 
 def write_batch(
-    outcomes: dict[str, tuple[object, Outcome]], target: str, folder: str | os.PathLike,
+    outcomes: dict[str, tuple[object, Outcome]],
+    target: str,
+    folder: str | os.PathLike,
     save_models: bool,
 ) -> None:
     """Write a fine-tuning batch as ``folder/<source>/{metrics,history}.csv`` (and model.h5),
@@ -192,11 +221,13 @@ def write_batch(
     try:
         for source, (model, outcome) in outcomes.items():
             write_outcome(
-                model, outcome,
+                model,
+                outcome,
                 str(staging / source / MODEL_FILE) if save_models else None,
                 str(staging / source / METRICS_FILE),
                 str(staging / source / HISTORY_FILE),
-                source=source, target=target,
+                source=source,
+                target=target,
             )
         if folder.exists():
             shutil.rmtree(folder)
@@ -217,11 +248,15 @@ def source_outputs(model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     )
     batch = predict_batch_size(x.shape[1])
     parts = [both(x[i : i + batch], training=False) for i in range(0, len(x), batch)]
-    return tuple(np.concatenate([np.asarray(p[k], dtype=np.float64) for p in parts]) for k in (0, 1))
+    return tuple(
+        np.concatenate([np.asarray(p[k], dtype=np.float64) for p in parts]) for k in (0, 1)
+    )
 
 
 def score_sources(
-    target: Dataset, models: Mapping[str, str | os.PathLike], log: Callable[[str], None] = print,
+    target: Dataset,
+    models: Mapping[str, str | os.PathLike],
+    log: Callable[[str], None] = print,
 ) -> pd.DataFrame:
     """Every transferability score of each source model (name -> model file) for ``target``,
     from its train split only: ``transferability.TABLE_COLUMNS``, one row per source; ``seconds`` is
@@ -235,6 +270,9 @@ def score_sources(
         values = scores(probabilities, features, y)
         seconds = time.perf_counter() - start
         rows.append({"target": target.name, "source": source, **values, "seconds": seconds})
-        log(f"{source} -> {target.name}: " + ", ".join(f"{k} {v:.4g}" for k, v in values.items())
-            + f" ({seconds:.2f} s)")
+        log(
+            f"{source} -> {target.name}: "
+            + ", ".join(f"{k} {v:.4g}" for k, v in values.items())
+            + f" ({seconds:.2f} s)"
+        )
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))

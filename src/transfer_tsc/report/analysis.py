@@ -8,7 +8,7 @@ Inputs, all accuracies in [0, 1]:
 * ``neighbours``: per target its sources ranked by DTW distance, rank 1 the nearest
   (``results/similarity/neighbours.csv``);
 * ``scores``: transferability scores per (target, source), higher = better source
-  (``results/transferability/scores.csv``; used by ``transfer_tsc.selection``).
+  (``results/transferability/scores.csv``; used by ``transfer_tsc.report.selection``).
 
 A missing pair stays missing (NaN) in every table and is left out of every statistic, so a
 partial study (budget runs, ``finetune.sources: nearest:K``) is analysed as far as it goes;
@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import data
-from .errors import InputError
-from .transferability import SCORES
+from transfer_tsc import data
+from transfer_tsc.errors import InputError
+from transfer_tsc.transferability import SCORES
 
 # The paper's case studies (section V-D, Figs 7-9).
 PAPER_RANK_CURVE_TARGETS = ("ShapeletSim", "HandOutlines", "Meat")
@@ -42,16 +42,37 @@ SUMMARY = "(summary)"
 TIE_TOLERANCE = 1e-9
 
 AGGREGATE_COLUMNS = (
-    "target", "scratch_accuracy", "min_accuracy", "median_accuracy", "max_accuracy",
-    "worst_source", "best_source", "n_sources", "n_possible",
+    "target",
+    "scratch_accuracy",
+    "min_accuracy",
+    "median_accuracy",
+    "max_accuracy",
+    "worst_source",
+    "best_source",
+    "n_sources",
+    "n_possible",
 )
 DTW_TARGET_COLUMNS = (
-    "target", "nearest_source", "nearest_rank", "dtw_accuracy", "random_accuracy", "n_sources",
-    "outcome", "second_source", "second_rank", "second_accuracy",
+    "target",
+    "nearest_source",
+    "nearest_rank",
+    "dtw_accuracy",
+    "random_accuracy",
+    "n_sources",
+    "outcome",
+    "second_source",
+    "second_rank",
+    "second_accuracy",
 )
 DTW_COLUMNS = DTW_TARGET_COLUMNS + ("wins", "ties", "losses", "n_targets", "wilcoxon_p")
 RANK_CURVE_COLUMNS = (
-    "target", "rank", "source", "distance", "accuracy", "scratch_accuracy", "accuracy_smoothed",
+    "target",
+    "rank",
+    "source",
+    "distance",
+    "accuracy",
+    "scratch_accuracy",
+    "accuracy_smoothed",
 )
 
 
@@ -75,7 +96,8 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], label: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputError(
-            f"{label}: missing column(s) {', '.join(missing)} (has: {', '.join(map(str, frame.columns))})"
+            f"{label}: missing column(s) {', '.join(missing)} (has: "
+            f"{', '.join(map(str, frame.columns))})"
         )
 
 
@@ -122,7 +144,9 @@ def transfer_table(
     if frame.index.name != "source":
         raise InputError(f"{label}: missing index column source")
     if frame.index.duplicated().any():
-        raise InputError(f"{label}: source {frame.index[frame.index.duplicated()][0]} appears twice")
+        raise InputError(
+            f"{label}: source {frame.index[frame.index.duplicated()][0]} appears twice"
+        )
     matrix = _numeric(frame, label)
     matrix.index = matrix.index.astype(str)
     matrix.columns = matrix.columns.astype(str)
@@ -148,8 +172,13 @@ def neighbour_table(frame: pd.DataFrame, label: str = "neighbour table") -> pd.D
     if (table["rank"] < 1).any():
         raise InputError(f"{label}: ranks start at 1, found {int(table['rank'].min())}")
     if table.duplicated(["target", "rank"]).any() or table.duplicated(["target", "source"]).any():
-        row = table[table.duplicated(["target", "rank"]) | table.duplicated(["target", "source"])].iloc[0]
-        raise InputError(f"{label}: target {row['target']} has rank {row['rank']} or source {row['source']} twice")
+        row = table[
+            table.duplicated(["target", "rank"]) | table.duplicated(["target", "source"])
+        ].iloc[0]
+        raise InputError(
+            f"{label}: target {row['target']} has rank {row['rank']} or source {row['source']} "
+            f"twice"
+        )
     table = table[table["source"] != table["target"]]
     return table.sort_values(["target", "rank"]).reset_index(drop=True)
 
@@ -322,7 +351,7 @@ def random_source_accuracy(accuracies: np.ndarray, draws: int, rng: np.random.Ge
 
 
 def outcome(dtw: float, random: float, tolerance: float = TIE_TOLERANCE) -> str:
-    """"win" when the DTW-chosen source is more accurate than random, "tie" or "loss"."""
+    """ "win" when the DTW-chosen source is more accurate than random, "tie" or "loss"."""
     if abs(dtw - random) <= tolerance:
         return "tie"
     return "win" if dtw > random else "loss"
@@ -354,7 +383,9 @@ def dtw_vs_random(
     rows = []
     targets = sorted(set(transfer.columns) | set(neighbours["target"]))
     for target in targets:
-        results = transfer[target].dropna() if target in transfer.columns else pd.Series(dtype=float)
+        results = (
+            transfer[target].dropna() if target in transfer.columns else pd.Series(dtype=float)
+        )
         ranked = neighbours[neighbours["target"] == target]
         ranked = ranked[ranked["source"].isin(results.index)]
         row = {
@@ -434,7 +465,9 @@ def rank_curves(
     moving average over ``smoothing`` ranks of the accuracies that exist (the paper's curves
     are smoothed; NaN where the pair itself was not run)."""
     if smoothing < 1:
-        raise InputError(f"config key analysis.rank_curve_smoothing: must be at least 1, got {smoothing}")
+        raise InputError(
+            f"config key analysis.rank_curve_smoothing: must be at least 1, got {smoothing}"
+        )
     frames = []
     for target, ranked in neighbours.groupby("target", sort=True):
         curve = ranked.sort_values("rank").reset_index(drop=True)
@@ -464,7 +497,8 @@ def rank_curve_targets(
         missing = [t for t in requested if t not in available]
         if missing:
             raise InputError(
-                f"config key analysis.rank_curve_targets: no DTW neighbours for {', '.join(missing)} "
+                f"config key analysis.rank_curve_targets: no DTW neighbours for "
+                f"{', '.join(missing)} "
                 f"(targets: {', '.join(available) or 'none'})"
             )
         return list(requested)
@@ -477,7 +511,13 @@ def rank_curve_targets(
 
 # The columns of the analysis tables that hold dataset names.
 NAME_COLUMNS = (
-    "dataset", "target", "source", "nearest_source", "second_source", "worst_source", "best_source",
+    "dataset",
+    "target",
+    "source",
+    "nearest_source",
+    "second_source",
+    "worst_source",
+    "best_source",
 )
 
 
@@ -506,8 +546,18 @@ def relabel(table: pd.DataFrame | pd.Series, labels: dict[str, str]) -> pd.DataF
 # --------------------------------------------------------------------------- provenance
 
 SOFTWARE = (
-    "transfer-tsc", "numpy", "pandas", "scipy", "seaborn", "matplotlib", "h5py", "tensorflow",
-    "keras", "dtaidistance", "jsonschema", "snakemake",
+    "transfer-tsc",
+    "numpy",
+    "pandas",
+    "scipy",
+    "seaborn",
+    "matplotlib",
+    "h5py",
+    "tensorflow",
+    "keras",
+    "dtaidistance",
+    "jsonschema",
+    "snakemake",
 )
 
 
@@ -545,7 +595,11 @@ def run_info(config: dict, covered: Coverage, versions: dict[str, str]) -> pd.Da
     rows = [
         ("coverage", "datasets", str(covered.datasets)),
         ("coverage", "pairs used", covered.describe()),
-        ("coverage", "targets with results", f"{covered.targets_with_results} of {covered.datasets}"),
+        (
+            "coverage",
+            "targets with results",
+            f"{covered.targets_with_results} of {covered.datasets}",
+        ),
     ]
     rows += [("config", key, value) for key, value in sorted(flatten(config).items())]
     rows += [("software", key, value) for key, value in versions.items()]

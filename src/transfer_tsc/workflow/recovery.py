@@ -27,9 +27,9 @@ import shutil
 import socket
 from pathlib import Path
 
-from . import settings
-from .io import sha256, write_text
-
+from transfer_tsc import settings
+from transfer_tsc.io import sha256, write_text
+from transfer_tsc.study import STUDY_RECORDS, job_key, recorded_outputs
 
 # Jobs whose rule script ended (rule_script's keep_finished), cleared by the onstart hook.
 FINISHED_DIR = Path(".snakemake/transfer_tsc-finished")
@@ -58,7 +58,7 @@ def _digest(path: Path) -> str:
 
 
 def _finished_record(snakemake) -> Path:
-    return FINISHED_DIR / f"{_job_key(snakemake.rule, dict(snakemake.wildcards.items()))}.json"
+    return FINISHED_DIR / f"{job_key(snakemake.rule, dict(snakemake.wildcards.items()))}.json"
 
 
 def _output_digests(snakemake) -> dict[str, str]:
@@ -82,13 +82,6 @@ def record_finished(snakemake) -> None:
     write_text(json.dumps(content, indent=1), record)
 
 
-# Every finished training and prototypes job's record, kept with the study (never cleared):
-# the sha256 of its inputs, of its params and of the run's result settings, and of each output
-# as the job wrote it. A damaged output is one that no longer has its recorded sha256; an export
-# (the model zoo) checks each file against it; and a job re-run only because an upstream job
-# made its inputs again (identical) keeps its outputs.
-STUDY_RECORDS = Path("results/records")
-
 # Jobs of this run whose only reason to run is an input made again by another job (written at
 # the start of the run, ``note_reusable_jobs``): they may keep their outputs when the inputs are
 # byte-identical to the ones they ran on.
@@ -98,13 +91,9 @@ REUSABLE = Path(".snakemake/transfer_tsc-reusable.json")
 _INPUT_REMADE = {"updated input files", "input files updated by another job"}
 
 
-def _job_key(rule: str, wildcards: dict[str, str]) -> str:
-    return f"{rule}/" + (",".join(f"{k}={v}" for k, v in sorted(wildcards.items())) or "job")
-
-
 def study_record_path(snakemake) -> Path:
     """``results/records/<rule>/<wildcard=value,...>.json``."""
-    return STUDY_RECORDS / f"{_job_key(snakemake.rule, dict(snakemake.wildcards.items()))}.json"
+    return STUDY_RECORDS / f"{job_key(snakemake.rule, dict(snakemake.wildcards.items()))}.json"
 
 
 def _input_digests(snakemake) -> dict[str, str]:
@@ -135,34 +124,13 @@ def record_in_study(snakemake) -> None:
     write_text(json.dumps(_study_record(snakemake), indent=1), path)
 
 
-def recorded_outputs(
-    results: str | os.PathLike = "results", rules: tuple[str, ...] | None = None
-) -> dict[Path, str]:
-    """Every output a finished job (of ``rules``, default all) recorded in the study folder
-    ``results`` (its records under ``<results>/records``), as the path under ``results`` -> the
-    sha256 it had when written; unreadable records are left out."""
-    results = Path(results)
-    recorded: dict[Path, str] = {}
-    folders = [results / "records" / rule for rule in rules] if rules else [results / "records"]
-    records = [path for folder in folders for path in folder.glob("*.json" if rules else "*/*.json")]
-    for path in sorted(records):
-        try:
-            record = json.loads(path.read_text())
-            for output, digest in record["outputs"].items():
-                parts = Path(output).parts
-                recorded[results.joinpath(*parts[1:]) if parts[0] == "results" else Path(output)] = digest
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
-            continue
-    return recorded
-
-
 def note_reusable_jobs(dag) -> None:
     """Called when a run starts (``onstart``, the DAG built): write the jobs that run only because
     one of their inputs is made again (or is newer) by this run, no other reason (not forced, no
     missing or incomplete output, same params and code): ``reusable`` lets those keep their
     outputs when the inputs are byte-identical."""
     keys = sorted(
-        _job_key(job.rule.name, dict(job.wildcards_dict))
+        job_key(job.rule.name, dict(job.wildcards_dict))
         for job in dag.needrun_jobs()
         if (reasons := set(dag.reason(job).get_names())) and reasons <= _INPUT_REMADE
     )
@@ -176,7 +144,7 @@ def reusable(snakemake) -> bool:
     the run would repeat itself, so its outputs are kept."""
     try:
         noted = set(json.loads(REUSABLE.read_text()))
-        if _job_key(snakemake.rule, dict(snakemake.wildcards.items())) not in noted:
+        if job_key(snakemake.rule, dict(snakemake.wildcards.items())) not in noted:
             return False
         recorded = json.loads(study_record_path(snakemake).read_text())
         return recorded == _study_record(snakemake)
@@ -238,7 +206,11 @@ def finished_records() -> list[dict]:
             record = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if isinstance(record, dict) and isinstance(record.get("outputs"), dict) and record["outputs"]:
+        if (
+            isinstance(record, dict)
+            and isinstance(record.get("outputs"), dict)
+            and record["outputs"]
+        ):
             records.append(record)
     return records
 

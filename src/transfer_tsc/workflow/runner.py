@@ -10,6 +10,7 @@ outputs are recorded when it ends (``recovery``), so a kill after that does not 
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import logging
 import os
@@ -17,14 +18,19 @@ import signal
 import sys
 import threading
 import time
-import _thread
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from . import settings
-from .errors import PipelineError
-from .io import write_refused
-from .recovery import finished_in_this_run, record_finished, reusable, study_record_path
+from transfer_tsc import settings
+from transfer_tsc.errors import PipelineError
+from transfer_tsc.io import write_refused
+from transfer_tsc.training.backend import import_keras_quietly, use_backend  # noqa: F401
+from transfer_tsc.workflow.recovery import (
+    finished_in_this_run,
+    record_finished,
+    reusable,
+    study_record_path,
+)
 
 # A job's log: one line at a time, time-stamped, to the job's log file and stderr.
 Log = Callable[[str], None]
@@ -32,44 +38,8 @@ Log = Callable[[str], None]
 
 def select_backend(config: dict) -> str:
     """Set ``KERAS_BACKEND`` from the config key ``training.backend`` (the schema gives its
-    default and refuses other names).
-
-    Must run before Keras is imported; if Keras already runs on another backend, raise.
-    """
-    name = settings.validate(config)["training"]["backend"]
-    os.environ["KERAS_BACKEND"] = name
-    if "keras" in sys.modules:
-        running = sys.modules["keras"].backend.backend()
-        if running != name:
-            raise RuntimeError(f"Keras was imported on the {running} backend before select_backend({name!r})")
-    import_keras_quietly()
-    return name
-
-
-def import_keras_quietly() -> None:
-    """Import Keras (which imports TensorFlow when installed) and let TensorFlow look for its
-    devices with the process's stderr (file descriptor 2) on /dev/null. TensorFlow's C++
-    libraries print start-up notices through absl before they read TF_CPP_MIN_LOG_LEVEL
-    (oneDNN, CUDA stubs, "failed call to cuInit" on a machine without a GPU), about 20 lines a
-    job; a failed import still raises its exception, printed once stderr is back."""
-    if "keras" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import keras
-
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    default and refuses other names) and import Keras (``backend.use_backend``)."""
+    return use_backend(settings.validate(config)["training"]["backend"])
 
 
 WATCH_SECONDS = 0.5
@@ -160,7 +130,7 @@ class _LineHandler(logging.Handler):
 def package_log_to(log: Log) -> Iterator[None]:
     """While inside, send the package's own log records (``logging.getLogger("transfer_tsc.*")``,
     INFO and above, e.g. a dataset z-normalised by ``data.znormalise: auto``) to ``log``."""
-    logger = logging.getLogger(__package__)
+    logger = logging.getLogger("transfer_tsc")
     handler = _LineHandler(log)
     saved = logger.level, logger.propagate
     logger.addHandler(handler)

@@ -1,4 +1,5 @@
-"""The Fully Convolutional Network of Wang et al. (2017) as used in the paper (section III-A, Fig. 3),
+"""The Fully Convolutional Network of Wang et al. (2017) as used in the paper (section III-A, Fig.
+3),
 and its adaptation to a new target dataset (section III-B).
 
 Three blocks Conv1D -> BatchNormalization -> ReLU with 128 filters of width 8, 256 of width 5 and

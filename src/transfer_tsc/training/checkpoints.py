@@ -21,10 +21,10 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from .engines import Engine
-from .errors import InputError
-from .io import atomic_path
-from .recipe import PlateauSchedule, Recipe
+from transfer_tsc.errors import InputError
+from transfer_tsc.io import atomic_path
+from transfer_tsc.training.engines import Engine
+from transfer_tsc.training.recipe import PlateauSchedule, Recipe
 
 
 @dataclass
@@ -47,7 +47,11 @@ def _recipe_key(recipe: Recipe) -> str:
 
 
 def save_checkpoint(
-    path: str | Path, epoch: int, elapsed: float, engine: Engine, runs: list[ModelRun],
+    path: str | Path,
+    epoch: int,
+    elapsed: float,
+    engine: Engine,
+    runs: list[ModelRun],
     recipe: Recipe,
 ) -> None:
     """Write the state after ``epoch`` epochs and ``elapsed`` seconds to ``path`` (atomically)."""
@@ -64,8 +68,11 @@ def save_checkpoint(
             for i, w in enumerate(engine.best_weights(k) or []):
                 g[f"best/{i}"] = w
             g.attrs.update(
-                lr=run.schedule.lr, plateau_best=run.schedule.best, plateau_wait=run.schedule.wait,
-                best_loss=run.best_loss, best_epoch=run.best_epoch,
+                lr=run.schedule.lr,
+                plateau_best=run.schedule.best,
+                plateau_wait=run.schedule.wait,
+                best_loss=run.best_loss,
+                best_epoch=run.best_epoch,
             )
             g["history"] = run.history_frame().to_numpy(dtype=np.float64)
 
@@ -82,7 +89,9 @@ def restore_checkpoint(
         raise InputError(f"{path}: corrupt checkpoint ({error}); delete it to start over") from None
     with f:
         if f.attrs["recipe"] != _recipe_key(recipe):
-            raise InputError(f"{path}: checkpoint was written with other settings; delete it to start over")
+            raise InputError(
+                f"{path}: checkpoint was written with other settings; delete it to start over"
+            )
         for k, run in enumerate(runs):
             g = f[f"model{k}"]
             engine.set_weights(k, [g[f"weights/{i}"][()] for i in range(len(g["weights"]))])
@@ -97,7 +106,7 @@ def restore_checkpoint(
             engine.set_learning_rate(k, run.schedule.lr)
             run.best_loss, run.best_epoch = float(g.attrs["best_loss"]), int(g.attrs["best_epoch"])
             run.history = [
-                {"epoch": int(r[0]), "loss": r[1], "accuracy": r[2], "lr": r[3]} for r in g["history"][()]
+                {"epoch": int(r[0]), "loss": r[1], "accuracy": r[2], "lr": r[3]}
+                for r in g["history"][()]
             ]
         return int(f.attrs["epoch"]), float(f.attrs["elapsed"])
-

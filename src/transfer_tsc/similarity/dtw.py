@@ -42,7 +42,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from dtaidistance import dtw as dtaidistance_dtw
 
-from .errors import PipelineError
+from transfer_tsc.errors import PipelineError
 
 MEASURE = "squared DTW (sum of squared differences along the best warping path)"
 
@@ -87,7 +87,9 @@ def band_note(window: float | None, n: int, m: int) -> str | None:
     )
 
 
-def first_band_note(window: float | None, rows: Sequence[Series], cols: Sequence[Series]) -> str | None:
+def first_band_note(
+    window: float | None, rows: Sequence[Series], cols: Sequence[Series]
+) -> str | None:
     """The first ``band_note`` among every row-column pair of lengths, or None."""
     if window is None:
         return None
@@ -136,7 +138,9 @@ def _as_series(series: Sequence[Series]) -> list[Series]:
     return [np.ascontiguousarray(s, dtype=np.float64) for s in series]
 
 
-def cross(rows: Sequence[Series], cols: Sequence[Series], window: float | None = None) -> np.ndarray:
+def cross(
+    rows: Sequence[Series], cols: Sequence[Series], window: float | None = None
+) -> np.ndarray:
     """Squared DTW of every row series against every column series, shape (rows, cols).
 
     One C call when the window is None; otherwise one call per column length and band radius,

@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from .recipe import Recipe
+from transfer_tsc.training.recipe import Recipe
 
 
 class Engine(Protocol):
@@ -252,7 +252,9 @@ class JaxEngine:
         def stack(per_model):
             return [jnp.asarray(np.stack(values)) for values in zip(*per_model)]
 
-        self.trainable = stack([[np.asarray(v.value) for v in m.trainable_variables] for m in models])
+        self.trainable = stack(
+            [[np.asarray(v.value) for v in m.trainable_variables] for m in models]
+        )
         self.non_trainable = stack(
             [[np.asarray(v.value) for v in m.non_trainable_variables] for m in models]
         )
@@ -277,8 +279,7 @@ class JaxEngine:
             jax.vmap(one_step, in_axes=(0, 0, 0, None, None)), donate_argnums=(0, 1, 2)
         )
 
-        def batches(trainable, non_trainable, opt_state, loss_sum, correct, xs, ys, x_last,
-                    y_last):
+        def batches(trainable, non_trainable, opt_state, loss_sum, correct, xs, ys, x_last, y_last):
             # The same sums as the step-by-step loop of train_together, in the same order.
             def body(carry, batch):
                 trainable, non_trainable, opt_state, loss_sum, correct = carry
@@ -287,8 +288,13 @@ class JaxEngine:
                     trainable, non_trainable, opt_state, x, y
                 )
                 size = x.shape[0]
-                return (trainable, non_trainable, opt_state, loss_sum + loss * size,
-                        correct + accuracy * size), None
+                return (
+                    trainable,
+                    non_trainable,
+                    opt_state,
+                    loss_sum + loss * size,
+                    correct + accuracy * size,
+                ), None
 
             carry = (trainable, non_trainable, opt_state, loss_sum, correct)
             if epoch_loop == "unrolled":  # even a one-trip while loop is slow on XLA's CPU
@@ -327,12 +333,16 @@ class JaxEngine:
         starts = list(range(0, len(xs), chunk)) or [0]
         for start in starts:
             last = start == starts[-1]
-            (self.trainable, self.non_trainable, self.opt_state, loss_sum, correct) = (
-                self._batches(
-                    self.trainable, self.non_trainable, self.opt_state, loss_sum, correct,
-                    xs[start : start + chunk], ys[start : start + chunk],
-                    x_last if last else None, y_last if last else None,
-                )
+            (self.trainable, self.non_trainable, self.opt_state, loss_sum, correct) = self._batches(
+                self.trainable,
+                self.non_trainable,
+                self.opt_state,
+                loss_sum,
+                correct,
+                xs[start : start + chunk],
+                ys[start : start + chunk],
+                x_last if last else None,
+                y_last if last else None,
             )
         return loss_sum, correct
 

@@ -41,7 +41,8 @@ its ranked sources R_m(t) (a subset of S_t) with ranking scores r_s:
   Kendall tau_w that the LogME paper reports (You et al., ICML 2021, after Vigna, WWW 2015;
   scipy's is Vigna's, whether LogME changed its defaults is not checked here): each exchanged
   pair of sources is weighted by w(i) + w(j) with the hyperbolic weigher w(k) = 1 / (k + 1),
-  k the rank of the element (0 = largest), so swaps among the top-ranked sources count most; ``rank=True`` averages the
+  k the rank of the element (0 = largest), so swaps among the top-ranked sources count most;
+  ``rank=True`` averages the
   values obtained ranking by r (ties by a) and by a (ties by r).
 
 Per method, the summary (``summarise``) averages these over its targets (taus over the targets
@@ -60,22 +61,48 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import analysis, study
-from .errors import InputError
-from .transferability import SCORES
+from transfer_tsc import study
+from transfer_tsc.errors import InputError
+from transfer_tsc.report import analysis
+from transfer_tsc.transferability import SCORES
 
 METHODS = ("dtw", *SCORES, "random", "oracle")
 # A target is compared when at least this many of its sources were fine-tuned.
 MIN_SOURCES = 2
 
 TARGET_COLUMNS = (
-    "target", "method", "source", "accuracy", "random_accuracy", "best_accuracy", "regret",
-    "outcome", "n_sources", "n_ranked", "kendall_tau", "weighted_tau",
+    "target",
+    "method",
+    "source",
+    "accuracy",
+    "random_accuracy",
+    "best_accuracy",
+    "regret",
+    "outcome",
+    "n_sources",
+    "n_ranked",
+    "kendall_tau",
+    "weighted_tau",
 )
 SUMMARY_COLUMNS = (
-    "method", "n_targets", "targets_unranked", "targets_left_out", "n_pairs", "pairs_unranked",
-    "pairs_not_run", "accuracy", "random_accuracy", "best_accuracy", "regret", "wins", "ties",
-    "losses", "wilcoxon_p", "kendall_tau", "weighted_tau", "n_tau",
+    "method",
+    "n_targets",
+    "targets_unranked",
+    "targets_left_out",
+    "n_pairs",
+    "pairs_unranked",
+    "pairs_not_run",
+    "accuracy",
+    "random_accuracy",
+    "best_accuracy",
+    "regret",
+    "wins",
+    "ties",
+    "losses",
+    "wilcoxon_p",
+    "kendall_tau",
+    "weighted_tau",
+    "n_tau",
 )
 
 
@@ -145,14 +172,28 @@ def by_target(
         rnd = analysis.random_source_accuracy(
             results.to_numpy(), draws, analysis.target_seed(seed, target)
         )
-        base = {"target": target, "random_accuracy": rnd, "best_accuracy": best,
-                "n_sources": len(results)}
+        base = {
+            "target": target,
+            "random_accuracy": rnd,
+            "best_accuracy": best,
+            "n_sources": len(results),
+        }
         rankings = _rankings(target, results, neighbours, scores)
         for method in METHODS:
             if method == "random":
-                rows.append({**base, "method": method, "source": None, "accuracy": rnd,
-                             "regret": best - rnd, "outcome": None, "n_ranked": len(results),
-                             "kendall_tau": np.nan, "weighted_tau": np.nan})
+                rows.append(
+                    {
+                        **base,
+                        "method": method,
+                        "source": None,
+                        "accuracy": rnd,
+                        "regret": best - rnd,
+                        "outcome": None,
+                        "n_ranked": len(results),
+                        "kendall_tau": np.nan,
+                        "weighted_tau": np.nan,
+                    }
+                )
                 continue
             ranking = rankings[method]
             if not len(ranking):
@@ -160,15 +201,23 @@ def by_target(
             source = str(ranking["source"].iloc[0])
             accuracy = float(results[source])
             values = results.reindex(ranking["source"]).to_numpy(float)
-            rows.append({
-                **base, "method": method, "source": source, "accuracy": accuracy,
-                "regret": best - accuracy, "outcome": analysis.outcome(accuracy, rnd),
-                "n_ranked": len(ranking),
-                "kendall_tau": kendall_tau(ranking["ranking"], values),
-                "weighted_tau": weighted_tau(ranking["ranking"], values),
-            })
+            rows.append(
+                {
+                    **base,
+                    "method": method,
+                    "source": source,
+                    "accuracy": accuracy,
+                    "regret": best - accuracy,
+                    "outcome": analysis.outcome(accuracy, rnd),
+                    "n_ranked": len(ranking),
+                    "kendall_tau": kendall_tau(ranking["ranking"], values),
+                    "weighted_tau": weighted_tau(ranking["ranking"], values),
+                }
+            )
     # rows in order: targets by name, methods as METHODS
-    return pd.DataFrame(rows, columns=list(TARGET_COLUMNS)).astype({"n_sources": int, "n_ranked": int})
+    return pd.DataFrame(rows, columns=list(TARGET_COLUMNS)).astype(
+        {"n_sources": int, "n_ranked": int}
+    )
 
 
 def summarise(targets: pd.DataFrame, transfer: pd.DataFrame) -> pd.DataFrame:
@@ -197,7 +246,10 @@ def summarise(targets: pd.DataFrame, transfer: pd.DataFrame) -> pd.DataFrame:
             "random_accuracy": own["random_accuracy"].mean(),
             "best_accuracy": own["best_accuracy"].mean(),
             "regret": own["regret"].mean(),
-            "wins": pd.NA, "ties": pd.NA, "losses": pd.NA, "wilcoxon_p": np.nan,
+            "wins": pd.NA,
+            "ties": pd.NA,
+            "losses": pd.NA,
+            "wilcoxon_p": np.nan,
             "kendall_tau": own["kendall_tau"].mean(),
             "weighted_tau": own["weighted_tau"].mean(),
             "n_tau": int(own["kendall_tau"].notna().sum()),

@@ -25,11 +25,11 @@ import dtaidistance
 import numpy as np
 import pandas as pd
 
-from . import dtw
-from .dtw import Series
-from .errors import InputError
-from .io import write_csv, write_text
-from .prototypes import prototype_digest, read_prototypes
+from transfer_tsc.errors import InputError
+from transfer_tsc.io import write_csv, write_text
+from transfer_tsc.similarity import dtw
+from transfer_tsc.similarity.dtw import Series
+from transfer_tsc.similarity.prototypes import prototype_digest, read_prototypes
 
 PairKey = tuple[str, str, str]
 
@@ -57,6 +57,7 @@ def dataset_distances(
 def nearest_first(distances: Mapping[str, float]) -> list[tuple[str, float]]:
     """``(name, distance)`` pairs, nearest first, ties by name: the order of every ranking."""
     return sorted(distances.items(), key=lambda item: (item[1], item[0]))
+
 
 def pair_key(digest_a: str, digest_b: str, window: float | None) -> PairKey:
     """Cache key of a dataset pair: the two prototype digests (unordered) and the window."""
@@ -226,7 +227,10 @@ def read_matrix(path: str | os.PathLike) -> pd.DataFrame:
     numbers = matrix.apply(pd.to_numeric, errors="coerce")
     if numbers.isna().to_numpy().any() or not np.isfinite(numbers.to_numpy()).all():
         row, column = next(
-            (r, c) for r in matrix.index for c in matrix.columns if not np.isfinite(numbers.loc[r, c])
+            (r, c)
+            for r in matrix.index
+            for c in matrix.columns
+            if not np.isfinite(numbers.loc[r, c])
         )
         raise InputError(
             f"{path}: distance {row} - {column} is {matrix.loc[row, column]!r}, not a finite "
@@ -250,5 +254,7 @@ def write_neighbours(
     write_csv(table, csv_path)
     record = json.loads(Path(matrix_settings).read_text())
     record.pop("pairs_computed_this_run", None)
-    record["ranking"] = "for every target, every other dataset by distance ascending, rank 1 nearest"
+    record["ranking"] = (
+        "for every target, every other dataset by distance ascending, rank 1 nearest"
+    )
     write_text(json.dumps(record, indent=2) + "\n", json_path)

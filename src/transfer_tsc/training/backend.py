@@ -1,0 +1,49 @@
+"""The Keras backend a process trains on, chosen before Keras is imported, and Keras imported
+without TensorFlow's start-up notices."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def use_backend(name: str) -> str:
+    """Set ``KERAS_BACKEND`` to ``name`` (``tensorflow``, ``jax``, ``torch``) and import Keras.
+
+    Must run before Keras is imported; if Keras already runs on another backend, raise.
+    """
+    os.environ["KERAS_BACKEND"] = name
+    if "keras" in sys.modules:
+        running = sys.modules["keras"].backend.backend()
+        if running != name:
+            raise RuntimeError(
+                f"Keras was imported on the {running} backend before select_backend({name!r})"
+            )
+    import_keras_quietly()
+    return name
+
+
+def import_keras_quietly() -> None:
+    """Import Keras (which imports TensorFlow when installed) and let TensorFlow look for its
+    devices with the process's stderr (file descriptor 2) on /dev/null. TensorFlow's C++
+    libraries print start-up notices through absl before they read TF_CPP_MIN_LOG_LEVEL
+    (oneDNN, CUDA stubs, "failed call to cuInit" on a machine without a GPU), about 20 lines a
+    job; a failed import still raises its exception, printed once stderr is back."""
+    if "keras" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
