@@ -1,6 +1,5 @@
 """The Fully Convolutional Network of Wang et al. (2017) as used in the paper (section III-A, Fig.
-3),
-and its adaptation to a new target dataset (section III-B).
+3), its Keras builder; its numbers are ``networks.FCN_SPEC``.
 
 Three blocks Conv1D -> BatchNormalization -> ReLU with 128 filters of width 8, 256 of width 5 and
 128 of width 3 (stride 1, 'same' padding), global average pooling over time, and a softmax
@@ -12,23 +11,10 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-CONV_BLOCKS: tuple[tuple[int, int], ...] = ((128, 8), (256, 5), (128, 3))
-# Time steps one output of the last convolution sees: 8 + 5 + 3 - 2.
-RECEPTIVE_FIELD = sum(width for _, width in CONV_BLOCKS) - (len(CONV_BLOCKS) - 1)
-HEAD = "softmax"
-FEATURES = "gap"
+from transfer_tsc.networks import FCN_CONV_BLOCKS, FCN_SPEC, FEATURES, softmax_head
 
-
-def softmax_head(n_classes: int, seed: int | None) -> layers.Dense:
-    """A new softmax layer with Glorot-uniform weights (section III-B), computed in float32 also
-    under a mixed-precision policy (the probabilities and the loss keep their precision)."""
-    return layers.Dense(
-        n_classes,
-        activation="softmax",
-        kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
-        dtype="float32",
-        name=HEAD,
-    )
+CONV_BLOCKS = FCN_CONV_BLOCKS
+RECEPTIVE_FIELD = FCN_SPEC.receptive_field  # 8 + 5 + 3 - 2
 
 
 def build_fcn(n_classes: int, seed: int | None = None) -> keras.Model:
@@ -50,15 +36,4 @@ def build_fcn(n_classes: int, seed: int | None = None) -> keras.Model:
         x = layers.Activation("relu", name=f"relu{block}")(x)
     x = layers.GlobalAveragePooling1D(name=FEATURES)(x)
     outputs = softmax_head(n_classes, seed)(x)
-    return keras.Model(inputs, outputs, name="fcn")
-
-
-def with_new_head(source: keras.Model, n_classes: int, seed: int | None = None) -> keras.Model:
-    """The source network with its softmax replaced by a new one for ``n_classes`` classes.
-
-    Every other layer (and its weights) is the source's; the whole network stays trainable.
-    """
-    features = source.get_layer(FEATURES).output
-    # inputs[0], not the list: the model takes one array, as build_fcn's does (a list input
-    # makes Keras warn on every call with an array)
-    return keras.Model(source.inputs[0], softmax_head(n_classes, seed)(features), name="fcn")
+    return keras.Model(inputs, outputs, name=FCN_SPEC.name)

@@ -5,18 +5,20 @@ under ``jax.vmap`` (or as graph branches on TensorFlow). Its GPU memory is, per 
 
     job(S, L)   = RESERVE_MB + S * model(L)
     model(L)    = FIXED_MB + SAFETY * activations(L)
-    activations = B * L * SAVED_PER_BLOCK * sum(channels) * 4 bytes
-    FIXED_MB    = COPIES * PARAMETERS * 4 bytes
+    activations = B * L * sum(saved_channels) * 4 bytes
+    FIXED_MB    = COPIES * params(HEAD_CLASSES) * 4 bytes
 
-with L the target's series length, B the training batch (``training.batch_size``, 16), the
-three tensors each convolution block keeps for the backward pass (its convolution's output, the
-batch normalisation's and the ReLU's), the blocks' 128 + 256 + 128 channels, float32; the fixed
-part holds the weights, their gradients, Adam's two moments and the best-weights copy
+with L the target's series length, B the training batch (``training.batch_size``, 16), and the
+network's numbers from its spec (``networks.NetworkSpec``): ``saved_channels``, the channels of
+the tensors each block keeps for the backward pass (the FCN: its convolution's output, the
+batch normalisation's and the ReLU's, 3 x (128 + 256 + 128)), float32, and ``params``; the
+fixed part holds the weights, their gradients, Adam's two moments and the best-weights copy
 (``COPIES`` = 5) of the FCN's ~0.27 M parameters. ``SAFETY`` = 2 covers the gradients of the
 activations and XLA's temporaries. The GPU's usable memory is ``gpu_memory_mb x
 MEMORY_FRACTION`` (JAX preallocates 75 % of the GPU, ``XLA_PYTHON_CLIENT_MEM_FRACTION``) and
 the job's reserve (the evaluation's predict batches of at most 32,768 time steps x 512 channels
-x 4 bytes, about 64 MB per saved tensor, the data, and slack) comes off first:
+x 4 bytes, about 64 MB per saved tensor, the data, and slack) comes off first; a job of S
+models fits when job(S, L) <= gpu_memory_mb x MEMORY_FRACTION:
 
     group_size = clamp(floor((gpu_memory_mb * MEMORY_FRACTION - RESERVE_MB) / model(L)),
                        1, n_sources)
@@ -30,47 +32,40 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+# The spec, not the Keras builder: the workflow calls this module while it plans.
+from transfer_tsc.networks import FCN_SPEC, NetworkSpec
+
 MIB = 2**20
 FLOAT_BYTES = 4
-# The FCN's convolution blocks (filters, width), as in fcn.CONV_BLOCKS (a test checks they
-# agree; this module does not import Keras, since the workflow calls it while it plans).
-CONV_BLOCKS: tuple[tuple[int, int], ...] = ((128, 8), (256, 5), (128, 3))
 HEAD_CLASSES = 60  # the archive's most classes (ShapesAll): the largest softmax head
-SAVED_PER_BLOCK = 3  # tensors a block keeps for the backward pass: conv, batch norm, ReLU
 COPIES = 5  # weights, gradients, Adam's two moments, best-so-far weights
 SAFETY = 2.0  # activations' gradients and XLA temporaries
 MEMORY_FRACTION = 0.75  # JAX's default preallocation (XLA_PYTHON_CLIENT_MEM_FRACTION)
 RESERVE_MB = 1500.0  # per job: predict batches, the data, slack
 
 
-def parameters(n_classes: int = HEAD_CLASSES) -> int:
-    """Parameters of the FCN with ``n_classes`` outputs (batch norm: 2 trained + 2 moving)."""
-    total, channels_in = 0, 1
-    for filters, width in CONV_BLOCKS:
-        total += width * channels_in * filters + filters + 4 * filters
-        channels_in = filters
-    return total + channels_in * n_classes + n_classes
+def parameters(n_classes: int = HEAD_CLASSES, spec: NetworkSpec = FCN_SPEC) -> int:
+    """Parameters of the network with ``n_classes`` outputs: ``spec.params(n_classes)``."""
+    return spec.params(n_classes)
 
 
-def fixed_mb() -> float:
-    """Memory of one model's weights and training state, whatever the series length."""
-    return COPIES * parameters() * FLOAT_BYTES / MIB
+def fixed_mb(spec: NetworkSpec = FCN_SPEC) -> float:
+    """Memory of one model's weights and training state, whatever the series length:
+    COPIES x params(HEAD_CLASSES) x 4 bytes."""
+    return COPIES * parameters(HEAD_CLASSES, spec) * FLOAT_BYTES / MIB
 
 
-def activations_mb(length: int, batch_size: int) -> float:
-    """Activations one model keeps for the backward pass of one training batch."""
-    channels = sum(filters for filters, _ in CONV_BLOCKS)
-    return batch_size * length * SAVED_PER_BLOCK * channels * FLOAT_BYTES / MIB
+def activations_mb(length: int, batch_size: int, spec: NetworkSpec = FCN_SPEC) -> float:
+    """Activations one model keeps for the backward pass of one training batch:
+    B x L x sum(saved_channels) x 4 bytes."""
+    channels = sum(sum(block) for block in spec.saved_channels)
+    return batch_size * length * channels * FLOAT_BYTES / MIB
 
 
-def model_mb(length: int, batch_size: int) -> float:
-    """GPU memory of one model trained in the batched engine, series of ``length``."""
-    return fixed_mb() + SAFETY * activations_mb(length, batch_size)
-
-
-def job_mb(group_size: int, length: int, batch_size: int) -> float:
-    """GPU memory of a job training ``group_size`` models together."""
-    return RESERVE_MB + group_size * model_mb(length, batch_size)
+def model_mb(length: int, batch_size: int, spec: NetworkSpec = FCN_SPEC) -> float:
+    """GPU memory of one model trained in the batched engine, series of ``length``:
+    fixed + SAFETY x activations."""
+    return fixed_mb(spec) + SAFETY * activations_mb(length, batch_size, spec)
 
 
 def usable_mb(gpu_memory_mb: float) -> float:
@@ -78,12 +73,18 @@ def usable_mb(gpu_memory_mb: float) -> float:
     return gpu_memory_mb * MEMORY_FRACTION - RESERVE_MB
 
 
-def group_size_for(length: int, batch_size: int, gpu_memory_mb: float, n_sources: int) -> int:
+def group_size_for(
+    length: int,
+    batch_size: int,
+    gpu_memory_mb: float,
+    n_sources: int,
+    spec: NetworkSpec = FCN_SPEC,
+) -> int:
     """How many of a target's ``n_sources`` fine-tunings fit one GPU of ``gpu_memory_mb``
     together: the models that fit its usable memory, at least 1, at most ``n_sources``."""
     if length < 1 or batch_size < 1:
         raise ValueError(f"length and batch size must be positive, not {length}, {batch_size}")
-    fits = math.floor(usable_mb(gpu_memory_mb) / model_mb(length, batch_size))
+    fits = math.floor(usable_mb(gpu_memory_mb) / model_mb(length, batch_size, spec))
     return max(1, min(max(1, n_sources), fits))
 
 

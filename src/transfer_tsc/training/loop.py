@@ -76,15 +76,16 @@ def predict_batch_size(length: int) -> int:
     return max(1, min(256, PREDICT_STEPS // max(1, length)))
 
 
-def predict(model, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
-    """Class probabilities in inference mode, in batches of ``predict_batch_size``."""
+def predict(model, x: np.ndarray, batch_size: int | None = None) -> np.ndarray | list[np.ndarray]:
+    """``model``'s outputs for the series ``x`` in inference mode (batch-norm running
+    statistics), in batches of ``predict_batch_size``: one array (class probabilities), or a
+    list of arrays for a model of several outputs."""
     if batch_size is None:
         batch_size = predict_batch_size(x.shape[1])
-    out = [
-        np.asarray(model(x[i : i + batch_size], training=False))
-        for i in range(0, len(x), batch_size)
-    ]
-    return np.concatenate(out)
+    parts = [model(x[i : i + batch_size], training=False) for i in range(0, len(x), batch_size)]
+    if isinstance(parts[0], (list, tuple)):
+        return [np.concatenate([np.asarray(p[k]) for p in parts]) for k in range(len(parts[0]))]
+    return np.concatenate([np.asarray(p) for p in parts])
 
 
 def evaluate(model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:

@@ -25,14 +25,15 @@ import pandas as pd
 from transfer_tsc.data import Dataset
 from transfer_tsc.errors import InputError
 from transfer_tsc.io import atomic_path, write_csv
-from transfer_tsc.networks.fcn import FEATURES, HEAD, RECEPTIVE_FIELD, build_fcn, with_new_head
-from transfer_tsc.training.loop import TrainResult, evaluate, predict_batch_size, train_together
+from transfer_tsc.networks import FEATURES, HEAD, NetworkSpec, network, with_new_head
+from transfer_tsc.training.loop import TrainResult, evaluate, predict, train_together
 from transfer_tsc.training.recipe import Recipe
 from transfer_tsc.transferability import TABLE_COLUMNS, scores
 
 MODEL_FILE = "model.h5"
 METRICS_FILE = "metrics.csv"
 HISTORY_FILE = "history.csv"
+NETWORK: NetworkSpec = network("fcn")  # the network the paper trains (section III-A)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,14 @@ class Outcome:
     test_accuracy: float
     test_loss: float
     train: TrainResult
+
+    @classmethod
+    def evaluated(
+        cls, model, x_test: np.ndarray, y_test: np.ndarray, train: TrainResult
+    ) -> Outcome:
+        """The outcome of ``model``, trained as ``train`` says, on the test set (x_test, y_test)."""
+        scores = evaluate(model, x_test, y_test)
+        return cls(scores["accuracy"], scores["loss"], train)
 
     def metrics(self, **identity: str) -> pd.DataFrame:
         return pd.DataFrame(
@@ -59,12 +68,12 @@ class Outcome:
         )
 
 
-def check_trainable(dataset: Dataset) -> None:
-    """Refuse series shorter than the FCN's receptive field."""
-    if dataset.length < RECEPTIVE_FIELD:
+def check_trainable(dataset: Dataset, spec: NetworkSpec = NETWORK) -> None:
+    """Refuse series shorter than the network's receptive field."""
+    if dataset.length < spec.receptive_field:
         raise InputError(
             f"dataset '{dataset.name}': series of length {dataset.length} are shorter than the "
-            f"FCN's receptive field ({RECEPTIVE_FIELD} time steps)"
+            f"{spec.title}'s receptive field ({spec.receptive_field} time steps)"
         )
 
 
@@ -82,8 +91,9 @@ def save_model(model, path: str | os.PathLike) -> None:
         absl.setLevel(level)
 
 
-def load_model(path: str | os.PathLike):
-    """Load a saved FCN, or raise InputError naming the file."""
+def load_model(path: str | os.PathLike, spec: NetworkSpec = NETWORK):
+    """Load a saved network, or raise InputError naming the file (also when the model lacks
+    the contract's feature and head layers, ``networks.FEATURES`` and ``networks.HEAD``)."""
     import keras
 
     if not Path(path).is_file():
@@ -98,7 +108,7 @@ def load_model(path: str | os.PathLike):
     names = {layer.name for layer in model.layers}
     if not {FEATURES, HEAD} <= names:
         raise InputError(
-            f"{path}: a Keras model but not this package's FCN (no '{FEATURES}' and "
+            f"{path}: a Keras model but not this package's {spec.title} (no '{FEATURES}' and "
             f"'{HEAD}' layers)"
         )
     return model
@@ -119,7 +129,7 @@ def pretrain(
     """Train the FCN from scratch on the train set, evaluate it on the test set."""
     check_trainable(dataset)
     _seed_everything(recipe.seed)
-    model = build_fcn(dataset.n_classes, seed=recipe.seed)
+    model = NETWORK.build(dataset.n_classes, seed=recipe.seed)
     (result,) = train_together(
         [model],
         dataset.network_input("train"),
@@ -130,8 +140,7 @@ def pretrain(
         log=log,
         label=f"[pretrain {dataset.name}] ",
     )
-    scores = evaluate(model, dataset.network_input("test"), dataset.y_test)
-    return model, Outcome(scores["accuracy"], scores["loss"], result)
+    return model, Outcome.evaluated(model, dataset.network_input("test"), dataset.y_test, result)
 
 
 def finetune(
@@ -163,11 +172,10 @@ def finetune(
         f"{target.name}] ",
     )
     x_test = target.network_input("test")
-    outcomes = {}
-    for (name, model), result in zip(models.items(), results):
-        scores = evaluate(model, x_test, target.y_test)
-        outcomes[name] = (model, Outcome(scores["accuracy"], scores["loss"], result))
-    return outcomes
+    return {
+        name: (model, Outcome.evaluated(model, x_test, target.y_test, result))
+        for (name, model), result in zip(models.items(), results)
+    }
 
 
 def write_outcome(
@@ -238,19 +246,16 @@ def write_batch(
 
 
 def source_outputs(model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The source model's softmax outputs (n x its classes) and global-average-pooling features
-    (n x 128) for the series ``x`` (n, length, 1), in inference mode (batch-norm running
-    statistics), in batches of ``training.predict_batch_size``."""
+    """The source model's head outputs (n x its classes) and feature-layer outputs (n x the
+    spec's ``features``, 128 for the FCN) for the series ``x`` (n, length, 1), in float64, by
+    ``loop.predict`` (inference mode, batches sized to the length)."""
     import keras
 
     both = keras.Model(
         model.inputs[0], [model.get_layer(HEAD).output, model.get_layer(FEATURES).output]
     )
-    batch = predict_batch_size(x.shape[1])
-    parts = [both(x[i : i + batch], training=False) for i in range(0, len(x), batch)]
-    return tuple(
-        np.concatenate([np.asarray(p[k], dtype=np.float64) for p in parts]) for k in (0, 1)
-    )
+    probabilities, features = predict(both, x)
+    return probabilities.astype(np.float64), features.astype(np.float64)
 
 
 def score_sources(

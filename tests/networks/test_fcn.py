@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from transfer_tsc.data import load_dataset
-from transfer_tsc.networks.fcn import RECEPTIVE_FIELD, build_fcn, with_new_head
+from transfer_tsc.networks import with_new_head
+from transfer_tsc.networks.fcn import RECEPTIVE_FIELD, build_fcn
 from transfer_tsc.settings import default_recipe
 from transfer_tsc.training.transfer import finetune, load_model, pretrain, save_model
 
