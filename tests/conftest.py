@@ -58,3 +58,9 @@ SHORT_TRAINING = {
     "finetune": {"epochs": 2},
     "training": {"progress_every": 1, "checkpoint_every": 2},
 }
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests that run Snakemake (``workflow``, ``slurm``) first: with ``-n 2 --dist loadfile``
+    (pyproject.toml) the long files start at once and the short ones fill the gaps."""
+    items.sort(key=lambda item: not item.get_closest_marker("workflow"))

@@ -288,7 +288,7 @@ def dataset_folder_bad_name(root):
 def unknown_dataset(root):
     good(root)
     known = data.list_datasets(root)
-    return lambda: data.select_datasets(known, ["Chinatwn"], root), [
+    return lambda: data.dataset_selection(known, ["Chinatwn"], root).names, [
         "config key datasets: Chinatwn (did you mean Chinatown?) not found in ucr_root",
         str(root),
     ]

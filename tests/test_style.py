@@ -1,5 +1,6 @@
-"""The workflow's own style checks: `snakemake --lint` finds nothing and the Snakefile and
-rules/ are as `snakefmt` writes them."""
+"""The project's style checks: the Python files are as `ruff format` writes them and `ruff check`
+(pyproject.toml: 100 columns, pyflakes, pycodestyle, import order) finds nothing; the Snakefile
+and rules/ are as `snakefmt` writes them; `snakemake --lint` finds nothing."""
 
 from __future__ import annotations
 
@@ -31,3 +32,20 @@ def test_snakemake_lint_is_clean(tmp_path: Path) -> None:
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0 and "Lints for" not in output, output
+
+
+def test_ruff_format_leaves_the_python_files_unchanged() -> None:
+    result = subprocess.run(
+        [str(VENV_BIN / "ruff"), "format", "--check", "."], capture_output=True, text=True, cwd=REPO
+    )
+    assert result.returncode == 0, f"run `ruff format .`\n{result.stdout}{result.stderr}"
+
+
+def test_ruff_check_is_clean() -> None:
+    result = subprocess.run(
+        [str(VENV_BIN / "ruff"), "check", "--output-format", "concise", "."],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

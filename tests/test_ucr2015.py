@@ -50,7 +50,7 @@ def test_ucr2015_on_the_2018_subset_skips_or_names_the_missing(ucr_root):
     assert len(missing) == 38 and sorted(selection.skipped) == missing
     assert "38 of the 85 datasets of ucr2015" in selection.warning
     with pytest.raises(InputError) as error:
-        data.select_datasets(known, "ucr2015", ucr_root)
+        data.dataset_selection(known, "ucr2015", ucr_root).names
     message = str(error.value)
     assert message.startswith("config key datasets: ")
     assert "38 of the 85 datasets of ucr2015" in message and "skip runs the 47 found" in message
@@ -79,8 +79,8 @@ def test_a_2015_archive_gives_the_same_datasets_as_its_2018_twin(ucr_root, tmp_p
     for root in (old, new):
         known = data.list_datasets(root)
         with pytest.raises(InputError, match="81 of the 85 datasets of ucr2015"):
-            data.select_datasets(known, "ucr2015", root)
-        selections[root] = data.select_datasets(known, "ucr2015", root, "skip")
+            data.dataset_selection(known, "ucr2015", root).names
+        selections[root] = data.dataset_selection(known, "ucr2015", root, "skip").names
     assert selections[old] == selections[new] == sorted(SMALL.values())
     # the 2015 folder is read under the 2018 name
     for name in SMALL.values():
@@ -90,11 +90,15 @@ def test_a_2015_archive_gives_the_same_datasets_as_its_2018_twin(ucr_root, tmp_p
         np.testing.assert_array_equal(a.y_test, b.y_test)
     assert data.split_file(old, "GunPoint", "TRAIN").path == old / "Gun_Point" / "Gun_Point_TRAIN"
     # a listed name is kept where its folder is, else found under the other name of the two
-    assert data.select_datasets(data.list_datasets(old), ["GunPoint", "Lighting2"], old) == [
+    assert data.dataset_selection(
+        data.list_datasets(old), ["GunPoint", "Lighting2"], old
+    ).names == [
         "GunPoint",
         "Lighting2",
     ]
-    assert data.select_datasets(data.list_datasets(new), ["GunPoint", "Lighting2"], new) == [
+    assert data.dataset_selection(
+        data.list_datasets(new), ["GunPoint", "Lighting2"], new
+    ).names == [
         "GunPoint",
         "Lightning2",
     ]
@@ -104,7 +108,7 @@ def test_a_list_file_of_names(ucr_root, tmp_path):
     known = data.list_datasets(ucr_root)
     listing = tmp_path / "datasets.txt"
     listing.write_text("# the small ones\nCoffee\n\n  GunPoint   # 2018 name\nLighting2\n")
-    assert data.select_datasets(known, str(listing), ucr_root) == [
+    assert data.dataset_selection(known, str(listing), ucr_root).names == [
         "Coffee",
         "GunPoint",
         "Lightning2",
@@ -112,7 +116,7 @@ def test_a_list_file_of_names(ucr_root, tmp_path):
 
     listing.write_text("Coffee\nCofee\nNoSuchData\n")
     with pytest.raises(InputError) as error:
-        data.select_datasets(known, str(listing), ucr_root)
+        data.dataset_selection(known, str(listing), ucr_root).names
     message = str(error.value)
     assert (
         "config key datasets: Cofee (line 2; did you mean Coffee?), NoSuchData (line 3)" in message
@@ -128,14 +132,14 @@ def test_a_list_file_of_names(ucr_root, tmp_path):
     for text, expected in bad_lines.items():
         listing.write_text(text)
         with pytest.raises(InputError) as error:
-            data.select_datasets(known, str(listing), ucr_root)
+            data.dataset_selection(known, str(listing), ucr_root).names
         assert f"config key datasets: {listing}, {expected}" in str(error.value)
     listing.write_text("# nothing\n\n")
     with pytest.raises(InputError, match="lists no dataset names"):
-        data.select_datasets(known, str(listing), ucr_root)
+        data.dataset_selection(known, str(listing), ucr_root).names
     absent = tmp_path / "absent.txt"
     with pytest.raises(InputError) as error:
-        data.select_datasets(known, str(absent), ucr_root)
+        data.dataset_selection(known, str(absent), ucr_root).names
     assert f'{absent} is not "all", "ucr2015" or a readable file of dataset names' in str(
         error.value
     )

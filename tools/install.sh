@@ -26,4 +26,5 @@ if [ "$with_tests" = 1 ]; then
 else
     .venv/bin/pip install -q -c "$lock" -e .
 fi
-echo "installed: $(.venv/bin/python -c 'import transfer_tsc, keras, snakemake; print("transfer_tsc", transfer_tsc.__version__, "keras", keras.__version__)')"
+# Keras imported as the jobs import it (training.backend): TensorFlow's start-up notices hidden.
+echo "installed: $(.venv/bin/python -c 'import transfer_tsc, snakemake; from transfer_tsc.training.backend import import_keras_quietly as k; k(); import keras; print("transfer_tsc", transfer_tsc.__version__, "keras", keras.__version__)')"

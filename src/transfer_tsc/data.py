@@ -363,16 +363,6 @@ def dataset_selection(
     )
 
 
-def select_datasets(
-    known: list[str],
-    requested: str | list[str],
-    root: str | os.PathLike,
-    missing: str = "error",
-) -> list[str]:
-    """The names of ``dataset_selection``."""
-    return dataset_selection(known, requested, root, missing).names
-
-
 def split_file(root: str | os.PathLike, name: str, split: str) -> SplitFile:
     """Locate ``name``'s ``split`` file in the 2018 or the 2015 layout (a 2015 dataset called by
     its 2018 name is looked for under its 2015 name too: ``folder_name``)."""

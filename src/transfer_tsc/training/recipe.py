@@ -3,7 +3,7 @@
 Adam (learning rate 1e-3, beta 0.9 / 0.999), categorical cross-entropy, mini-batches of 16,
 the learning rate multiplied by 0.5 when the epoch's train loss has not improved for 50 epochs
 (down to 1e-4), and the model kept is the one with the lowest train loss. The values a study
-sets are config keys (``config.schema.yaml`` holds their defaults; ``config.recipe`` builds a
+sets are config keys (``config.schema.yaml`` holds their defaults; ``settings.recipe`` builds a
 Recipe from a validated config); the few the paper fixes and no key sets are this module's.
 
 Two rules of the recipe live here: the batch size (``Recipe.batch_size_for``) and the
