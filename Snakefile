@@ -6,7 +6,7 @@
 import os
 import sys
 
-# The rule scripts and this Snakefile use the project's package from src/ (also when it is not
+# The jobs (scripts/job.py) and this Snakefile use the package from src/ (also when it is not
 # pip-installed, e.g. inside the per-rule conda environments of envs/).
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 os.environ.update(

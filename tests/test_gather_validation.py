@@ -18,7 +18,7 @@ from conftest import run_snakemake
 from transfer_tsc import study
 from transfer_tsc.errors import InputError
 from transfer_tsc.report import analysis
-from transfer_tsc.workflow import jobs
+from transfer_tsc.workflow.jobs import recommend, training, transferability
 
 HEADER = "dataset,test_accuracy,test_loss,train_loss,epochs,best_epoch,train_seconds\n"
 GOOD = HEADER + "Coffee,0.5,0.7,0.6,3,2,1.234\n"
@@ -224,14 +224,14 @@ def test_scratch_accuracy_checks_every_file_before_it_writes(tmp_path):
         for name in ("Chinatown", "Coffee", "GunPoint", "Wine")
     ]
     out = tmp_path / "results/scratch_accuracy.csv"
-    jobs.scratch_accuracy(Job(paths, out), log=lambda line: None)
+    training.scratch_accuracy(Job(paths, out), log=lambda line: None)
     before = out.read_bytes()
     assert pd.read_csv(out)["dataset"].tolist() == ["Chinatown", "Coffee", "GunPoint", "Wine"]
 
     paths[1].write_text("overwritten\n")
     paths[3].write_text("")
     with pytest.raises(InputError) as refused:
-        jobs.scratch_accuracy(Job(paths, out), log=lambda line: None)
+        training.scratch_accuracy(Job(paths, out), log=lambda line: None)
     assert str(refused.value) == (
         f"{paths[1]}: not a metrics table (no column dataset, test_accuracy, test_loss, "
         f"train_loss, "
@@ -251,13 +251,13 @@ def test_transfer_accuracy_checks_every_pair_before_it_writes(tmp_path):
         if s != t
     ]
     out = tmp_path / "results/transfer_accuracy.csv"
-    jobs.transfer_accuracy(Job(paths, out, datasets=names), log=lambda line: None)
+    training.transfer_accuracy(Job(paths, out, datasets=names), log=lambda line: None)
     before = out.read_bytes()
     paths[0].write_text(pair_text("Chinatown", "Coffee", accuracy=1.5))
     with pytest.raises(
         InputError, match=f"^{re.escape(str(paths[0]))}: test_accuracy is 1.5, outside"
     ):
-        jobs.transfer_accuracy(Job(paths, out, datasets=names), log=lambda line: None)
+        training.transfer_accuracy(Job(paths, out, datasets=names), log=lambda line: None)
     assert out.read_bytes() == before
 
 
@@ -316,12 +316,12 @@ def test_transferability_scores_checks_every_target_table(tmp_path, content, pro
         for t in names
     ]
     out = tmp_path / "results/transferability/scores.csv"
-    jobs.transferability_scores(Job(paths, out), log=lambda line: None)
+    transferability.transferability_scores(Job(paths, out), log=lambda line: None)
     assert len(analysis.read_scores(out)) == 6
     before = out.read_bytes()
     paths[2].write_text(content)
     with pytest.raises(InputError) as refused:
-        jobs.transferability_scores(Job(paths, out), log=lambda line: None)
+        transferability.transferability_scores(Job(paths, out), log=lambda line: None)
     assert str(refused.value).startswith(f"{paths[2]}: {problem}")
     assert str(refused.value).endswith(
         "; delete it to have its job (rule transferability, Wine) make it again"
@@ -339,7 +339,7 @@ def test_the_zoo_export_refuses_a_damaged_metrics_file(tmp_path):
         output=SimpleNamespace(zoo=str(tmp_path / "zoo")),
     )
     with pytest.raises(InputError, match=f"^{re.escape(str(path))}: test_accuracy is 2.0, outside"):
-        jobs.export_zoo(snakemake, log=lambda line: None)
+        recommend.export_zoo(snakemake, log=lambda line: None)
     assert not (tmp_path / "zoo").exists()
 
 

@@ -17,15 +17,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from transfer_tsc.console import package_log_to, stamped_log
 from transfer_tsc.errors import InputError, PipelineError
 
-
-def _log(line: str) -> None:
-    print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
+# the command's log lines: time-stamped, on stderr
+_log = stamped_log()
 
 
 def _positive(text: str) -> int:
@@ -108,9 +107,6 @@ def cmd_recommend(args: argparse.Namespace) -> None:
     from transfer_tsc import recommend as rec
     from transfer_tsc import zoo
     from transfer_tsc.io import write_csv
-    from transfer_tsc.training.backend import (
-        import_keras_quietly,
-    )  # before the models: no TensorFlow start-up notices
 
     with zoo.references_from(study=args.study, zoo=args.zoo) as (references, study_config):
         name = Path(args.dataset).name
@@ -140,24 +136,21 @@ def cmd_recommend(args: argparse.Namespace) -> None:
             )
         dataset = _load_user_dataset(args.dataset, data_options)
         ranking = rec.recommend(dataset, usable, 0, _log, prototype_settings)
-        if with_model and not args.no_scores:
+        scores = bool(with_model) and not args.no_scores
+        if scores:
             _log(
                 f"transferability scores of the {len(with_model)} of {len(ranking)} sources with a "
                 f"pre-trained model, from {dataset.name}'s train split"
             )
-            import_keras_quietly()
-            ranking = rec.add_scores(dataset, ranking, usable, _log)
         elif not with_model:
             _log(
                 "no source has a pre-trained model (yet): ranked by DTW only, no transferability "
                 "scores"
             )
-        ranking = rec.order_by(ranking, args.score)
-        table = ranking.head(args.top) if args.top else ranking
-        if args.finetune:
-            recipe = _recipe(study_config, args.epochs, args.seed)
-            import_keras_quietly()
-            table = rec.transfer_to(dataset, table, usable, recipe, _log)
+        recipe = _recipe(study_config, args.epochs, args.seed) if args.finetune else None
+        ranking, table = rec.recommendation(
+            dataset, ranking, usable, args.score, args.top, scores=scores, recipe=recipe, log=_log
+        )
     print(rec.format_table(table))
     print(rec.picks(ranking, args.score))
     if args.out:
@@ -168,23 +161,18 @@ def cmd_recommend(args: argparse.Namespace) -> None:
 def cmd_export_zoo(args: argparse.Namespace) -> None:
     from transfer_tsc import settings, zoo
     from transfer_tsc.data import load_dataset
+    from transfer_tsc.recommend import zoo_describer
 
     config = _read_config(args.config)
     references = zoo.study_references(args.study)
     root = settings.ucr_root(config) if config else None
-
-    def describe(name: str):
-        ref = next(r for r in references if r.name == name)
-        if root is not None:
-            try:
-                return zoo.describe(load_dataset(root, name, **config["data"]))
-            except InputError as error:
-                _log(
-                    f"{name}: data not readable under {root} ({error}); described from its "
-                    f"prototypes"
-                )
-        return zoo.describe_prototypes(ref.prototypes) if ref.prototypes is not None else None
-
+    describe = zoo_describer(
+        (lambda name: load_dataset(root, name, **config["data"])) if root is not None else None,
+        references,
+        unreadable=lambda name, error: _log(
+            f"{name}: data not readable under {root} ({error}); described from its prototypes"
+        ),
+    )
     manifest = zoo.export_zoo(references, args.out, config, describe)
     with_model = sum(1 for e in manifest["datasets"].values() if e["model"])
     with_protos = sum(1 for e in manifest["datasets"].values() if e["prototypes"])
@@ -327,8 +315,6 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``transfer-tsc`` console script."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from transfer_tsc.workflow.runner import package_log_to
-
     command_line = parser()
     args = command_line.parse_args(argv)
     if getattr(args, "check", None):

@@ -19,8 +19,10 @@ Beyond the paper, the sources that have a pre-trained model can also be ranked b
 transferability score (``transferability``: LEEP, NCE, LogME, H-score, higher is better) of one
 forward pass of ``T``'s train split through each model (``transfer.score_sources``).
 ``add_scores`` adds every score and its rank among the scored sources to the DTW ranking,
-``order_by`` orders the table by one ``METHODS`` entry (sources without a model last) and
-``picks`` says which source each method would choose.
+``order_by`` orders the table by one of ``RANKINGS`` (sources without a model last) and
+``picks`` says which source each ranking would choose. ``recommendation`` runs the steps after
+the ranking (scores, order, top k, fine-tuning) for the ``transfer-tsc recommend`` command and
+the workflow's rule ``recommend`` alike.
 """
 
 from __future__ import annotations
@@ -32,19 +34,21 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from transfer_tsc import zoo
 from transfer_tsc.data import ZNORMALISE_AUTO, Dataset
 from transfer_tsc.errors import InputError
 from transfer_tsc.io import open_hdf5
 from transfer_tsc.similarity import distances as similarity
 from transfer_tsc.similarity import dtw
 from transfer_tsc.similarity import prototypes as protos
+from transfer_tsc.training.backend import import_keras_quietly
 from transfer_tsc.training.recipe import Recipe
 from transfer_tsc.transferability import SCORES
 from transfer_tsc.zoo import Reference
 
 #: the ways of ranking the sources: the paper's DTW distance (nearest first), then the
 #: transferability scores (highest first)
-METHODS = ("dtw", *SCORES)
+RANKINGS = ("dtw", *SCORES)
 
 # data options a study may record in its prototype files (write_prototypes(**settings)), and
 # their values when it does not (the pipeline's defaults)
@@ -215,12 +219,12 @@ def add_scores(
 
 
 def order_by(table: pd.DataFrame, method: str = "dtw") -> pd.DataFrame:
-    """``table`` ordered by ``method`` (one of ``METHODS``): by ``distance``, nearest first, for
+    """``table`` ordered by ``method`` (one of ``RANKINGS``): by ``distance``, nearest first, for
     ``dtw``; else by that score, highest first, the sources without a score after the scored
     ones, nearest first; ``rank`` renumbered 1, 2, ... in that order (ties by name, so ``rank``
     equals ``<method>_rank`` of the scored sources)."""
-    if method not in METHODS:
-        raise InputError(f"unknown ranking method '{method}' (one of {', '.join(METHODS)})")
+    if method not in RANKINGS:
+        raise InputError(f"unknown ranking method '{method}' (one of {', '.join(RANKINGS)})")
     by_distance = ["distance", "source"]
     if method == "dtw":
         ordered = table.sort_values(by_distance)
@@ -248,7 +252,7 @@ def picks(table: pd.DataFrame, method: str = "dtw") -> str:
             return None
         return order_by(table, name)["source"].iloc[0]
 
-    others = [(name, best(name)) for name in METHODS if name != method]
+    others = [(name, best(name)) for name in RANKINGS if name != method]
     others = [f"{name} {pick}" for name, pick in others if pick is not None]
     line = f"{method} picks {best(method)}"
     if others:
@@ -296,6 +300,58 @@ def transfer_to(
     table["scratch_accuracy"] = scratch.test_accuracy
     table["gain"] = table["transfer_accuracy"] - table["scratch_accuracy"]
     return table
+
+
+def recommendation(
+    dataset: Dataset | None,
+    ranking: pd.DataFrame,
+    references: Sequence[Reference],
+    method: str = "dtw",
+    top: int = 0,
+    scores: bool = False,
+    recipe: Recipe | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The steps after ``recommend``'s ranking (every source): with ``scores`` every
+    transferability score added (``add_scores``), ordered by ``method`` (``order_by``), cut to
+    the ``top`` rows (every row when 0) and, with a ``recipe``, those fine-tuned on ``dataset``
+    (``transfer_to``; ``dataset`` is needed for scores or a recipe only). Returns the ordered
+    ranking, uncut (for ``picks``), and the table."""
+    if scores:
+        import_keras_quietly()  # before the models: no TensorFlow start-up notices
+        ranking = add_scores(dataset, ranking, references, log)
+    ranking = order_by(ranking, method)
+    table = ranking.head(top) if top else ranking
+    if recipe is not None:
+        import_keras_quietly()
+        table = transfer_to(dataset, table, references, recipe, log)
+    return ranking, table
+
+
+def zoo_describer(
+    load: Callable[[str], Dataset] | None,
+    references: Sequence[Reference] = (),
+    unreadable: Callable[[str, InputError], None] | None = None,
+) -> Callable[[str], dict[str, object] | None]:
+    """``zoo.export_zoo``'s ``describe_dataset``: a dataset's manifest entry from its data,
+    ``load(name)`` (``zoo.describe``); from its prototypes in ``references``
+    (``zoo.describe_prototypes``) without ``load``, or when the data cannot be read
+    (InputError) and ``unreadable`` is given (called with the name and the error first); None
+    without either."""
+    prototypes = {r.name: r.prototypes for r in references}
+
+    def describe(name: str) -> dict[str, object] | None:
+        if load is not None:
+            try:
+                return zoo.describe(load(name))
+            except InputError as error:
+                if unreadable is None:
+                    raise
+                unreadable(name, error)
+        path = prototypes.get(name)
+        return zoo.describe_prototypes(path) if path is not None else None
+
+    return describe
 
 
 def format_table(table: pd.DataFrame) -> str:

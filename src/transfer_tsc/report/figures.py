@@ -1,6 +1,7 @@
 """The paper's figures (section V, Figs 4-9) drawn from the analysis tables with seaborn on
 matplotlib's Agg canvas (no display, no pyplot state). Each ``*_figure`` function returns a
-``Figure``; ``save`` writes it atomically as PNG and SVG. Accuracies are shown in percent.
+``Figure``; ``save_png_svg`` writes it atomically as a figure rule's PNG and SVG (``save``: to
+any paths). Accuracies are shown in percent.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -49,6 +51,19 @@ def save(figure: Figure, *paths: str | os.PathLike) -> None:
                 bbox_inches="tight",
                 pad_inches=0.15,
             )
+
+
+class PngSvg(Protocol):
+    """A figure rule's named outputs (``snakemake.output``): ``png`` and ``svg``."""
+
+    png: str
+    svg: str
+
+
+def save_png_svg(figure: Figure, outputs: PngSvg) -> str:
+    """Write ``figure`` as ``outputs.png`` and ``outputs.svg`` (:func:`save`); the PNG's path."""
+    save(figure, outputs.png, outputs.svg)
+    return outputs.png
 
 
 def _percent(values) -> np.ndarray:

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import _thread
 import contextlib
-import logging
 import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from transfer_tsc import settings
+from transfer_tsc.console import Log, package_log_to, stamped_log
 from transfer_tsc.errors import PipelineError
 from transfer_tsc.io import write_refused
 from transfer_tsc.training.backend import import_keras_quietly, use_backend  # noqa: F401
@@ -31,9 +30,6 @@ from transfer_tsc.workflow.recovery import (
     reusable,
     study_record_path,
 )
-
-# A job's log: one line at a time, time-stamped, to the job's log file and stderr.
-Log = Callable[[str], None]
 
 
 def select_backend(config: dict) -> str:
@@ -117,33 +113,6 @@ def _mem_mb(snakemake) -> float | None:
         return None
 
 
-class _LineHandler(logging.Handler):
-    def __init__(self, log: Callable[[str], None]):
-        super().__init__(logging.INFO)
-        self.log = log
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.log(record.getMessage())
-
-
-@contextlib.contextmanager
-def package_log_to(log: Log) -> Iterator[None]:
-    """While inside, send the package's own log records (``logging.getLogger("transfer_tsc.*")``,
-    INFO and above, e.g. a dataset z-normalised by ``data.znormalise: auto``) to ``log``."""
-    logger = logging.getLogger("transfer_tsc")
-    handler = _LineHandler(log)
-    saved = logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(saved[0])
-        logger.propagate = saved[1]
-
-
 @contextlib.contextmanager
 def rule_script(
     snakemake, keep_finished: bool = False, setup: Callable[[], object] | None = None
@@ -157,13 +126,8 @@ def rule_script(
     normally is recorded as finished (in this run, and with the study). ``setup`` runs once the
     job is known to run, before the memory watchdog starts (importing Keras mutes stderr)."""
     log_path = snakemake.log[0] if len(snakemake.log) else None
-    stream = open(log_path, "a", buffering=1) if log_path else sys.stderr
-
-    def log(line: str) -> None:
-        stamped = f"{time.strftime('%H:%M:%S')} {line}"
-        print(stamped, file=stream, flush=True)
-        if stream is not sys.stderr:
-            print(stamped, file=sys.stderr, flush=True)
+    stream = open(log_path, "a", buffering=1) if log_path else None
+    log = stamped_log(stream)  # the job's log file (when it has one) and stderr
 
     limit = _mem_mb(snakemake)
     watchdog = MemoryWatchdog(limit, snakemake.rule, _job_name(snakemake), log) if limit else None
@@ -205,5 +169,5 @@ def rule_script(
         log(f"Error: {refused}")
         sys.exit(1)
     finally:
-        if stream is not sys.stderr:
+        if stream is not None:
             stream.close()
