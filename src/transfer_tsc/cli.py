@@ -161,7 +161,7 @@ def cmd_recommend(args: argparse.Namespace) -> None:
 def cmd_export_zoo(args: argparse.Namespace) -> None:
     from transfer_tsc import settings, zoo
     from transfer_tsc.data import load_dataset
-    from transfer_tsc.recommend import zoo_describer
+    from transfer_tsc.zoo import describer as zoo_describer
 
     config = _read_config(args.config)
     references = zoo.study_references(args.study)

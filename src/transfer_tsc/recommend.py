@@ -34,7 +34,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from transfer_tsc import zoo
 from transfer_tsc.data import ZNORMALISE_AUTO, Dataset
 from transfer_tsc.errors import InputError
 from transfer_tsc.io import open_hdf5
@@ -326,32 +325,6 @@ def recommendation(
         import_keras_quietly()
         table = transfer_to(dataset, table, references, recipe, log)
     return ranking, table
-
-
-def zoo_describer(
-    load: Callable[[str], Dataset] | None,
-    references: Sequence[Reference] = (),
-    unreadable: Callable[[str, InputError], None] | None = None,
-) -> Callable[[str], dict[str, object] | None]:
-    """``zoo.export_zoo``'s ``describe_dataset``: a dataset's manifest entry from its data,
-    ``load(name)`` (``zoo.describe``); from its prototypes in ``references``
-    (``zoo.describe_prototypes``) without ``load``, or when the data cannot be read
-    (InputError) and ``unreadable`` is given (called with the name and the error first); None
-    without either."""
-    prototypes = {r.name: r.prototypes for r in references}
-
-    def describe(name: str) -> dict[str, object] | None:
-        if load is not None:
-            try:
-                return zoo.describe(load(name))
-            except InputError as error:
-                if unreadable is None:
-                    raise
-                unreadable(name, error)
-        path = prototypes.get(name)
-        return zoo.describe_prototypes(path) if path is not None else None
-
-    return describe
 
 
 def format_table(table: pd.DataFrame) -> str:

@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from transfer_tsc.data import Dataset
 from transfer_tsc.errors import InputError
 from transfer_tsc.io import sha256
 
@@ -524,3 +525,29 @@ def references_from(
             yield opened.references, opened.config
     else:
         yield study_references(study), None
+
+
+def describer(
+    load: Callable[[str], Dataset] | None,
+    references: Sequence[Reference] = (),
+    unreadable: Callable[[str, InputError], None] | None = None,
+) -> Callable[[str], dict[str, object] | None]:
+    """``export_zoo``'s ``describe_dataset``: a dataset's manifest entry from its data,
+    ``load(name)`` (``describe``); from its prototypes in ``references``
+    (``describe_prototypes``) without ``load``, or when the data cannot be read
+    (InputError) and ``unreadable`` is given (called with the name and the error first); None
+    without either."""
+    prototypes = {r.name: r.prototypes for r in references}
+
+    def describe(name: str) -> dict[str, object] | None:
+        if load is not None:
+            try:
+                return describe(load(name))
+            except InputError as error:
+                if unreadable is None:
+                    raise
+                unreadable(name, error)
+        path = prototypes.get(name)
+        return describe_prototypes(path) if path is not None else None
+
+    return describe

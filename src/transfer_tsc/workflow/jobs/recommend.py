@@ -83,7 +83,7 @@ def recommend(snakemake, log: Log) -> None:
 def export_zoo(snakemake, log: Log) -> None:
     """The study's pre-trained models, metrics and prototypes as a model zoo."""
     from transfer_tsc import zoo
-    from transfer_tsc.recommend import zoo_describer
+    from transfer_tsc.zoo import describer as zoo_describer
 
     config = snakemake.params.config
     files = snakemake.params.files
