@@ -1,17 +1,11 @@
 """Transfer learning for time series classification (Ismail Fawaz et al., IEEE BigData 2018).
 
-Modules, in the order of the pipeline: ``data`` (UCR archives), ``demo`` (generated demo
-archive), ``fcn`` (the network, section III-A/B), ``recipe`` (the training settings, Table I),
-``engines`` (S models stepped together), ``checkpoints`` (resumable training state),
-``training`` (the training loop),
-``gpu_plan`` (fine-tunings per GPU), ``transfer`` (pre-training and fine-tuning, section IV-B),
-``study`` (pairs, batches, result tables), ``dtw`` (squared DTW between series, its window
-band), ``prototypes`` (DBA prototypes, Algorithm 1), ``similarity`` (DTW between datasets,
-section III-C), ``transferability`` (LEEP, NCE, LogME, H-score), ``analysis``, ``selection``
-and ``figures`` (section V and the source-selection comparison), ``published`` (the paper's
-published results), ``recommend`` and ``zoo`` (a user's own dataset), ``settings`` (the validated
-configuration), ``io`` (atomic files), ``errors``, ``runner`` (running one job), ``recovery``
-(resuming after a kill), ``jobs`` (one function per rule), ``cli`` (the command).
+The folders are the layers, each using only the ones below it (README, "The workflow"):
+``workflow`` (what the Snakemake rules call) -> the applications ``settings``, ``zoo``,
+``recommend``, ``cli`` -> ``training`` (recipe, engines, loop, pre-training and fine-tuning)
+-> ``networks`` (the network specs) ; ``similarity`` (DTW, DBA prototypes, distances between
+datasets) ; ``report`` (section V's tables and figures, the published results) -> the core:
+``data``, ``demo``, ``study``, ``transferability``, ``io``, ``console``, ``errors``.
 """
 
 import os
