@@ -442,6 +442,7 @@ def test_figures_are_written_as_png_and_svg_from_a_partial_85_by_85_study(tmp_pa
 
 
 @pytest.mark.report
+@pytest.mark.workflow
 def test_report_builds_on_the_demo_archive(tmp_path):
     """The whole pipeline on the demo archive with short training, then the HTML report."""
     config = {"ucr_root": "demo", **SHORT_TRAINING}

@@ -509,6 +509,7 @@ PARSE_TIME = ["missing_train", "missing_test", "folder_name_differs"]
 
 
 @pytest.mark.parametrize("name", PARSE_TIME)
+@pytest.mark.workflow
 def test_snakemake_refuses_bad_archive_at_start(name, tmp_path):
     archive = tmp_path / "archive"
     message = message_of(name, archive)
@@ -547,12 +548,14 @@ def test_snakemake_refuses_bad_archive_at_start(name, tmp_path):
         ),
     ],
 )
+@pytest.mark.workflow
 def test_snakemake_refuses_bad_config_at_start(overlay, message, tmp_path):
     config = {"ucr_root": str(UCR), "datasets": [BASE, "ItalyPowerDemand"], **overlay}
     result = snakemake(tmp_path, config)
     assert_refused(result, message)
 
 
+@pytest.mark.workflow
 def test_snakemake_jobs_stop_on_bad_files_with_the_message(tmp_path):
     """Content errors are found by the job that reads the file: each pretrain job fails with its
     one-line message in its log and on stderr; nothing is written to results/."""
@@ -576,6 +579,7 @@ def test_snakemake_jobs_stop_on_bad_files_with_the_message(tmp_path):
         assert not (tmp_path / f"run/results/pretrain/{dataset}/model.h5").exists()
 
 
+@pytest.mark.workflow
 def test_snakemake_refuses_a_corrupt_source_model(tmp_path):
     """A pre-trained model.h5 replaced by garbage: fine-tuning stops naming the file."""
     run = tmp_path / "run"
@@ -602,6 +606,7 @@ def test_snakemake_refuses_a_corrupt_source_model(tmp_path):
     assert not (run / target).exists()
 
 
+@pytest.mark.workflow
 def test_a_job_over_its_mem_mb_stops_with_a_message(tmp_path):
     """The memory watchdog of rule scripts: a job whose RSS passes its mem_mb stops saying so
     (TensorFlow alone takes more than 300 MB) rather than being killed without a word."""

@@ -74,6 +74,7 @@ def test_datasets_whose_split_lengths_overlap_log_no_length_line(name, caplog):
     assert not [r for r in caplog.records if "resampled" in r.getMessage()]
 
 
+@pytest.mark.workflow
 def test_the_length_line_is_in_the_job_log(tmp_path):
     archive = tmp_path / "archive"
     write_unequal_splits(archive)
@@ -86,6 +87,7 @@ def test_the_length_line_is_in_the_job_log(tmp_path):
 # -- data files that are not UTF-8 text, rows without a label --------------------------------------
 
 
+@pytest.mark.workflow
 def test_jobs_stop_on_unreadable_files_with_one_line(tmp_path):
     """Each prototypes job (the first to read a dataset's two files) fails with its one-line
     message in its log and on stderr; no output is written."""
@@ -103,6 +105,7 @@ def test_jobs_stop_on_unreadable_files_with_one_line(tmp_path):
         assert not (tmp_path / f"run/results/prototypes/{name}.h5").exists()
 
 
+@pytest.mark.workflow
 def test_snakemake_refuses_a_compressed_file_at_start(tmp_path):
     archive = tmp_path / "archive"
     message = message_of("gzip_named_file", archive)
@@ -168,6 +171,7 @@ UCR_ROOTS = {
 
 
 @pytest.mark.parametrize("name", list(UCR_ROOTS))
+@pytest.mark.workflow
 def test_snakemake_says_what_ucr_root_holds_and_what_was_meant(name, tmp_path):
     root = tmp_path / "given"
     root.mkdir()
@@ -180,6 +184,7 @@ def test_snakemake_says_what_ucr_root_holds_and_what_was_meant(name, tmp_path):
     assert not (tmp_path / "run/results").exists()
 
 
+@pytest.mark.workflow
 def test_a_dataset_folder_named_like_a_result_file_is_refused(tmp_path):
     archive = tmp_path / "archive"
     good(archive)
@@ -195,6 +200,7 @@ def test_a_dataset_folder_named_like_a_result_file_is_refused(tmp_path):
 # -- dataset names: a space is refused under datasets: all as in a list ----------------------------
 
 
+@pytest.mark.workflow
 def test_a_name_with_a_space_stops_under_all_as_in_a_list(tmp_path):
     """The same folder ``My Data``: refused at start under ``datasets: all``, in a list and in a
     list file, each time one line naming the name and the rule."""
@@ -276,6 +282,7 @@ def test_one_of_errors_name_the_value_and_the_accepted_forms(config, message):
     assert "is not valid under any of the given schemas" not in str(error.value)
 
 
+@pytest.mark.workflow
 def test_snakemake_names_the_accepted_forms_of_a_key(tmp_path):
     config = {
         "ucr_root": str(UCR),

@@ -71,6 +71,7 @@ THIRD_PARTY_NOISE = (
 )
 
 
+@pytest.mark.workflow
 def test_nested_config_on_the_command_line_is_used_as_typed(tmp_path):
     """Also: the run's console and the training job's log carry the pipeline's own lines only."""
     target = "results/finetune/CBF/TwoPatterns/metrics.csv"

@@ -424,6 +424,7 @@ def trained_study(workdir: Path) -> None:
         ).to_csv(folder / "metrics.csv", index=False)
 
 
+@pytest.mark.workflow
 def test_a_damaged_metrics_file_stops_the_gather_and_keeps_the_tables(tmp_path, ucr_root):
     config = {"ucr_root": str(ucr_root), "datasets": STUDY}
     trained_study(tmp_path)

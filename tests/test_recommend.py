@@ -87,6 +87,7 @@ def expected_ranking(ucr_root, study_dir) -> pd.DataFrame:
     return table[table["target"] == HELD_OUT].reset_index(drop=True)
 
 
+@pytest.mark.workflow
 def test_ranking_equals_the_distance_function_and_the_csv(study, ucr_root, tmp_path):
     study_dir, _ = study
     out = tmp_path / "recommendations.csv"
@@ -165,6 +166,7 @@ def test_ranking_equals_the_distance_function_and_the_csv(study, ucr_root, tmp_p
     pd.testing.assert_frame_equal(top2_table, table[top2_table.columns].head(2))
 
 
+@pytest.mark.workflow
 def test_ranked_by_a_transferability_score(study, ucr_root, tmp_path):
     """--score logme: the sources with a model ordered by LogME (the values transfer.score_sources
     gives for the held-out dataset as the study loads it), those without one last by distance."""
@@ -265,6 +267,7 @@ def test_ranked_by_a_transferability_score(study, ucr_root, tmp_path):
     )
 
 
+@pytest.mark.workflow
 def test_prototypes_only_study(study, ucr_root, tmp_path):
     """No pre-trained model yet: --score dtw ranks by the prototypes as before, a score is
     refused."""
@@ -303,6 +306,7 @@ def test_prototypes_only_study(study, ucr_root, tmp_path):
     assert refused.stderr.startswith("Error: --score leep needs the sources' pre-trained models")
 
 
+@pytest.mark.workflow
 def test_finetune_on_a_partial_study(study, ucr_root, tmp_path):
     study_dir, _ = study
     out = tmp_path / "finetuned.csv"
@@ -348,6 +352,7 @@ def test_finetune_on_a_partial_study(study, ucr_root, tmp_path):
         assert math.isclose(value * n_test, round(value * n_test), abs_tol=1e-6)
 
 
+@pytest.mark.workflow
 def test_snakemake_target(study, ucr_root, tmp_path):
     study_dir, config = study
     config = {**config, "recommend": {"dataset": str(ucr_root / HELD_OUT), "top": 2}}
@@ -394,6 +399,7 @@ def test_snakemake_target(study, ucr_root, tmp_path):
     )
 
 
+@pytest.mark.workflow
 def test_errors_name_the_file(study, ucr_root, tmp_path):
     study_dir, _ = study
     results = str(study_dir / "results")
@@ -474,6 +480,7 @@ def test_cli_help_and_usage_errors():
     assert "--score {dtw,leep,nce,logme,hscore}" in described.stdout
 
 
+@pytest.mark.workflow
 def test_snakemake_refuses_a_missing_recommend_dataset(tmp_path, ucr_root):
     config = {
         "ucr_root": str(ucr_root),

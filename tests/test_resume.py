@@ -292,6 +292,7 @@ def reference(tmp_path_factory) -> Path:
     return workdir
 
 
+@pytest.mark.workflow
 def test_snakemake_killed_during_each_stage_resumes_and_ends_as_uninterrupted(tmp_path, reference):
     work = tmp_path / "study"
     stages = ["pretrain", "finetune"]
@@ -354,6 +355,7 @@ def test_snakemake_killed_during_each_stage_resumes_and_ends_as_uninterrupted(tm
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
+@pytest.mark.workflow
 def test_same_config_and_seed_give_the_same_accuracies(tmp_path, reference):
     target = "results/pretrain/Chinatown/metrics.csv"
     run_to_end(tmp_path, target)
@@ -367,6 +369,7 @@ def test_same_config_and_seed_give_the_same_accuracies(tmp_path, reference):
     )
 
 
+@pytest.mark.workflow
 def test_a_live_run_keeps_its_lock(tmp_path):
     """The stale-lock removal never takes the lock of a run that is still going."""
     work = tmp_path / "live"
@@ -394,6 +397,7 @@ def test_a_live_run_keeps_its_lock(tmp_path):
         log.close()
 
 
+@pytest.mark.workflow
 def test_a_job_finished_before_the_kill_is_not_made_again(tmp_path):
     """SIGKILL between a job's end (its rule script wrote the finished record, every output
     complete, its process still exiting: TensorFlow's teardown) and Snakemake taking note leaves

@@ -268,6 +268,7 @@ def _jobs(stdout_and_err: str) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
 
 
+@pytest.mark.workflow
 def test_similarity_rules_on_real_data_and_adding_a_dataset(tmp_path, ucr_root):
     config = {"ucr_root": str(ucr_root), "datasets": SMALL, "data": {"fill_missing": True}}
     run_snakemake(tmp_path, config, *TARGETS)
@@ -308,6 +309,7 @@ def test_similarity_rules_on_real_data_and_adding_a_dataset(tmp_path, ucr_root):
     assert len(pd.read_csv(tmp_path / TARGETS[1])) == 5 * 4
 
 
+@pytest.mark.workflow
 def test_a_window_is_recorded_and_widening_is_logged(tmp_path, ucr_root):
     config = {
         "ucr_root": str(ucr_root),
@@ -327,6 +329,7 @@ def test_a_window_is_recorded_and_widening_is_logged(tmp_path, ucr_root):
     assert np.isfinite(pd.read_csv(tmp_path / TARGETS[0], index_col="dataset").to_numpy()).all()
 
 
+@pytest.mark.workflow
 def test_similarity_rules_on_the_demo_archive(tmp_path):
     run_snakemake(tmp_path, {"ucr_root": "demo", "datasets": "all"}, *TARGETS)
     table = pd.read_csv(tmp_path / TARGETS[1])

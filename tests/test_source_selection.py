@@ -52,6 +52,7 @@ def _by_hand(model_path, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return probabilities, features
 
 
+@pytest.mark.workflow
 def test_every_pair_is_scored_as_computed_from_the_model_here(scored, archive):
     workdir, _ = scored
     table = pd.read_csv(workdir / "results/transferability/scores.csv")
@@ -76,6 +77,7 @@ def test_every_pair_is_scored_as_computed_from_the_model_here(scored, archive):
         assert row[score] == pytest.approx(value, rel=1e-4, abs=1e-5), score
 
 
+@pytest.mark.workflow
 def test_the_scores_never_read_the_target_test_split(scored, archive):
     workdir, config = scored
     moved = archive / "ItalyPowerDemand" / "ItalyPowerDemand_TEST.tsv"
@@ -90,6 +92,7 @@ def test_the_scores_never_read_the_target_test_split(scored, archive):
     assert sorted(table["source"]) == ["BME", "Chinatown"]
 
 
+@pytest.mark.workflow
 def test_a_score_budget_fine_tunes_each_target_best_sources(scored):
     workdir, config = scored
     budget = {**config, "finetune": {**SHORT_TRAINING["finetune"], "sources": "logme:1"}}
@@ -139,6 +142,7 @@ def test_parse_budget_accepts_every_score(spec):
     assert (mode, str(k)) == tuple(spec.split(":"))
 
 
+@pytest.mark.workflow
 def test_the_selection_methods_table_compares_every_method_on_the_fine_tuned_pairs(scored):
     """The same study fine-tuned (6 pairs, short): the comparison of DTW, the scores, random and
     the oracle covers the 3 targets and 6 pairs, and its DTW row is Fig. 6's summary."""

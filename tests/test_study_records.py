@@ -70,6 +70,7 @@ def _digests(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.workflow
 def test_a_change_of_log_or_checkpoint_cadence_re_runs_nothing(study):
     config = _config(study / "archive", training={"progress_every": 7, "checkpoint_every": 3})
     dry = run_snakemake(study / "run", config, *TARGETS, "-n")
@@ -81,6 +82,7 @@ def test_a_change_of_log_or_checkpoint_cadence_re_runs_nothing(study):
     assert "rule pretrain:" in dry.stdout and "params have changed" in dry.stdout.lower()
 
 
+@pytest.mark.workflow
 def test_a_deleted_model_is_planned_again_by_the_default_target(study):
     dry = run_snakemake(study / "run", _config(study / "archive"), "-n")
     assert "rule pretrain:" not in dry.stdout  # the analyses left out are planned, not this
@@ -89,6 +91,7 @@ def test_a_deleted_model_is_planned_again_by_the_default_target(study):
     assert "rule pretrain:" in dry.stdout and MODEL in dry.stdout
 
 
+@pytest.mark.workflow
 def test_a_damaged_model_is_made_again_and_its_fine_tunes_kept_when_identical(study):
     """A model truncated with its mtime kept (bit rot): the pair that used it is asked for; the
     model is made again (same sha256: training is seeded) and the pair's files stay the ones it
@@ -118,6 +121,7 @@ def test_a_damaged_model_is_made_again_and_its_fine_tunes_kept_when_identical(st
     assert "outputs kept" not in log and "test accuracy" in log.splitlines()[-1]
 
 
+@pytest.mark.workflow
 def test_a_rerun_that_fails_keeps_the_previous_outputs(study):
     """ItalyPowerDemand's TRAIN file damaged after the study: every job that reads it runs again
     and fails naming the file; the files those jobs had made are all still there, unchanged."""
@@ -155,6 +159,7 @@ def _mount_tmpfs(folder: Path, size: str) -> bool:
     return mounted.returncode == 0
 
 
+@pytest.mark.workflow
 def test_a_full_disk_stops_the_job_with_one_line(ucr_root, tmp_path):
     """results/ on a 512 KiB file system: the model (about 3 MB) cannot be written; the job
     stops with one line naming the file and the cause, no traceback."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import REPO, VENV_BIN
 
 WORKFLOW_FILES = [REPO / "Snakefile", *sorted((REPO / "rules").rglob("*.smk"))]
@@ -23,6 +24,7 @@ def test_snakefmt_leaves_the_workflow_unchanged() -> None:
     )
 
 
+@pytest.mark.workflow
 def test_snakemake_lint_is_clean(tmp_path: Path) -> None:
     result = subprocess.run(
         [str(VENV_BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "--lint"],

@@ -493,6 +493,7 @@ def test_a_diverging_training_stops_naming_the_dataset_and_epoch(ucr_root):
 # ------------------------------------------------------------------------- the config choice
 
 
+@pytest.mark.workflow
 def test_workflow_trains_on_the_configured_backend(tmp_path, ucr_root):
     """``training.backend: jax`` reaches the rule scripts: pre-training and a fine-tuning batch
     of two sources run on JAX and write the usual per-pair files."""

@@ -155,6 +155,7 @@ def test_the_config_keys_are_validated():
         settings.validate({"datasets_missing": "ignore"})
 
 
+@pytest.mark.workflow
 def test_a_dry_run_of_ucr2015_on_the_subset_plans_its_47(tmp_path, ucr_root):
     config = {"ucr_root": str(ucr_root), "datasets": "ucr2015", "datasets_missing": "skip"}
     dry = run_snakemake(tmp_path, config, "results/scratch_accuracy.csv", "-n")
@@ -173,6 +174,7 @@ def test_a_dry_run_of_ucr2015_on_the_subset_plans_its_47(tmp_path, ucr_root):
     assert "Error: config key datasets: " in refused.stdout + refused.stderr
 
 
+@pytest.mark.workflow
 def test_paper_yaml_is_the_paper_setup_and_plans_the_study(tmp_path, ucr_root):
     """paper.yaml over config.yaml: ucr2015, the released batch rule, 2000 epochs, unconstrained
     DTW, 10 DBA iterations, the 2015 names; on the subset (skip the 38 missing) its dry run plans

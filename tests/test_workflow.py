@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from conftest import SHORT_TRAINING, run_snakemake
 
+pytestmark = pytest.mark.workflow  # every test here runs Snakemake
+
 DATASETS = ["Chinatown", "Coffee", "GunPoint"]
 
 

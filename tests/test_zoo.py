@@ -20,6 +20,8 @@ from transfer_tsc import zoo
 from transfer_tsc.data import load_dataset
 from transfer_tsc.errors import InputError
 
+pytestmark = pytest.mark.workflow  # every test here runs Snakemake
+
 STUDY = ["GunPoint", "ItalyPowerDemand", "MoteStrain"]
 HELD_OUT = "Chinatown"
 
