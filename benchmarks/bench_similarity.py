@@ -350,8 +350,8 @@ def part_snakemake(args) -> dict:
             header, values = path.read_text().splitlines()[:2]
             return dict(zip(header.split("\t"), values.split("\t")))
 
-        jobs = [job(p) for p in sorted(Path(folder, "benchmarks/out/prototypes").glob("*.tsv"))]
-        matrix_job = job(Path(folder, "benchmarks/out/similarity/dtw_distance.tsv"))
+        jobs = [job(p) for p in sorted(Path(folder, "results/benchmarks/prototypes").glob("*.tsv"))]
+        matrix_job = job(Path(folder, "results/benchmarks/similarity/dtw_distance.tsv"))
     job_s = sum(float(j["s"]) for j in jobs)
     job_cpu = sum(float(j["cpu_time"]) for j in jobs)
     max_rss = max(float(j["max_rss"]) for j in jobs + [matrix_job])

@@ -5,8 +5,7 @@ import sys
 from functools import lru_cache
 
 from transfer_tsc import data, demo, settings, study
-from transfer_tsc.training import gpu_plan
-from transfer_tsc.workflow import recovery
+from transfer_tsc.workflow import compat, plan, recovery
 from transfer_tsc.demo import DEMO_DATASETS
 from transfer_tsc.errors import InputError
 
@@ -20,7 +19,7 @@ recovery.quiet_missing_backup_warnings()  # every output is kept() until replace
 
 # A run killed by SIGKILL (pre-emption, power loss) leaves Snakemake's lock behind: remove it
 # when the process that held it is gone, so re-running the same command resumes the study.
-MAIN_PROCESS = not (workflow.remote_exec or workflow.subprocess_exec)
+MAIN_PROCESS = compat.is_main_process(workflow)
 if MAIN_PROCESS:
     _released = recovery.release_stale_lock()
     if _released:
@@ -30,7 +29,7 @@ if MAIN_PROCESS:
 onstart:
     recovery.record_lock_owner()
     recovery.clear_finished_records()
-    recovery.note_reusable_jobs(workflow.dag)
+    recovery.note_reusable_jobs(workflow)
 
 
 onsuccess:
@@ -133,7 +132,7 @@ def target_train_file(wildcards):
 def scored_sources(wildcards):
     """The sources whose pre-trained models are scored on the target (transferability.smk):
     every other dataset."""
-    return study.sources_for(wildcards.target, DATASETS)
+    return plan.scored_sources(wildcards.target, DATASETS)
 
 
 def kept(path):

@@ -7,13 +7,7 @@ include: "helpers/finetune.smk"
 
 checkpoint select_sources:
     input:
-        **(
-            {"neighbours": "results/similarity/neighbours.csv"}
-            if BUDGET == "nearest"
-            else (
-                {"scores": "results/transferability/scores.csv"} if BUDGET in study.SCORES else {}
-            )
-        ),
+        **plan.selection_inputs(BUDGET),
     output:
         selection=kept("results/finetune/selection.csv"),
     log:
@@ -44,7 +38,7 @@ if not BATCHED:
         log:
             "logs/finetune/{target}/{source}.log",
         benchmark:
-            "benchmarks/out/finetune/{target}/{source}.tsv"
+            "results/benchmarks/finetune/{target}/{source}.tsv"
         conda:
             "../envs/training.yaml"
         threads: 2
@@ -70,7 +64,7 @@ else:
         log:
             "logs/finetune/{target}/{batch}.log",
         benchmark:
-            "benchmarks/out/finetune/{target}/{batch}.tsv"
+            "results/benchmarks/finetune/{target}/{batch}.tsv"
         conda:
             "../envs/training.yaml"
         threads: 2

@@ -8,7 +8,7 @@ rule pretrain:
     log:
         "logs/pretrain/{dataset}.log",
     benchmark:
-        "benchmarks/out/pretrain/{dataset}.tsv"
+        "results/benchmarks/pretrain/{dataset}.tsv"
     conda:
         "../envs/training.yaml"
     threads: 2

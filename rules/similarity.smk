@@ -20,7 +20,7 @@ rule prototypes:
     log:
         "logs/prototypes/{dataset}.log",
     benchmark:
-        "benchmarks/out/prototypes/{dataset}.tsv"
+        "results/benchmarks/prototypes/{dataset}.tsv"
     conda:
         "../envs/similarity.yaml"
     threads: 2
@@ -44,7 +44,7 @@ rule dtw_distance:
     log:
         "logs/similarity/dtw_distance.log",
     benchmark:
-        "benchmarks/out/similarity/dtw_distance.tsv"
+        "results/benchmarks/similarity/dtw_distance.tsv"
     conda:
         "../envs/similarity.yaml"
     threads: 2

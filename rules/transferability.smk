@@ -15,7 +15,7 @@ rule transferability:
     log:
         "logs/transferability/{target}.log",
     benchmark:
-        "benchmarks/out/transferability/{target}.tsv"
+        "results/benchmarks/transferability/{target}.tsv"
     conda:
         "../envs/training.yaml"
     threads: 2

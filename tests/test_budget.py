@@ -1,15 +1,20 @@
-"""Budget mode (finetune.sources nearest:K / random:K): the selection and the jobs a dry run
-schedules, on the real UCR subset."""
+"""Budget mode (finetune.sources nearest:K / random:K): the selection and the fine-tunings the
+workflow plans with it (transfer_tsc.workflow.plan's decisions), on the real UCR subset; one
+run of Snakemake for the wiring of the select_sources checkpoint (nearest:K)."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 from conftest import SHORT_TRAINING, run_snakemake
 from test_workflow import job_counts
 
-from transfer_tsc import study
+from transfer_tsc import settings, study
 from transfer_tsc.errors import InputError
+from transfer_tsc.workflow import plan
+from transfer_tsc.workflow.jobs import RULES
 
 DATASETS = ["BME", "Chinatown", "Coffee", "GunPoint", "ItalyPowerDemand"]
 
@@ -74,25 +79,95 @@ def test_nearest_sources_follow_the_ranks_within_the_study():
         study.nearest_sources(neighbours, ["A", "B", "C", "D"], 1)
 
 
+def planned_pairs(config: dict, selection: dict | None = None) -> list[str]:
+    """The pair files the study of ``config`` fine-tunes (one finetune job each: no GPU plan),
+    as rules/helpers/finetune.smk plans them; ``selection``: the select_sources table's map."""
+    validated = settings.validate(config)
+    assert not plan.finetune_plan(validated, {}).batched
+    budget = plan.budget(validated)
+    return plan.pair_files(
+        "metrics.csv",
+        DATASETS,
+        lambda target: plan.target_sources(
+            target, DATASETS, budget, validated["seed"], lambda: selection
+        ),
+    )
+
+
+class _Named(dict):
+    """A job's named inputs, by name or attribute (as Snakemake's)."""
+
+    __getattr__ = dict.__getitem__
+
+
+def write_selection(tmp_path, config: dict, **inputs) -> pd.DataFrame:
+    """Run the select_sources rule's job on ``config`` (its params as the rule gives them) and
+    read back the table it writes."""
+    validated = settings.validate(config)
+    output = tmp_path / "results/finetune/selection.csv"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    job = SimpleNamespace(
+        rule="select_sources",
+        input=_Named(inputs),
+        output=SimpleNamespace(selection=str(output)),
+        params=SimpleNamespace(
+            sources=validated["finetune"]["sources"],
+            datasets=DATASETS,
+            seed=validated["seed"],
+        ),
+    )
+    RULES["select_sources"].job(job, lambda message: None)
+    return pd.read_csv(output)
+
+
 @pytest.mark.parametrize("k", [1, 3])
-def test_random_budget_dry_run_schedules_n_times_k_finetunes(tmp_path, ucr_root, k):
-    dry = run_snakemake(
-        tmp_path, budget_config(ucr_root, f"random:{k}"), "results/transfer_accuracy.csv", "-n"
-    )
-    counts = job_counts(dry.stdout)
-    assert counts["finetune"] == len(DATASETS) * k
-    assert "select_sources" not in counts  # random:K needs no checkpoint: a static DAG
+def test_random_budget_schedules_n_times_k_finetunes(tmp_path, ucr_root, k):
+    config = budget_config(ucr_root, f"random:{k}")
+    pairs = planned_pairs(config)
+    assert len(pairs) == len(DATASETS) * k
+    budget = plan.budget(settings.validate(config))
+    assert not budget.selected_by_checkpoint  # random:K needs no checkpoint: a static DAG
     # the selection table the rule writes is the one the DAG was built from
-    run_snakemake(
-        tmp_path, budget_config(ucr_root, f"random:{k}"), "results/finetune/selection.csv"
-    )
-    selection = pd.read_csv(tmp_path / "results/finetune/selection.csv")
+    selection = write_selection(tmp_path, config)
     expected = study.random_sources(DATASETS, k, seed=0)
     pd.testing.assert_frame_equal(selection, expected)
     for target, source in selection[["target", "source"]].itertuples(index=False):
-        assert f"results/finetune/{source}/{target}/metrics.csv" in dry.stdout
+        assert f"results/finetune/{source}/{target}/metrics.csv" in pairs
 
 
+def test_nearest_budget_fine_tunes_the_selection(tmp_path, ucr_root):
+    config = budget_config(ucr_root, "nearest:2")
+    assert plan.budget(settings.validate(config)).selected_by_checkpoint  # a checkpoint's table
+    # every target's other datasets ranked in a fixed order (as results/similarity/neighbours.csv)
+    neighbours = pd.DataFrame(
+        [
+            (target, rank, source, float(rank))
+            for target in DATASETS
+            for rank, source in enumerate(
+                sorted((s for s in DATASETS if s != target), key=lambda s: s[::-1]), 1
+            )
+        ],
+        columns=["target", "rank", "source", "distance"],
+    )
+    table = tmp_path / "neighbours.csv"
+    neighbours.to_csv(table, index=False)
+    selection = write_selection(tmp_path, config, neighbours=str(table))
+    for target in DATASETS:
+        ranked = neighbours[neighbours["target"] == target].sort_values("rank")
+        assert (
+            selection[selection["target"] == target]["source"].tolist()
+            == ranked["source"].tolist()[:2]
+        )
+    chosen = study.selection_map(selection)
+    pairs = planned_pairs(config, chosen)
+    assert len(pairs) == len(DATASETS) * 2
+    # a pair outside the selection is refused with the reason
+    outside = next((s, t) for t in DATASETS for s in DATASETS if s != t and s not in chosen[t])
+    with pytest.raises(ValueError, match="is not fine-tuned: finetune.sources is nearest:2"):
+        plan.check_pair_selected(*outside, chosen[outside[1]], plan.budget(config))
+
+
+@pytest.mark.workflow
 def test_nearest_budget_dry_run_after_the_similarity_outputs(tmp_path, ucr_root):
     config = budget_config(ucr_root, "nearest:2")
     dry = run_snakemake(tmp_path, config, "results/transfer_accuracy.csv", "-n")
@@ -138,13 +213,9 @@ def test_nearest_budget_dry_run_after_the_similarity_outputs(tmp_path, ucr_root)
 
 
 @pytest.mark.parametrize("sources", ["nearest:0", "random", "closest:2"])
-def test_a_bad_budget_is_refused_with_the_key(tmp_path, ucr_root, sources):
-    refused = run_snakemake(
-        tmp_path,
-        budget_config(ucr_root, sources),
-        "results/transfer_accuracy.csv",
-        "-n",
-        check=False,
-    )
-    assert refused.returncode != 0
-    assert "Error: config key finetune.sources" in refused.stdout + refused.stderr
+def test_a_bad_budget_is_refused_with_the_key(ucr_root, sources):
+    with pytest.raises(InputError) as refused:
+        settings.validate(budget_config(ucr_root, sources))  # rules/common.smk: "Error: " + it
+    assert str(refused.value).startswith("config key finetune.sources")
+    with pytest.raises(InputError, match="^config key finetune.sources"):
+        plan.budget({"finetune": {"sources": sources}})

@@ -1,7 +1,7 @@
 """The GPU plan (finetune.group_size auto): how many fine-tunings of a target fit one GPU
 (transfer_tsc.training.gpu_plan, docs/resources.md "GPU plan"), and the jobs the workflow plans
-with it
-when finetune_batch is sent to a GPU (dry runs on the real UCR subset)."""
+with it when finetune_batch is sent to a GPU (transfer_tsc.workflow.plan's decisions on the real
+UCR subset, and two runs of Snakemake for the wiring: a profile's resources, a pair alone)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,18 @@ from test_workflow import job_counts
 from transfer_tsc import data, demo, settings, study
 from transfer_tsc.errors import InputError
 from transfer_tsc.training import gpu_plan
+from transfer_tsc.workflow import plan
 
 GB16 = 16000  # MiB: the default GPU (config resources.gpu.memory_mb)
 LONGEST_UCR = 2844  # Rock, the longest series of the UCR 2018 archive
 SOURCES = 84  # the paper: 85 datasets, 84 sources per target
 GPU = ("--set-resources", "finetune_batch:gres=gpu:1")  # what the SLURM profile sets
+
+
+def job_mb(group_size: int, length: int, batch_size: int) -> float:
+    """GPU memory of a job training ``group_size`` models together (the module's formula:
+    RESERVE_MB + S x model_mb)."""
+    return gpu_plan.RESERVE_MB + group_size * gpu_plan.model_mb(length, batch_size)
 
 
 def test_hand_computed_case():
@@ -34,7 +41,7 @@ def test_hand_computed_case():
     assert gpu_plan.model_mb(2709, 16) == pytest.approx(per_model)
     # 16000 x 0.75 - 1500 = 10,500 MiB usable: 20 models (20.46)
     assert gpu_plan.group_size_for(2709, 16, GB16, SOURCES) == 20 == int(10_500 // per_model)
-    assert gpu_plan.job_mb(20, 2709, 16) == pytest.approx(1500 + 20 * per_model)
+    assert job_mb(20, 2709, 16) == pytest.approx(1500 + 20 * per_model)
 
 
 def _ucr_lengths() -> list[int]:
@@ -51,11 +58,11 @@ def test_no_target_runs_out_of_memory_on_a_16_gb_gpu(sources):
     assert max(lengths) == LONGEST_UCR
     for length in lengths:
         size = gpu_plan.group_size_for(length, 16, GB16, sources)
-        total = gpu_plan.job_mb(size, length, 16)
+        total = job_mb(size, length, 16)
         assert 1 <= size <= sources
         assert total <= GB16 * gpu_plan.MEMORY_FRACTION < GB16, (length, size, total)
         # and one more model would not have fitted, unless every source already is in
-        assert size == sources or gpu_plan.job_mb(size + 1, length, 16) > GB16 * 0.75
+        assert size == sources or job_mb(size + 1, length, 16) > GB16 * 0.75
 
 
 def test_the_group_shrinks_as_the_series_grow():
@@ -77,9 +84,10 @@ def test_the_group_is_clamped_to_one_and_to_the_sources():
 
 
 def test_the_network_constants_are_the_fcns():
-    from transfer_tsc.networks import fcn
+    from transfer_tsc.networks import FCN_SPEC, fcn
 
-    assert gpu_plan.CONV_BLOCKS == fcn.CONV_BLOCKS
+    assert not hasattr(gpu_plan, "CONV_BLOCKS")  # the plan reads the spec, not a copy
+    assert gpu_plan.parameters(60) == FCN_SPEC.params(60)
     assert gpu_plan.parameters(60) == fcn.build_fcn(60, seed=0).count_params()
 
 
@@ -166,45 +174,72 @@ def gpu_config(ucr_root):
     }
 
 
-def test_cpu_runs_fine_tune_each_pair_alone(tmp_path, gpu_config):
-    dry = run_snakemake(tmp_path, gpu_config, "results/transfer_accuracy.csv", "-n")
-    assert job_counts(dry.stdout) == {"pretrain": 3, "finetune": 6, "transfer_accuracy": 1}
-    assert "GPU plan" not in dry.stderr
+def _length(name: str) -> int:
+    """A dataset's series length, as rules/helpers/finetune.smk reads it (first rows)."""
+    return max(data.row_width(data.split_file(UCR_ROOT, name, s)) for s in data.SPLITS)
 
 
-def test_a_gpu_for_finetune_batch_turns_the_gpu_plan_on(tmp_path, gpu_config):
-    dry = run_snakemake(tmp_path, gpu_config, "results/transfer_accuracy.csv", "-n", *GPU)
-    counts = job_counts(dry.stdout)
+def planned_jobs(config: dict, resources: dict) -> dict[str, set[tuple[str, str]]]:
+    """The fine-tuning jobs of the study of ``config`` when ``resources`` are set for
+    finetune_batch, decided as rules/helpers/finetune.smk decides them (transfer_tsc.workflow.
+    plan): rule -> its jobs' wildcards (finetune and finetune_pair: (source, target);
+    finetune_batch: (target, batch))."""
+    validated = settings.validate(config)
+    finetune = plan.finetune_plan(validated, resources)
+    budget = plan.budget(validated)
+    jobs: dict[str, set[tuple[str, str]]] = {}
+    for target in DATASETS:
+        sources = plan.target_sources(target, DATASETS, budget, validated["seed"])
+        if not finetune.batched:
+            jobs.setdefault("finetune", set()).update((s, target) for s in sources)
+            continue
+        length = _length(target) if finetune.gpu_plan else None
+        size = plan.group_size(finetune, len(sources), length, validated["training"]["batch_size"])
+        batches = plan.source_batches(sources, size)
+        jobs.setdefault("finetune_batch", set()).update((target, b) for b in batches)
+        for source in sources:  # each pair's files linked from the batch that holds its source
+            batch = plan.pair_batch(source, target, sources, size).rsplit("/", 1)[1]
+            assert source in batches[batch], (source, target, batch)
+            jobs.setdefault("finetune_pair", set()).add((source, target))
+    return jobs
+
+
+def _counts(jobs: dict[str, set]) -> dict[str, int]:
+    return {rule: len(wildcards) for rule, wildcards in jobs.items()}
+
+
+def test_cpu_runs_fine_tune_each_pair_alone(gpu_config):
+    assert _counts(planned_jobs(gpu_config, {})) == {"finetune": 6}
+    finetune = plan.finetune_plan(settings.validate(gpu_config), {})
+    assert plan.gpu_plan_note(finetune, "tensorflow") is None  # no "GPU plan" note
+
+
+def test_a_gpu_for_finetune_batch_turns_the_gpu_plan_on(gpu_config):
+    jobs = planned_jobs(gpu_config, {"gres": "gpu:1"})  # what GPU (--set-resources) sets
+    counts = _counts(jobs)
     # Chinatown and Coffee: one batch of both sources; Haptics: two batches of one
     assert counts["finetune_batch"] == 4 and counts["finetune_pair"] == 6, counts
     assert "finetune" not in counts
-    batches = set(re.findall(r"wildcards: target=(\w+), batch=(\S+)", dry.stdout))
-    assert batches == {
+    assert jobs["finetune_batch"] == {
         ("Chinatown", study.batch_id(["Coffee", "Haptics"])),
         ("Coffee", study.batch_id(["Chinatown", "Haptics"])),
         ("Haptics", "Chinatown"),
         ("Haptics", "Coffee"),
     }
-    assert f"fit {gpu_config['resources']['gpu']['memory_mb']} MB" in dry.stderr
+    finetune = plan.finetune_plan(settings.validate(gpu_config), {"gres": "gpu:1"})
+    note = plan.gpu_plan_note(finetune, "tensorflow")
+    assert f"fit {gpu_config['resources']['gpu']['memory_mb']} MB" in note
     # the resource gpu_mem_mb sets the GPU's memory: a large one takes Haptics' two together
-    dry = run_snakemake(
-        tmp_path,
-        gpu_config,
-        "results/transfer_accuracy.csv",
-        "-n",
-        "--set-resources",
-        "finetune_batch:gres=gpu:1",
-        "finetune_batch:gpu_mem_mb=80000",
-    )
-    assert job_counts(dry.stdout)["finetune_batch"] == 3
+    jobs = planned_jobs(gpu_config, {"gres": "gpu:1", "gpu_mem_mb": 80000})
+    assert _counts(jobs)["finetune_batch"] == 3
 
 
-def test_a_number_as_group_size_wins_over_the_plan(tmp_path, gpu_config):
+def test_a_number_as_group_size_wins_over_the_plan(gpu_config):
     config = {**gpu_config, "finetune": {"epochs": 2, "group_size": 1}}
-    dry = run_snakemake(tmp_path, config, "results/transfer_accuracy.csv", "-n", *GPU)
-    assert job_counts(dry.stdout)["finetune"] == 6
+    assert _counts(planned_jobs(config, {"gres": "gpu:1"}))["finetune"] == 6
 
 
+@pytest.mark.workflow
 def test_the_plan_survives_a_config_of_the_users_own(tmp_path, gpu_config):
     # a profile's config or configfile is dropped when the command line names its own; its
     # set-resources are not
@@ -233,6 +268,7 @@ def test_the_plan_survives_a_config_of_the_users_own(tmp_path, gpu_config):
     assert job_counts(dry.stdout)["finetune_batch"] == 4
 
 
+@pytest.mark.workflow
 def test_a_single_pair_is_fine_tuned_alone_under_the_gpu_plan(tmp_path, gpu_config):
     target = "results/finetune/Chinatown/Coffee/metrics.csv"
     dry = run_snakemake(tmp_path, gpu_config, target, "-n", *GPU)

@@ -30,6 +30,7 @@ from pathlib import Path
 from transfer_tsc import settings
 from transfer_tsc.io import sha256, write_text
 from transfer_tsc.study import STUDY_RECORDS, job_key, recorded_outputs
+from transfer_tsc.workflow import compat
 
 # Jobs whose rule script ended (rule_script's keep_finished), cleared by the onstart hook.
 FINISHED_DIR = Path(".snakemake/transfer_tsc-finished")
@@ -124,15 +125,15 @@ def record_in_study(snakemake) -> None:
     write_text(json.dumps(_study_record(snakemake), indent=1), path)
 
 
-def note_reusable_jobs(dag) -> None:
+def note_reusable_jobs(workflow) -> None:
     """Called when a run starts (``onstart``, the DAG built): write the jobs that run only because
     one of their inputs is made again (or is newer) by this run, no other reason (not forced, no
     missing or incomplete output, same params and code): ``reusable`` lets those keep their
     outputs when the inputs are byte-identical."""
     keys = sorted(
-        job_key(job.rule.name, dict(job.wildcards_dict))
-        for job in dag.needrun_jobs()
-        if (reasons := set(dag.reason(job).get_names())) and reasons <= _INPUT_REMADE
+        job_key(rule, wildcards)
+        for rule, wildcards, reasons in compat.needrun_jobs(workflow)
+        if reasons and reasons <= _INPUT_REMADE
     )
     REUSABLE.parent.mkdir(parents=True, exist_ok=True)
     write_text(json.dumps(keys), REUSABLE)
@@ -174,11 +175,11 @@ def mark_damaged_for_rerun(workflow, paths: list[str], rules: tuple[str, ...]) -
     damaged = damaged_outputs(paths, rules)
     if not damaged or any(LOCK_DIR.glob("*.lock")):
         return None
-    persistence = snakemake_file_persistence(workflow)
+    persistence = compat.file_persistence(workflow)
     if persistence is None:
         return None
     for path in damaged:
-        persistence._mark_incomplete(path, None)
+        compat.mark_incomplete(persistence, path)
     return "made again, damaged: " + "; ".join(f"{path} ({why})" for path, why in damaged.items())
 
 
@@ -223,31 +224,14 @@ def _unchanged(record: dict[str, str]) -> bool:
         return False
 
 
-def snakemake_file_persistence(workflow):
-    """Snakemake's own FilePersistence for this working directory, made as ``Workflow._prepare_dag``
-    makes it on the main process (``.snakemake``, the run's conda and apptainer prefixes); None
-    when the run keeps its records in a database (``--persistence-backend db``)."""
-    from snakemake.persistence.file import FilePersistence
-    from snakemake.settings.types import PersistenceBackend
-
-    if workflow.workflow_settings.persistence_backend != PersistenceBackend.FILE:
-        return None
-    deployment = workflow.deployment_settings
-    return FilePersistence(
-        nolock=True,
-        conda_prefix=getattr(deployment, "conda_prefix", None),
-        singularity_prefix=getattr(deployment, "apptainer_prefix", None),
-    )
-
-
 def keep_finished_outputs(workflow, config: dict) -> str | None:
     """Called when the Snakefile is parsed on the main process, before Snakemake reads its
     incomplete markers to build the DAG (``DAG.check_incomplete``): a run killed after a job's
     rule script ended (its record written, every output complete) but before Snakemake took note
     leaves the outputs marked incomplete, and ``rerun-incomplete`` would make them again. For each
     job whose record's outputs all still have the recorded sha256, remove Snakemake's markers of
-    them (its ``_filter_incomplete_keys`` / ``_unmark_incomplete``, keyed by the output's path as
-    the rule names it); any other stays incomplete, e.g. an output rewritten since (by another
+    them (``compat.incomplete_among`` / ``compat.unmark_incomplete``, keyed by the output's path
+    as the rule names it); any other stays incomplete, e.g. an output rewritten since (by another
     run, or by hand), and is made again. Nothing is done while a run holds the lock (its jobs'
     markers are its own). Snakemake has no metadata of a job it never saw end, so a job is kept
     only when the run's validated ``config`` is the one it ran under (its record's digest): after
@@ -258,15 +242,15 @@ def keep_finished_outputs(workflow, config: dict) -> str | None:
         return None
     if not (INCOMPLETE_DIR.is_dir() and any(p.is_file() for p in INCOMPLETE_DIR.rglob("*"))):
         return None  # nothing marked: no persistence opened (no .snakemake made by --lint)
-    persistence = snakemake_file_persistence(workflow)
+    persistence = compat.file_persistence(workflow)
     if persistence is None:
         return None
     kept, digest = 0, config_digest(config)
     for record in records:
-        marked = persistence._filter_incomplete_keys(record["outputs"])
+        marked = compat.incomplete_among(persistence, record["outputs"])
         if marked and record.get("config") == digest and _unchanged(record["outputs"]):
             for key in marked:
-                persistence._unmark_incomplete(key)
+                compat.unmark_incomplete(persistence, key)
             kept += len(marked)
     if not kept:
         return None
