@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from transfer_tsc import data
 from transfer_tsc.errors import InputError
@@ -364,6 +363,8 @@ def wilcoxon_p(x: Sequence[float], y: Sequence[float], tolerance: float = TIE_TO
     d[np.abs(d) <= tolerance] = 0.0
     if not np.any(d != 0):
         return float("nan")
+    from scipy import stats  # imported when used: Snakemake imports this module
+
     return float(stats.wilcoxon(d, alternative="two-sided").pvalue)
 
 

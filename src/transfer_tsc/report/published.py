@@ -37,7 +37,6 @@ from importlib import resources
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from transfer_tsc import data, study
 from transfer_tsc.report import analysis
@@ -206,6 +205,8 @@ def neighbour_agreement(
         m = min(k, len(a))
         rank_a = a.set_index("source")["rank"]
         rank_b = b.set_index("source")["rank"].reindex(rank_a.index)
+        from scipy import stats  # imported when used: Snakemake imports this module
+
         rho = float(stats.spearmanr(rank_a, rank_b).statistic) if len(a) >= 2 else np.nan
         rows.append(
             {
@@ -254,6 +255,35 @@ def _median(values) -> float:
     return float(np.median(values)) if values.size else np.nan
 
 
+def _accuracy_rows(
+    section: str, frame: pd.DataFrame, n_missing: int, mean_note: str, median_note: str
+) -> list[dict]:
+    """The rows ``mean test accuracy`` (value: ours - published), ``mean absolute difference``
+    and ``median absolute difference`` of ``frame``'s ``ours`` and ``published`` accuracies."""
+    ours, theirs = _mean(frame["ours"]), _mean(frame["published"])
+    absolute = (frame["ours"] - frame["published"]).abs()
+    counts = {"n": len(frame), "n_missing": n_missing}
+    return [
+        _row(
+            section,
+            "mean test accuracy",
+            ours=ours,
+            published=theirs,
+            value=ours - theirs,
+            note="value: ours - published",
+            **counts,
+        ),
+        _row(section, "mean absolute difference", value=_mean(absolute), note=mean_note, **counts),
+        _row(
+            section,
+            "median absolute difference",
+            value=_median(absolute),
+            note=median_note,
+            **counts,
+        ),
+    ]
+
+
 def comparison(
     ours: Results,
     paper: Results,
@@ -299,67 +329,17 @@ def comparison(
                 value=item.difference,
             )
         )
-    absolute = scratch["difference"].abs()
-    rows += [
-        _row(
-            "scratch",
-            "mean test accuracy",
-            ours=_mean(scratch["ours"]),
-            published=_mean(scratch["published"]),
-            value=_mean(scratch["ours"]) - _mean(scratch["published"]),
-            n=len(scratch),
-            n_missing=missing,
-            note="value: ours - published",
-        ),
-        _row(
-            "scratch",
-            "mean absolute difference",
-            value=_mean(absolute),
-            n=len(scratch),
-            n_missing=missing,
-            note="mean of |ours - published| over datasets",
-        ),
-        _row(
-            "scratch",
-            "median absolute difference",
-            value=_median(absolute),
-            n=len(scratch),
-            n_missing=missing,
-            note="median of |ours - published| over datasets",
-        ),
-    ]
+    rows += _accuracy_rows(
+        "scratch",
+        scratch,
+        missing,
+        "mean of |ours - published| over datasets",
+        "median of |ours - published| over datasets",
+    )
 
     pairs = transfer_pairs(ours, paper, shared)
-    absolute = (pairs["ours"] - pairs["published"]).abs()
     left_out = f"pairs of shared datasets not run: {n_pairs - len(pairs)}"
-    rows += [
-        _row(
-            "transfer",
-            "mean test accuracy",
-            ours=_mean(pairs["ours"]),
-            published=_mean(pairs["published"]),
-            value=_mean(pairs["ours"]) - _mean(pairs["published"]),
-            n=len(pairs),
-            n_missing=n_pairs - len(pairs),
-            note="value: ours - published",
-        ),
-        _row(
-            "transfer",
-            "mean absolute difference",
-            value=_mean(absolute),
-            n=len(pairs),
-            n_missing=n_pairs - len(pairs),
-            note=left_out,
-        ),
-        _row(
-            "transfer",
-            "median absolute difference",
-            value=_median(absolute),
-            n=len(pairs),
-            n_missing=n_pairs - len(pairs),
-            note=left_out,
-        ),
-    ]
+    rows += _accuracy_rows("transfer", pairs, n_pairs - len(pairs), left_out, left_out)
     gains = pairs.dropna(subset=["ours_gain", "published_gain"])
     ours_sign, paper_sign = gain_sign(gains["ours_gain"]), gain_sign(gains["published_gain"])
     rows.append(

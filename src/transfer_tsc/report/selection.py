@@ -59,7 +59,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from transfer_tsc import study
 from transfer_tsc.errors import InputError
@@ -117,12 +116,16 @@ def _tau(function, ranking: np.ndarray, accuracy: np.ndarray) -> float:
 
 def kendall_tau(ranking, accuracy) -> float:
     """Kendall's tau-b between a method's ranking scores and the fine-tuned accuracies."""
+    from scipy import stats  # imported when used: Snakemake imports this module
+
     return _tau(stats.kendalltau, np.asarray(ranking, float), np.asarray(accuracy, float))
 
 
 def weighted_tau(ranking, accuracy) -> float:
     """The LogME paper's weighted Kendall tau: ``scipy.stats.weightedtau`` with its defaults
     (hyperbolic weigher 1 / (rank + 1), averaged over ranking by either variable)."""
+    from scipy import stats  # imported when used: Snakemake imports this module
+
     return _tau(stats.weightedtau, np.asarray(ranking, float), np.asarray(accuracy, float))
 
 
