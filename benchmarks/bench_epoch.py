@@ -42,6 +42,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import fresh_process
 from fresh_process import load_average, measure, paper_fit_callbacks, plateau_callback
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -266,14 +267,9 @@ def main() -> None:
         default=None,
         help="only the runners whose label contains one of these words",
     )
-    parser.add_argument(
-        "--aeon-path", default=None, help="extra PYTHONPATH where aeon is installed"
-    )
-    parser.add_argument("--json", default=None, help="also write every measurement here")
-    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    fresh_process.add_child_arguments(parser)
     args = parser.parse_args()
-    if args.child:
-        print(json.dumps(_child(json.loads(args.child))), flush=True)
+    if fresh_process.answer_child(args, _child):
         return
 
     import pandas as pd

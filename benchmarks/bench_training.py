@@ -42,6 +42,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import fresh_process
 from fresh_process import load_average, measure, paper_fit_callbacks, plateau_callback
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -203,14 +204,9 @@ def main() -> None:
         default=12000,
         help="skip an S whose peak memory, scaled from the previous S, exceeds this",
     )
-    parser.add_argument(
-        "--aeon-path", default=None, help="extra PYTHONPATH where aeon is installed"
-    )
-    parser.add_argument("--json", default=None, help="also write every measurement here")
-    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    fresh_process.add_child_arguments(parser)
     args = parser.parse_args()
-    if args.child:
-        print(json.dumps(_child(json.loads(args.child))), flush=True)
+    if fresh_process.answer_child(args, _child):
         return
 
     root = Path(args.root)

@@ -8,10 +8,12 @@ compiled graphs, thread pools or Keras backend, and its peak memory is its own.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 
 
 def measure(script: str, spec: dict, backend: str, extra_path: str | None = None) -> dict:
@@ -31,6 +33,24 @@ def measure(script: str, spec: dict, backend: str, extra_path: str | None = None
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
         return {**spec, "backend": backend, "error": " | ".join(tail)}
     return {**json.loads(lines[-1]), "backend": backend}
+
+
+def add_child_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every such benchmark takes: ``--aeon-path``, ``--json`` and the hidden
+    ``--child`` (the spec a fresh process measures)."""
+    parser.add_argument(
+        "--aeon-path", default=None, help="extra PYTHONPATH where aeon is installed"
+    )
+    parser.add_argument("--json", default=None, help="also write every measurement here")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+
+
+def answer_child(args: argparse.Namespace, child: Callable[[dict], dict]) -> bool:
+    """In a child process (``--child`` given): print ``child(spec)`` as one JSON line. Whether
+    this is one (then the script has nothing more to do)."""
+    if args.child:
+        print(json.dumps(child(json.loads(args.child))), flush=True)
+    return bool(args.child)
 
 
 def load_average() -> str:

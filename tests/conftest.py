@@ -24,14 +24,15 @@ def ucr_root() -> Path:
     return UCR_ROOT
 
 
-def run_snakemake(
-    workdir: Path, config: dict, *args: str, timeout: int = 900, check: bool = True
-) -> subprocess.CompletedProcess:
-    """Run the project's Snakefile in ``workdir`` with ``config`` as an overlay config file."""
+def snakefile_command(
+    workdir: Path, config: dict, *args: str, config_name: str = "test-config.yaml"
+) -> list[str]:
+    """The command that runs the project's Snakefile in ``workdir`` (made if missing) on 2 cores
+    with ``config`` as an overlay config file, written there as ``config_name``."""
     workdir.mkdir(parents=True, exist_ok=True)
-    config_path = workdir / "test-config.yaml"
+    config_path = workdir / config_name
     config_path.write_text(yaml.safe_dump(config))
-    command = [
+    return [
         str(VENV_BIN / "snakemake"),
         "-s",
         str(REPO / "Snakefile"),
@@ -43,6 +44,13 @@ def run_snakemake(
         "2",
         *args,
     ]
+
+
+def run_snakemake(
+    workdir: Path, config: dict, *args: str, timeout: int = 900, check: bool = True
+) -> subprocess.CompletedProcess:
+    """Run the project's Snakefile in ``workdir`` with ``config`` as an overlay config file."""
+    command = snakefile_command(workdir, config, *args)
     env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
     if check and result.returncode != 0:

@@ -505,6 +505,19 @@ def assert_refused(result, *messages: str, traceback: bool = False):
         assert "Traceback" not in result.stderr, result.stderr[-3000:]
 
 
+def assert_each_job_failed(run: Path, result, messages, logs: list[str], outputs: list[str]):
+    """A ``--keep-going`` run in ``run`` whose jobs each stopped on bad input: every message on
+    stderr as ``Error: <message>``, each job's log (``logs``) with its one error line and no
+    traceback, none of ``outputs`` written."""
+    assert_refused(result, *(f"Error: {m}" for m in messages), traceback=True)
+    # the scripts end with exit 1, not an exception: no Python traceback from our code
+    assert "Traceback (most recent call last)" not in result.stderr
+    for log_path, output in zip(logs, outputs, strict=True):
+        log = (run / log_path).read_text()
+        assert log.count("Error: ") == 1 and "Traceback" not in log
+        assert not (run / output).exists()
+
+
 PARSE_TIME = ["missing_train", "missing_test", "folder_name_differs"]
 
 
@@ -570,13 +583,13 @@ def test_snakemake_jobs_stop_on_bad_files_with_the_message(tmp_path):
         "finetune": {"epochs": 1},
     }
     result = snakemake(tmp_path / "run", config, "--keep-going", "results/scratch_accuracy.csv")
-    assert_refused(result, *(f"Error: {m}" for m in messages.values()), traceback=True)
-    # the scripts end with exit 1, not an exception: no Python traceback from our code
-    assert "Traceback (most recent call last)" not in result.stderr
-    for dataset in datasets:
-        log = (tmp_path / f"run/logs/pretrain/{dataset}.log").read_text()
-        assert log.count("Error: ") == 1 and "Traceback" not in log
-        assert not (tmp_path / f"run/results/pretrain/{dataset}/model.h5").exists()
+    assert_each_job_failed(
+        tmp_path / "run",
+        result,
+        messages.values(),
+        logs=[f"logs/pretrain/{dataset}.log" for dataset in datasets],
+        outputs=[f"results/pretrain/{dataset}/model.h5" for dataset in datasets],
+    )
 
 
 @pytest.mark.workflow

@@ -25,6 +25,9 @@ PRETRAINED = ["ItalyPowerDemand", "MoteStrain"]  # a partial study: two models o
 HELD_OUT = "BME"
 # next to distance when the sources have models: dtw_rank, then each score and its rank
 SCORE_COLUMNS = ["dtw_rank", *[c for score in SCORES for c in (score, f"{score}_rank")]]
+# the table's columns before the scores and after them
+RANKING_COLUMNS = ["dataset", "rank", "source", "distance"]
+SOURCE_COLUMNS = ["source_classes", "source_train_size"]
 
 
 def transfer_tsc(*args: str, cwd=None) -> subprocess.CompletedProcess:
@@ -37,6 +40,13 @@ def transfer_tsc(*args: str, cwd=None) -> subprocess.CompletedProcess:
         timeout=600,
         cwd=cwd,
         env=env,
+    )
+
+
+def recommend(ucr_root, study, *args: str) -> subprocess.CompletedProcess:
+    """``transfer-tsc recommend`` of the held-out dataset against the results folder ``study``."""
+    return transfer_tsc(
+        "recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(study), *args
     )
 
 
@@ -91,28 +101,10 @@ def expected_ranking(ucr_root, study_dir) -> pd.DataFrame:
 def test_ranking_equals_the_distance_function_and_the_csv(study, ucr_root, tmp_path):
     study_dir, _ = study
     out = tmp_path / "recommendations.csv"
-    result = transfer_tsc(
-        "recommend",
-        "--dataset",
-        str(ucr_root / HELD_OUT),
-        "--study",
-        str(study_dir / "results"),
-        "--top",
-        "0",
-        "--out",
-        str(out),
-    )
+    result = recommend(ucr_root, study_dir / "results", "--top", "0", "--out", str(out))
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out)
-    assert list(table.columns) == [
-        "dataset",
-        "rank",
-        "source",
-        "distance",
-        *SCORE_COLUMNS,
-        "source_classes",
-        "source_train_size",
-    ]
+    assert list(table.columns) == [*RANKING_COLUMNS, *SCORE_COLUMNS, *SOURCE_COLUMNS]
     expected = expected_ranking(ucr_root, study_dir)
     assert table["source"].tolist() == expected["source"].tolist()
     assert sorted(table["source"]) == STUDY
@@ -139,12 +131,9 @@ def test_ranking_equals_the_distance_function_and_the_csv(study, ucr_root, tmp_p
     assert "no pre-trained model (yet) for Coffee, ECG200" in picked
 
     # --no-scores: the ranking alone, as before the scores (no model is loaded)
-    top2 = transfer_tsc(
-        "recommend",
-        "--dataset",
-        str(ucr_root / HELD_OUT),
-        "--study",
-        str(study_dir / "results"),
+    top2 = recommend(
+        ucr_root,
+        study_dir / "results",
         "--top",
         "2",
         "--no-scores",
@@ -155,14 +144,7 @@ def test_ranking_equals_the_distance_function_and_the_csv(study, ucr_root, tmp_p
     rows, picked = terminal(top2.stdout)
     assert len(rows) == 2 and picked == f"dtw picks {table.loc[0, 'source']}"
     top2_table = pd.read_csv(tmp_path / "top2.csv")
-    assert list(top2_table.columns) == [
-        "dataset",
-        "rank",
-        "source",
-        "distance",
-        "source_classes",
-        "source_train_size",
-    ]
+    assert list(top2_table.columns) == [*RANKING_COLUMNS, *SOURCE_COLUMNS]
     pd.testing.assert_frame_equal(top2_table, table[top2_table.columns].head(2))
 
 
@@ -173,30 +155,10 @@ def test_ranked_by_a_transferability_score(study, ucr_root, tmp_path):
     study_dir, _ = study
     results = study_dir / "results"
     out = tmp_path / "logme.csv"
-    result = transfer_tsc(
-        "recommend",
-        "--dataset",
-        str(ucr_root / HELD_OUT),
-        "--study",
-        str(results),
-        "--top",
-        "0",
-        "--score",
-        "logme",
-        "--out",
-        str(out),
-    )
+    result = recommend(ucr_root, results, "--top", "0", "--score", "logme", "--out", str(out))
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out)
-    assert list(table.columns) == [
-        "dataset",
-        "rank",
-        "source",
-        "distance",
-        *SCORE_COLUMNS,
-        "source_classes",
-        "source_train_size",
-    ]
+    assert list(table.columns) == [*RANKING_COLUMNS, *SCORE_COLUMNS, *SOURCE_COLUMNS]
     assert table["rank"].tolist() == [1, 2, 3, 4]
     scored = table["source"].isin(PRETRAINED)
     assert scored.tolist() == [True, True, False, False]  # the scored sources first
@@ -242,18 +204,8 @@ def test_ranked_by_a_transferability_score(study, ucr_root, tmp_path):
     ) in picked
 
     # --top 1 cuts the logme order, and the ranks are still among all the sources
-    top1 = transfer_tsc(
-        "recommend",
-        "--dataset",
-        str(ucr_root / HELD_OUT),
-        "--study",
-        str(results),
-        "--top",
-        "1",
-        "--score",
-        "hscore",
-        "--out",
-        str(tmp_path / "hscore.csv"),
+    top1 = recommend(
+        ucr_root, results, "--top", "1", "--score", "hscore", "--out", str(tmp_path / "hscore.csv")
     )
     assert top1.returncode == 0, top1.stderr
     first = pd.read_csv(tmp_path / "hscore.csv")
@@ -275,33 +227,14 @@ def test_prototypes_only_study(study, ucr_root, tmp_path):
     only = tmp_path / "results"
     shutil.copytree(study_dir / "results/prototypes", only / "prototypes")
     out = tmp_path / "dtw.csv"
-    dtw = transfer_tsc(
-        "recommend",
-        "--dataset",
-        str(ucr_root / HELD_OUT),
-        "--study",
-        str(only),
-        "--top",
-        "0",
-        "--out",
-        str(out),
-    )
+    dtw = recommend(ucr_root, only, "--top", "0", "--out", str(out))
     assert dtw.returncode == 0, dtw.stderr
     table = pd.read_csv(out)
-    assert list(table.columns) == [
-        "dataset",
-        "rank",
-        "source",
-        "distance",
-        "source_classes",
-        "source_train_size",
-    ]
+    assert list(table.columns) == [*RANKING_COLUMNS, *SOURCE_COLUMNS]
     assert table["source"].tolist() == expected_ranking(ucr_root, study_dir)["source"].tolist()
     assert terminal(dtw.stdout)[1] == f"dtw picks {table.loc[0, 'source']}"
     assert "no transferability scores" in dtw.stderr
-    refused = transfer_tsc(
-        "recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(only), "--score", "leep"
-    )
+    refused = recommend(ucr_root, only, "--score", "leep")
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert refused.stderr.startswith("Error: --score leep needs the sources' pre-trained models")
 
@@ -310,12 +243,9 @@ def test_prototypes_only_study(study, ucr_root, tmp_path):
 def test_finetune_on_a_partial_study(study, ucr_root, tmp_path):
     study_dir, _ = study
     out = tmp_path / "finetuned.csv"
-    result = transfer_tsc(
-        "recommend",
-        "--dataset",
-        str(ucr_root / HELD_OUT),
-        "--study",
-        str(study_dir / "results"),
+    result = recommend(
+        ucr_root,
+        study_dir / "results",
         "--top",
         "3",
         "--score",
@@ -424,23 +354,17 @@ def test_errors_name_the_file(study, ucr_root, tmp_path):
 
     empty = tmp_path / "empty_results"
     empty.mkdir()
-    nothing = transfer_tsc(
-        "recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(empty)
-    )
+    nothing = recommend(ucr_root, empty)
     assert nothing.returncode == 1 and "no source to rank" in nothing.stderr
 
-    no_study = transfer_tsc(
-        "recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(tmp_path / "none")
-    )
+    no_study = recommend(ucr_root, tmp_path / "none")
     assert no_study.returncode == 1 and str(tmp_path / "none") in no_study.stderr
 
     # a corrupt prototype file is refused by name
     broken = tmp_path / "broken/results"
     shutil.copytree(study_dir / "results/prototypes", broken / "prototypes")
     (broken / "prototypes/Coffee.h5").write_bytes(b"not hdf5")
-    corrupt = transfer_tsc(
-        "recommend", "--dataset", str(ucr_root / HELD_OUT), "--study", str(broken)
-    )
+    corrupt = recommend(ucr_root, broken)
     assert corrupt.returncode == 1 and "Coffee.h5" in corrupt.stderr
     assert "Traceback" not in corrupt.stderr
 

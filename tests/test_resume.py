@@ -26,7 +26,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
+from conftest import snakefile_command
 
 REPO = Path(__file__).resolve().parents[1]
 UCR = REPO.parent / "shared/ucr/UCRArchive_2018"
@@ -135,21 +135,7 @@ DBA_RULES = ("dba", "prototypes", "class_prototypes")
 
 
 def snakemake_command(workdir: Path, *targets: str, config: dict = CONFIG) -> list[str]:
-    workdir.mkdir(parents=True, exist_ok=True)
-    config_path = workdir / "config.yaml"
-    config_path.write_text(yaml.safe_dump(config))
-    return [
-        str(VENV_BIN / "snakemake"),
-        "-s",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(config_path),
-        "--cores",
-        "2",
-        *targets,
-    ]
+    return snakefile_command(workdir, config, *targets, config_name="config.yaml")
 
 
 def run_to_end(workdir: Path, *targets: str) -> str:

@@ -98,13 +98,20 @@ def _labels(labels: np.ndarray, n: int | None = None) -> tuple[np.ndarray, int]:
     return index.reshape(-1).astype(np.intp), int(classes.size)
 
 
+def _matrix(values: np.ndarray, name: str, shape: str) -> np.ndarray:
+    """``values`` (called ``name``) checked to be a finite ``shape`` array (2-D, at least one
+    column), as float64."""
+    m = np.asarray(values, dtype=np.float64)
+    if m.ndim != 2 or m.shape[1] < 1:
+        raise ScoreInputError(f"{name} must be an {shape} array, got shape {m.shape}")
+    if not np.all(np.isfinite(m)):
+        raise ScoreInputError(f"{name} contain NaN or infinite values")
+    return m
+
+
 def _probabilities(probabilities: np.ndarray) -> np.ndarray:
     """``probabilities`` checked (n x Z, finite, >= 0, rows sum to 1) and renormalised, float64."""
-    p = np.asarray(probabilities, dtype=np.float64)
-    if p.ndim != 2 or p.shape[1] < 1:
-        raise ScoreInputError(f"probabilities must be an n x Z array, got shape {p.shape}")
-    if not np.all(np.isfinite(p)):
-        raise ScoreInputError("probabilities contain NaN or infinite values")
+    p = _matrix(probabilities, "probabilities", "n x Z")
     if np.any(p < 0):
         raise ScoreInputError("probabilities contain negative values")
     sums = p.sum(axis=1)
@@ -119,12 +126,7 @@ def _probabilities(probabilities: np.ndarray) -> np.ndarray:
 
 def _features(features: np.ndarray) -> np.ndarray:
     """``features`` checked (n x D, finite), float64."""
-    f = np.asarray(features, dtype=np.float64)
-    if f.ndim != 2 or f.shape[1] < 1:
-        raise ScoreInputError(f"features must be an n x D array, got shape {f.shape}")
-    if not np.all(np.isfinite(f)):
-        raise ScoreInputError("features contain NaN or infinite values")
-    return f
+    return _matrix(features, "features", "n x D")
 
 
 # --------------------------------------------------------------------------- LEEP and NCE

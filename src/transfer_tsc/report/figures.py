@@ -184,6 +184,23 @@ def _square_limits(ax, values: np.ndarray) -> None:
     ax.set_aspect("equal")
 
 
+def _dots(ax, x, y, label: str, color: str = "#1f77b4", **style) -> None:
+    """One dot per dataset at (``x``, ``y``) as the scatter figures draw them (seaborn, black
+    edges), under ``label`` in the legend; ``style``: more of ``sns.scatterplot``'s keywords."""
+    sns.scatterplot(
+        x=x,
+        y=y,
+        ax=ax,
+        color=color,
+        s=40,
+        alpha=0.85,
+        edgecolor="black",
+        linewidth=0.4,
+        label=label,
+        **style,
+    )
+
+
 def aggregates_figure(table: pd.DataFrame, pairs: str = "") -> Figure:
     """Fig. 5: per target, the minimum, median and maximum fine-tuned accuracy over sources
     against the accuracy from scratch, with the diagonal (above it transfer helps)."""
@@ -195,18 +212,7 @@ def aggregates_figure(table: pd.DataFrame, pairs: str = "") -> Figure:
     for column, (name, colour, marker) in AGGREGATE_STYLE.items():
         y = _percent(present[column])
         everything.append(y)
-        sns.scatterplot(
-            x=x,
-            y=y,
-            ax=ax,
-            color=colour,
-            marker=marker,
-            s=40,
-            alpha=0.85,
-            edgecolor="black",
-            linewidth=0.4,
-            label=f"{name} over sources",
-        )
+        _dots(ax, x, y, f"{name} over sources", color=colour, marker=marker)
     _square_limits(ax, np.concatenate(everything))
     ax.set_xlabel("test accuracy trained from scratch (%)")
     ax.set_ylabel("test accuracy fine-tuned from a source (%)")
@@ -243,17 +249,7 @@ def dtw_vs_random_figure(
     figure = _figure(6.4, 6.4)
     ax = figure.add_subplot()
     x, y = _percent(rows["random_accuracy"]), _percent(rows["dtw_accuracy"])
-    sns.scatterplot(
-        x=x,
-        y=y,
-        ax=ax,
-        color="#1f77b4",
-        s=40,
-        alpha=0.85,
-        edgecolor="black",
-        linewidth=0.4,
-        label=f"target datasets (n = {len(rows)})",
-    )
+    _dots(ax, x, y, f"target datasets (n = {len(rows)})")
     gains = second_nn_gains(table, second_nn_gain)
     if len(gains):
         gx, gy = _percent(gains["random_accuracy"]), _percent(gains["second_accuracy"])
@@ -391,17 +387,7 @@ def published_comparison_figure(table: pd.DataFrame, label_limit: int = 25) -> F
         ax.set_title("Accuracy trained from scratch: ours vs published")
         return figure
     x, y = _percent(rows["published"]), _percent(rows["ours"])
-    sns.scatterplot(
-        x=x,
-        y=y,
-        ax=ax,
-        color="#1f77b4",
-        s=40,
-        alpha=0.85,
-        edgecolor="black",
-        linewidth=0.4,
-        label=f"datasets (n = {len(rows)})",
-    )
+    _dots(ax, x, y, f"datasets (n = {len(rows)})")
     if len(rows) <= label_limit:
         for name, px, py in zip(rows["dataset"], x, y):
             ax.annotate(str(name), (px, py), xytext=(4, 3), textcoords="offset points", fontsize=8)

@@ -120,6 +120,33 @@ def _seed_everything(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
+def _train_and_evaluate(
+    models: list,
+    dataset: Dataset,
+    recipe: Recipe,
+    checkpoint: str | Path | None,
+    log: Callable[[str], None],
+    label: str,
+) -> list[Outcome]:
+    """Train ``models`` together on ``dataset``'s train set (``train_together``), then evaluate
+    each on its test set; one outcome per model, in order."""
+    results = train_together(
+        models,
+        dataset.network_input("train"),
+        dataset.y_train,
+        dataset.n_classes,
+        recipe,
+        checkpoint=checkpoint,
+        log=log,
+        label=label,
+    )
+    x_test = dataset.network_input("test")
+    return [
+        Outcome.evaluated(model, x_test, dataset.y_test, result)
+        for model, result in zip(models, results)
+    ]
+
+
 def pretrain(
     dataset: Dataset,
     recipe: Recipe,
@@ -130,17 +157,10 @@ def pretrain(
     check_trainable(dataset)
     _seed_everything(recipe.seed)
     model = NETWORK.build(dataset.n_classes, seed=recipe.seed)
-    (result,) = train_together(
-        [model],
-        dataset.network_input("train"),
-        dataset.y_train,
-        dataset.n_classes,
-        recipe,
-        checkpoint=checkpoint,
-        log=log,
-        label=f"[pretrain {dataset.name}] ",
+    (outcome,) = _train_and_evaluate(
+        [model], dataset, recipe, checkpoint, log, f"[pretrain {dataset.name}] "
     )
-    return model, Outcome.evaluated(model, dataset.network_input("test"), dataset.y_test, result)
+    return model, outcome
 
 
 def finetune(
@@ -160,22 +180,16 @@ def finetune(
     models = {}
     for name, path in source_models.items():
         models[name] = with_new_head(load_model(path), target.n_classes, seed=recipe.seed)
-    results = train_together(
+    outcomes = _train_and_evaluate(
         list(models.values()),
-        target.network_input("train"),
-        target.y_train,
-        target.n_classes,
+        target,
         recipe,
-        checkpoint=checkpoint,
-        log=log,
-        label=f"[finetune {'+'.join(models) if len(models) <= 3 else f'{len(models)} sources'} -> "
+        checkpoint,
+        log,
+        f"[finetune {'+'.join(models) if len(models) <= 3 else f'{len(models)} sources'} -> "
         f"{target.name}] ",
     )
-    x_test = target.network_input("test")
-    return {
-        name: (model, Outcome.evaluated(model, x_test, target.y_test, result))
-        for (name, model), result in zip(models.items(), results)
-    }
+    return {name: (model, outcome) for (name, model), outcome in zip(models.items(), outcomes)}
 
 
 def write_outcome(
