@@ -7,7 +7,7 @@ generators, ``write_variant_archive`` below):
 2. the SLURM submissions that dry run plans: group jobs plus the non-local jobs outside groups,
    against the goal of at most ~200;
 3. (as root, with SLURM installed) the start-up of one job inside SLURM on the single-node test
-   cluster of tests/slurm/cluster.py: from the job's start (``scontrol`` StartTime, whole
+   cluster of tests/workflow/slurm/cluster.py: from the job's start (``scontrol`` StartTime, whole
    seconds, so up to 1 s too long) to its shell command running, after the job step has re-read
    the Snakefile of the 85-dataset study; goal under 5 s.
 
@@ -79,8 +79,10 @@ rule probe:
 
 
 def load_cluster_module():
-    """tests/slurm/cluster.py: the single-node test cluster and the workflow copy."""
-    spec = importlib.util.spec_from_file_location("cluster", REPO / "tests/slurm/cluster.py")
+    """tests/workflow/slurm/cluster.py: the single-node test cluster and the workflow copy."""
+    spec = importlib.util.spec_from_file_location(
+        "cluster", REPO / "tests/workflow/slurm/cluster.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

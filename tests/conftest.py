@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +73,9 @@ def pytest_collection_modifyitems(config, items) -> None:
     """Tests that run Snakemake (``workflow``, ``slurm``) first: with ``-n 2 --dist loadfile``
     (pyproject.toml) the long files start at once and the short ones fill the gaps."""
     items.sort(key=lambda item: not item.get_closest_marker("workflow"))
+
+
+def job_counts(dry_run_output: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run as {rule: count}."""
+    table = dry_run_output.split("Job stats:")[1].split("total")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}

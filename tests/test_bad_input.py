@@ -688,7 +688,7 @@ A gather (`scratch_accuracy`, `transfer_accuracy`, `transferability_scores`, `ex
 checks every file it reads before it writes anything: columns, one row, numbers, accuracies
 within [0, 1], the dataset or pair its path names. The tables made before stay as they were.
 
-Damaged results of finished jobs (`tests/test_study_records.py`, `tests/test_zoo.py`): a
+Damaged results of finished jobs (`tests/workflow/test_study_records.py`, `tests/test_zoo.py`): a
 pre-trained model or prototypes file whose sha256 is no longer the one its job recorded
 (`results/records/`) is made again at the next run, with
 `Note: made again, damaged: results/pretrain/<Name>/model.h5 (its sha256 differs from the one
@@ -704,7 +704,7 @@ intact study)`.
 Not input errors, and also one line: a results folder that is read-only, or a full disk, stops
 the job writing there with `<file>: cannot write: No space left on device (the previous version,
 if any, is kept)` (or `Read-only file system`, `Permission denied`), and the files the job had
-made before stay as they were (`tests/test_study_records.py`).
+made before stay as they were (`tests/workflow/test_study_records.py`).
 
 Interrupted runs (kill, pre-emption, power loss) are not input errors: re-run the same command;
 see docs/resources.md, "Interruptions".

@@ -8,8 +8,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHORT_TRAINING, run_snakemake
-from test_workflow import job_counts
+from conftest import SHORT_TRAINING, job_counts, run_snakemake
 
 from transfer_tsc import data, study, transferability
 from transfer_tsc.errors import InputError

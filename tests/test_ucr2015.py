@@ -7,8 +7,7 @@ import csv
 
 import numpy as np
 import pytest
-from conftest import run_snakemake
-from test_workflow import job_counts
+from conftest import job_counts, run_snakemake
 
 from transfer_tsc import data, settings
 from transfer_tsc.errors import InputError

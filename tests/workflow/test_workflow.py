@@ -9,17 +9,11 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHORT_TRAINING, run_snakemake
+from conftest import SHORT_TRAINING, job_counts, run_snakemake
 
 pytestmark = pytest.mark.workflow  # every test here runs Snakemake
 
 DATASETS = ["Chinatown", "Coffee", "GunPoint"]
-
-
-def job_counts(dry_run_output: str) -> dict[str, int]:
-    """The 'Job stats' table of a dry run as {rule: count}."""
-    table = dry_run_output.split("Job stats:")[1].split("total")[0]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
 
 
 @pytest.fixture

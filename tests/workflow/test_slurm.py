@@ -41,7 +41,9 @@ from transfer_tsc.settings import DEMO_ROOT
 from transfer_tsc.study import batch_id
 from transfer_tsc.training.gpu_plan import group_size_for
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.workflow, pytest.mark.slurm]  # a real single-node SLURM runs Snakemake
 VENV_BIN = Path(sys.executable).parent
 SETUP = 'mkdir -p ~/.config/snakemake && ln -sfn "$PWD/profiles/slurm" ~/.config/snakemake/slurm'
 # Short training on top of demo.yaml, the three demo datasets (generated before the run): a
@@ -108,7 +110,9 @@ CONFIG = ("--configfile", "demo.yaml", "short.yaml")
 
 
 def _load_cluster_module():
-    spec = importlib.util.spec_from_file_location("slurm_cluster", REPO / "tests/slurm/cluster.py")
+    spec = importlib.util.spec_from_file_location(
+        "slurm_cluster", REPO / "tests/workflow/slurm/cluster.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -17,7 +17,7 @@ Bounds (per epoch e = 1, 2, ...):
 * losses, scan vs written out: ``LOSS_ATOL * 3**(e - 1)`` (2e-4, 6e-4, 1.8e-3, 5.4e-3). The
   two loops run the same operations, but XLA may fuse, and so sum, them in another order inside
   a loop body than in straight-line code: a reordering of the kind of a grouped convolution's
-  against separate ones, whose first-epoch rounding tests/test_training.py bounds by 2e-4;
+  against separate ones, whose first-epoch rounding tests/training/test_loop.py bounds by 2e-4;
   training amplifies rounding about 3x an epoch (README; there 4e-4, 1.2e-3, 4.7e-3 in epochs
   2-4 on an AMD EPYC, within this bound). Learning rates and best epochs: equal.
 * weights, scan vs written out, per array: ``||w_scan - w_unrolled|| <= WEIGHT_FRACTION *
@@ -42,7 +42,7 @@ Measured here (AMD EPYC, 2 cores): losses scan vs written out within 5e-8, weigh
 within 6.6e-3 of float32.
 
 The JAX runs happen in a fresh interpreter (``KERAS_BACKEND=jax``, ``JAX_PLATFORMS=cpu``):
-``python tests/test_engine_paths.py <ucr_root> <out.json> fp32|bf16``.
+``python tests/training/test_engines.py <ucr_root> <out.json> fp32|bf16``.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ import pytest
 
 from transfer_tsc.settings import default_recipe
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 GPU_CHECK = REPO / "benchmarks" / "gpu_check.py"
 # 20 train series of length 24, two classes: with batches of 8 each epoch is two scanned steps
 # and a last batch of 4, all in one call.

@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 from conftest import snakefile_command
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 UCR = REPO.parent / "shared/ucr/UCRArchive_2018"
 VENV_BIN = Path(sys.executable).parent
 ENV = {

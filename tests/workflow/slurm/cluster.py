@@ -9,8 +9,8 @@ its jobs still running (a run cut off by its time limit leaves them). A cluster 
 process left behind (its slurm.conf is still in /etc/slurm) is stopped when the next one starts.
 
 Use from Python (``with Cluster(tmp) as cluster:``) or from a shell, for trying the README by
-hand (as root): ``python tests/slurm/cluster.py start DIR`` ... ``python tests/slurm/cluster.py
-stop DIR``.
+hand (as root): ``python tests/workflow/slurm/cluster.py start DIR`` ...
+``python tests/workflow/slurm/cluster.py stop DIR``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ START_LIMIT_S = 120  # the daemons up and the node idle: 0.1-0.3 s measured
 COMMAND_LIMIT_S = 60  # one squeue, sinfo, scontrol or scancel: 0.02-0.1 s measured
 DRAIN_LIMIT_S = 60  # a cut-off run's jobs cancelled and gone from the queue: under 3 s measured
 CLUSTER_NAME = "transfer-tsc-test"
-HEADER = "# Single-node test cluster written by tests/slurm/cluster.py"
+HEADER = "# Single-node test cluster written by tests/workflow/slurm/cluster.py"
 
 SLURM_CONF = (
     HEADER

@@ -8,8 +8,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from conftest import SHORT_TRAINING, run_snakemake
-from test_workflow import job_counts
+from conftest import SHORT_TRAINING, job_counts, run_snakemake
 
 from transfer_tsc import settings, study
 from transfer_tsc.errors import InputError

@@ -19,7 +19,7 @@ of the lowest train loss; the batch-size cap.
   has travelled from the alone model, which models mixed up would not.
 
 The runs happen in a fresh interpreter per backend (the Keras backend is fixed when Keras is
-imported): ``python tests/test_training.py <ucr_root> <out>``.
+imported): ``python tests/training/test_loop.py <ucr_root> <out>``.
 """
 
 from __future__ import annotations

@@ -10,8 +10,7 @@ import re
 
 import pytest
 import yaml
-from conftest import REPO, SHORT_TRAINING, UCR_ROOT, run_snakemake
-from test_workflow import job_counts
+from conftest import REPO, SHORT_TRAINING, UCR_ROOT, job_counts, run_snakemake
 
 from transfer_tsc import data, demo, settings, study
 from transfer_tsc.errors import InputError
