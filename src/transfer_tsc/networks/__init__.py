@@ -5,6 +5,7 @@ input of shape (None, 1), a global-average-pooling layer named ``FEATURES`` and,
 softmax layer named ``HEAD`` with one unit per class. Fine-tuning (section III-B) replaces the
 head (``with_new_head``). A ``NetworkSpec`` holds a network's numbers without Keras; its
 builder is imported only when a model is built, so importing this package never imports Keras.
+The networks: the FCN of Wang et al. 2017 (``fcn``).
 """
 
 from __future__ import annotations
