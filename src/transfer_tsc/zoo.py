@@ -539,7 +539,7 @@ def describer(
     without either."""
     prototypes = {r.name: r.prototypes for r in references}
 
-    def describe(name: str) -> dict[str, object] | None:
+    def entry(name: str) -> dict[str, object] | None:
         if load is not None:
             try:
                 return describe(load(name))
@@ -550,4 +550,4 @@ def describer(
         path = prototypes.get(name)
         return describe_prototypes(path) if path is not None else None
 
-    return describe
+    return entry
