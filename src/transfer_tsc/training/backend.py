@@ -17,7 +17,7 @@ def use_backend(name: str) -> str:
         running = sys.modules["keras"].backend.backend()
         if running != name:
             raise RuntimeError(
-                f"Keras was imported on the {running} backend before select_backend({name!r})"
+                f"Keras was imported on the {running} backend before use_backend({name!r})"
             )
     import_keras_quietly()
     return name

@@ -23,7 +23,7 @@ from transfer_tsc import settings
 from transfer_tsc.console import Log, package_log_to, stamped_log
 from transfer_tsc.errors import PipelineError
 from transfer_tsc.io import write_refused
-from transfer_tsc.training.backend import import_keras_quietly, use_backend  # noqa: F401
+from transfer_tsc.training.backend import use_backend
 from transfer_tsc.workflow.recovery import (
     finished_in_this_run,
     record_finished,
