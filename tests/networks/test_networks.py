@@ -1,7 +1,7 @@
-"""Every registered network keeps the contract (``transfer_tsc.networks``): a global-average-
-pooling feature layer, a softmax head of one unit per class, the spec's parameter count,
-receptive field and saved channels, a head that ``with_new_head`` swaps; and the registry
-imports without Keras."""
+"""Every registered network (FCN, ResNet, Inception) keeps the contract
+(``transfer_tsc.networks``): a global-average-pooling feature layer, a softmax head of one unit
+per class, the spec's parameter count, receptive field (the longest path through the graph) and
+saved channels, a head that ``with_new_head`` swaps; and the registry imports without Keras."""
 
 from __future__ import annotations
 
@@ -57,20 +57,75 @@ def test_the_parameter_count_is_the_specs_formula(spec, n_classes):
     assert spec.build(n_classes, seed=0).count_params() == spec.params(n_classes)
 
 
-@SPECS
-def test_the_receptive_field_and_saved_channels_are_the_built_networks(spec):
+def _parents(layer) -> list:
+    """The layers whose outputs ``layer`` takes (its first call's)."""
+    return [node.operation for node in layer._inbound_nodes[0].parent_nodes]
+
+
+def _consumers(layer) -> list:
+    """The layers that take ``layer``'s output."""
+    return [node.operation for node in layer._outbound_nodes]
+
+
+def _receptive_fields(model) -> dict[str, int]:
+    """Per layer, the time steps one output of it sees: stride-1 layers on a graph, so 1 + the
+    largest sum of (width - 1) x dilation (a pooling: pool - 1) over the paths from the input."""
     import keras
 
-    model = spec.build(3, seed=0)
-    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv1D)]
-    assert all(c.strides == (1,) for c in convs)
-    # stride-1 convolutions in a chain: 1 + sum of (width - 1) x dilation
-    assert spec.receptive_field == 1 + sum(
-        (c.kernel_size[0] - 1) * c.dilation_rate[0] for c in convs
+    fields = {}
+    for layer in model.layers:  # in graph order: a layer's parents come first
+        if isinstance(layer, keras.layers.InputLayer):
+            fields[layer.name] = 1
+            continue
+        grows = 0
+        if isinstance(layer, keras.layers.Conv1D):
+            assert layer.strides == (1,)
+            grows = (layer.kernel_size[0] - 1) * layer.dilation_rate[0]
+        elif isinstance(layer, keras.layers.MaxPooling1D):
+            assert layer.strides == (1,)
+            grows = layer.pool_size[0] - 1
+        fields[layer.name] = max(fields[p.name] for p in _parents(layer)) + grows
+    return fields
+
+
+def _saved_channels(model) -> list[int]:
+    """The channels of each tensor the model keeps for the backward pass, as the spec counts
+    them (``NetworkSpec``): every convolution's, batch norm's, ReLU's, pooling's, addition's and
+    concatenation's output, except those only concatenated."""
+    import keras
+
+    kept = (
+        keras.layers.Conv1D,
+        keras.layers.BatchNormalization,
+        keras.layers.Activation,
+        keras.layers.MaxPooling1D,
+        keras.layers.Add,
+        keras.layers.Concatenate,
     )
-    kept = (keras.layers.Conv1D, keras.layers.BatchNormalization, keras.layers.Activation)
-    saved = [layer.output.shape[-1] for layer in model.layers if isinstance(layer, kept)]
-    assert saved == [c for block in spec.saved_channels for c in block]
+    return [
+        layer.output.shape[-1]
+        for layer in model.layers
+        if isinstance(layer, kept)
+        and not all(isinstance(c, keras.layers.Concatenate) for c in _consumers(layer))
+    ]
+
+
+@SPECS
+def test_the_receptive_field_and_saved_channels_are_the_built_networks(spec):
+    model = spec.build(3, seed=0)
+    (last,) = _parents(model.get_layer(FEATURES))
+    assert spec.receptive_field == _receptive_fields(model)[last.name]
+    saved = _saved_channels(model)
+    assert sorted(saved) == sorted(c for block in spec.saved_channels for c in block)
+    if spec is FCN_SPEC:  # a chain: in the layers' order
+        assert saved == [c for block in spec.saved_channels for c in block]
+
+
+def test_the_receptive_fields_are_the_longest_paths():
+    """FCN 8 + 5 + 3 - 2; ResNet 1 + 3 x (7 + 4 + 2), its 1x1 shortcuts shorter; Inception
+    1 + 6 x 39 through each module's 40-wide convolution (235, longer than GunPoint's 150: the
+    'same' padding lets such series train all the same, tests/networks/test_architectures.py)."""
+    assert [spec.receptive_field for spec in NETWORKS.values()] == [14, 40, 235]
 
 
 @SPECS
@@ -132,8 +187,18 @@ def test_the_built_fcn_has_the_gpu_plans_parameters():
 
 
 def test_an_unknown_network_is_refused_naming_the_known_ones():
-    with pytest.raises(InputError, match=r"unknown network 'resnet'; known networks: fcn"):
-        network("resnet")
+    with pytest.raises(
+        InputError, match=r"unknown network 'lstm'; known networks: fcn, inception, resnet$"
+    ):
+        network("lstm")
+
+
+def test_the_registry_holds_the_three_networks():
+    assert list(NETWORKS) == ["fcn", "resnet", "inception"]
+    for name, spec in NETWORKS.items():
+        assert network(name) is spec and spec.name == name
+        assert spec.features == 128
+    assert [spec.title for spec in NETWORKS.values()] == ["FCN", "ResNet", "Inception"]
 
 
 def test_a_spec_is_frozen():
@@ -145,6 +210,8 @@ def test_the_registry_and_the_gpu_plan_import_without_keras():
     code = (
         "import sys, transfer_tsc.networks, transfer_tsc.training.gpu_plan; "
         "assert 'keras' not in sys.modules, 'keras'; "
-        "assert 'transfer_tsc.networks.fcn' not in sys.modules, 'fcn'"
+        "assert 'transfer_tsc.networks.fcn' not in sys.modules, 'fcn'; "
+        "assert 'transfer_tsc.networks.resnet' not in sys.modules, 'resnet'; "
+        "assert 'transfer_tsc.networks.inception' not in sys.modules, 'inception'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
