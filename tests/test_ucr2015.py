@@ -40,6 +40,19 @@ def test_the_name_table_matches_the_inventory(ucr_root):
         assert table[old] == new, old
 
 
+def test_every_2018_name_is_a_dataset_of_the_2018_archive():
+    """The inventory covers 47 of the 85; the published results of the 128 datasets of 2018
+    (dl-4-tsc's results-ucr-128.csv, shipped as data) name them all."""
+    path = (
+        data.Path(__file__).parents[1] / "src/transfer_tsc/published/dl-4-tsc_results-ucr-128.csv"
+    )
+    with open(path) as f:
+        archive_2018 = {row["dataset_name"] for row in csv.DictReader(f)}
+    assert len(archive_2018) == 128
+    missing = sorted(set(data.ucr2015_names().values()) - archive_2018)
+    assert missing == []
+
+
 def test_ucr2015_on_the_2018_subset_skips_or_names_the_missing(ucr_root):
     known = data.list_datasets(ucr_root)
     expected = sorted(inventory_2015(ucr_root).values())
@@ -157,15 +170,15 @@ def test_the_config_keys_are_validated():
 @pytest.mark.workflow
 def test_a_dry_run_of_ucr2015_on_the_subset_plans_its_47(tmp_path, ucr_root):
     config = {"ucr_root": str(ucr_root), "datasets": "ucr2015", "datasets_missing": "skip"}
-    dry = run_snakemake(tmp_path, config, "results/scratch_accuracy.csv", "-n")
+    dry = run_snakemake(tmp_path, config, "results/fcn/scratch_accuracy.csv", "-n")
     assert job_counts(dry.stdout) == {"pretrain": 47, "scratch_accuracy": 1}
     for name in inventory_2015(ucr_root).values():
-        assert f"results/pretrain/{name}/metrics.csv" in dry.stdout, name
+        assert f"results/fcn/pretrain/{name}/metrics.csv" in dry.stdout, name
     assert "Warning: config key datasets: 38 of the 85 datasets of ucr2015" in dry.stderr
     refused = run_snakemake(
         tmp_path,
         {**config, "datasets_missing": "error"},
-        "results/scratch_accuracy.csv",
+        "results/fcn/scratch_accuracy.csv",
         "-n",
         check=False,
     )
@@ -191,7 +204,7 @@ def test_paper_yaml_is_the_paper_setup_and_plans_the_study(tmp_path, ucr_root):
     assert merged["analysis"]["names"] == 2015
     assert merged["finetune"]["sources"] == "all"
     config = {**paper, "ucr_root": str(ucr_root), "datasets_missing": "skip"}
-    dry = run_snakemake(tmp_path, config, "results/transfer_accuracy.csv", "-n")
+    dry = run_snakemake(tmp_path, config, "results/fcn/transfer_accuracy.csv", "-n")
     counts = job_counts(dry.stdout)
     assert counts["pretrain"] == 47 and counts["finetune"] == 47 * 46
     recipe = settings.recipe(merged, "finetune")

@@ -7,6 +7,11 @@ names. The readers here return them under the 2018 names the study uses, in the 
 ``analysis`` (``transfer``: rows source, columns target; ``scratch``: by dataset; ``neighbours``:
 ``target, rank, source, distance``, distance empty).
 
+``network_runs`` and ``network_summary`` read the from-scratch test accuracies other papers of
+the same authors published per dataset and run (``published/``, see its README): FCN and ResNet
+from github.com/hfawaz/dl-4-tsc, a single Inception network and the InceptionTime ensemble from
+github.com/hfawaz/InceptionTime, on the 2015 archive (85 datasets) and the 2018 one (128).
+
 ``comparison`` compares a run with them over the datasets both have (``shared``), as a long
 table of ``COMPARISON_COLUMNS``:
 
@@ -39,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from transfer_tsc import data, study
+from transfer_tsc.errors import InputError
 from transfer_tsc.report import analysis
 
 SOURCE = "github.com/hfawaz/bigdata18 at commit bf1bc3d"
@@ -97,6 +103,145 @@ def neighbours() -> pd.DataFrame:
     table["target"] = _to_2018(table["target"])
     table["source"] = _to_2018(table["source"])
     return table.sort_values(["target", "rank"]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- other networks
+
+NETWORKS = ("fcn", "resnet", "inception", "inceptiontime")
+ARCHIVES = ("ucr2015", "ucr2018")
+NETWORK_RUN_COLUMNS = ("dataset", "run", "accuracy")
+NETWORK_SUMMARY_COLUMNS = ("dataset", "mean", "std", "runs", "min", "max")
+DL4TSC = "github.com/hfawaz/dl-4-tsc at commit e0233ef"
+INCEPTIONTIME = "github.com/hfawaz/InceptionTime at commit 952d115"
+
+
+@dataclass(frozen=True)
+class NetworkSource:
+    """One network's published accuracies on one archive: the shipped file (``published/``),
+    the rows' ``classifier_name`` and ``archive_name``, and how many datasets and runs per
+    dataset the file holds for them."""
+
+    file: str
+    classifier: str
+    archive: str
+    datasets: int
+    runs: int
+    origin: str
+
+
+NETWORK_SOURCES: dict[tuple[str, str], NetworkSource] = {
+    ("fcn", "ucr2015"): NetworkSource("dl-4-tsc_results-uea.csv", "fcn", "TSC", 85, 10, DL4TSC),
+    ("resnet", "ucr2015"): NetworkSource(
+        "dl-4-tsc_results-uea.csv", "resnet", "TSC", 85, 10, DL4TSC
+    ),
+    ("fcn", "ucr2018"): NetworkSource(
+        "dl-4-tsc_results-ucr-128.csv", "fcn", "UCRArchive_2018", 128, 5, DL4TSC
+    ),
+    ("resnet", "ucr2018"): NetworkSource(
+        "dl-4-tsc_results-ucr-128.csv", "resnet", "UCRArchive_2018", 128, 5, DL4TSC
+    ),
+    ("inception", "ucr2018"): NetworkSource(
+        "InceptionTime_results-inception-128.csv",
+        "inception",
+        "UCRArchive_2018",
+        128,
+        5,
+        INCEPTIONTIME,
+    ),
+    ("inceptiontime", "ucr2015"): NetworkSource(
+        "InceptionTime_results-InceptionTime-85.csv", "InceptionTime", "TSC", 85, 1, INCEPTIONTIME
+    ),
+    ("inceptiontime", "ucr2018"): NetworkSource(
+        "InceptionTime_results-InceptionTime-128.csv",
+        "InceptionTime",
+        "UCRArchive_2018",
+        128,
+        1,
+        INCEPTIONTIME,
+    ),
+}
+
+
+def network_source(network: str, archive: str) -> NetworkSource:
+    """The shipped file of ``network`` on ``archive``; ``InputError`` for an unknown network or
+    archive, and for a single Inception network on the 2015 archive (not published)."""
+    if network not in NETWORKS:
+        raise InputError(
+            f"published accuracies: unknown network {network!r}, known: {', '.join(NETWORKS)}"
+        )
+    if archive not in ARCHIVES:
+        raise InputError(
+            f"published accuracies: unknown archive {archive!r}, known: {', '.join(ARCHIVES)}"
+        )
+    source = NETWORK_SOURCES.get((network, archive))
+    if source is None:
+        raise InputError(
+            f"published accuracies: no runs of {network} on {archive} are published "
+            f"({INCEPTIONTIME} has single Inception runs on ucr2018 only); published: "
+            + ", ".join(f"{n} on {a}" for n, a in NETWORK_SOURCES)
+        )
+    return source
+
+
+def network_runs(network: str, archive: str) -> pd.DataFrame:
+    """The published test accuracy (fraction) of ``network`` trained from scratch, per dataset
+    and run: columns ``dataset`` (2018 names; the 2015 archive's files are mapped as the paper's
+    results), ``run`` (the file's ``iteration``; always 0 for the ``inceptiontime`` ensemble, one
+    value per dataset) and ``accuracy``, sorted by dataset and run.
+
+    ``fcn`` / ``resnet``: ``dl-4-tsc_results-uea.csv`` (ucr2015, 10 runs) and
+    ``dl-4-tsc_results-ucr-128.csv`` (ucr2018, 5 runs); ``inception``:
+    ``InceptionTime_results-inception-128.csv`` (ucr2018, 5 runs); ``inceptiontime``:
+    ``InceptionTime_results-InceptionTime-85.csv`` (ucr2015) and ``-128.csv`` (ucr2018)."""
+    source = network_source(network, archive)
+    label = f"published/{source.file}"
+    frame = _frame(source.file)
+    rows = frame[
+        (frame["classifier_name"] == source.classifier) & (frame["archive_name"] == source.archive)
+    ]
+    runs = rows["iteration"].to_numpy(dtype=float)
+    accuracy = rows["accuracy"].to_numpy(dtype=float)
+    names = rows["dataset_name"].astype(str).tolist()
+    table = pd.DataFrame(
+        {
+            "dataset": _to_2018(names) if archive == "ucr2015" else names,
+            "run": runs.astype(int),
+            "accuracy": accuracy,
+        }
+    )
+    per_dataset = table.groupby("dataset")["run"].nunique()
+    problems = [
+        f"{len(per_dataset)} datasets, expected {source.datasets}"
+        if len(per_dataset) != source.datasets
+        else "",
+        f"runs per dataset {sorted(set(per_dataset))}, expected {source.runs}"
+        if len(per_dataset) and set(per_dataset) != {source.runs}
+        else "",
+        "a (dataset, run) twice" if table.duplicated(["dataset", "run"]).any() else "",
+        "a run that is no integer" if not np.array_equal(runs, np.round(runs)) else "",
+        "an accuracy outside 0 .. 1" if not ((accuracy >= 0) & (accuracy <= 1)).all() else "",
+    ]
+    problems = [p for p in problems if p]
+    if problems:
+        raise InputError(
+            f"{label} ({source.classifier}, {source.archive}): {'; '.join(problems)}; "
+            f"the file should be the one of {source.origin}"
+        )
+    return table.sort_values(["dataset", "run"]).reset_index(drop=True)[list(NETWORK_RUN_COLUMNS)]
+
+
+def network_summary(network: str, archive: str) -> pd.DataFrame:
+    """Per dataset of ``network_runs(network, archive)`` (same source files): ``dataset``,
+    ``mean``, ``std`` (sample standard deviation over the runs, ddof=1, NaN with one run),
+    ``runs``, ``min`` and ``max`` of the accuracy, sorted by dataset."""
+    runs = network_runs(network, archive)
+    summary = (
+        runs.groupby("dataset")["accuracy"]
+        .agg(mean="mean", std=lambda a: a.std(ddof=1), runs="size", min="min", max="max")
+        .reset_index()
+    )
+    summary["runs"] = summary["runs"].astype(int)
+    return summary[list(NETWORK_SUMMARY_COLUMNS)]
 
 
 @dataclass(frozen=True)
@@ -419,6 +564,88 @@ def comparison(
     return _table(rows)
 
 
+# The spread that counts as agreement with the published runs: within mean +- 2 standard
+# deviations over them, or within 2 points (the issue's reproduction goal).
+SPREAD_SDS, SPREAD_POINTS = 2.0, 0.02
+
+
+def network_comparison(
+    ours: pd.Series, network: str, allowed: Iterable[str] | None = None, note: str = ""
+) -> pd.DataFrame:
+    """Our from-scratch accuracies of ``network`` (resnet, inception) against its published
+    runs on the 2018 archive (``network_summary(network, "ucr2018")``: 5 runs a dataset), on
+    the datasets both have (among ``allowed`` when given): a ``scratch`` row per dataset (ours,
+    the published mean, value = ours - mean; the note gives the spread and whether ours is
+    within mean +- 2 sd or 2 points), and the rows of the mean and median absolute difference
+    and the count within the spread. Rows of ``COMPARISON_COLUMNS``; with no shared dataset one
+    ``datasets`` row says so."""
+    summary = network_summary(network, "ucr2018").set_index("dataset")
+    names = set(ours.index) & set(summary.index)
+    if allowed is not None:
+        names &= set(allowed)
+    shared = sorted(names)
+    source = DL4TSC if network != "inception" else INCEPTIONTIME
+    rows = [
+        _row(
+            "datasets",
+            "shared with the published runs",
+            n=len(shared),
+            n_missing=len(ours) - len(shared),
+            note=(
+                f"{len(shared)} of the run's {len(ours)} datasets have published {network} "
+                f"runs ({source})"
+                if shared
+                else "; ".join(filter(None, [f"no datasets with published {network} runs", note]))
+            ),
+        )
+    ]
+    if not shared:
+        return _table(rows)
+    frame = pd.DataFrame(
+        {
+            "dataset": shared,
+            "ours": ours.loc[shared].to_numpy(dtype=float),
+            "published": summary.loc[shared, "mean"].to_numpy(dtype=float),
+        }
+    )
+    within = []
+    for item, (_, published) in zip(frame.itertuples(), summary.loc[shared].iterrows()):
+        sd = 0.0 if np.isnan(published["std"]) else float(published["std"])
+        close = abs(item.ours - item.published) <= max(SPREAD_SDS * sd, SPREAD_POINTS)
+        within.append(close)
+        rows.append(
+            _row(
+                "scratch",
+                "test accuracy",
+                dataset=item.dataset,
+                ours=item.ours,
+                published=item.published,
+                value=item.ours - item.published,
+                note=f"published {item.published:.4f} +- {sd:.4f} over {published['runs']} runs; "
+                + ("within" if close else "outside")
+                + " mean +- 2 sd or 2 points",
+            )
+        )
+    rows += _accuracy_rows(
+        "scratch",
+        frame,
+        0,
+        "mean of |ours - published mean| over datasets",
+        "median of |ours - published mean| over datasets",
+    )
+    rows.append(
+        _row(
+            "scratch",
+            "within the published spread",
+            value=float(np.mean(within)),
+            n=int(np.sum(within)),
+            n_missing=len(within) - int(np.sum(within)),
+            note="datasets within the published mean +- 2 sd or 2 points (n), outside (n_missing)",
+        )
+    )
+    return _table(rows)
+
+
 def _table(rows: list[dict]) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
     for column in ("n", "n_missing"):
@@ -426,6 +653,12 @@ def _table(rows: list[dict]) -> pd.DataFrame:
     for column in ("ours", "published", "value"):
         table[column] = table[column].astype(float)
     return table
+
+
+def datasets_row(table: pd.DataFrame) -> pd.Series:
+    """The ``datasets`` row of a comparison table (``comparison`` or ``network_comparison``):
+    how many datasets it compares and a note."""
+    return table[table["section"] == "datasets"].iloc[0]
 
 
 def statistic(table: pd.DataFrame, section: str, name: str) -> pd.Series:
