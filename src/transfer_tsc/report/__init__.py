@@ -1,3 +1,3 @@
 """The paper's analyses (section V) as tables (``analysis``), the source-selection comparison
-(``selection``), their figures (``figures``) and the published results they are compared with
-(``published``)."""
+(``selection``), the gain of transfer compared across networks (``across_networks``), their
+figures (``figures``) and the published results they are compared with (``published``)."""
