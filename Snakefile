@@ -1,8 +1,11 @@
 # Transfer learning for time series classification (Ismail Fawaz et al., IEEE BigData 2018).
 #
-# UCR files -> pre-trained FCN per dataset -> fine-tuned FCN per (source, target) pair
-#           -> per-class DBA prototypes -> DTW distance between datasets -> analyses and report;
-#           pre-trained FCNs x each target's train split -> transferability scores (beyond the paper).
+# UCR files -> per network (config networks: the paper's FCN, ResNet, Inception), under
+#           results/<network>/: pre-trained model per dataset -> fine-tuned model per (source,
+#           target) pair -> analyses and report; pre-trained models x each target's train split
+#           -> transferability scores (beyond the paper);
+#        -> per-class DBA prototypes -> DTW distance between datasets (shared by the networks);
+#        -> with two or more networks: the agreement of their gains (results/across_networks/).
 import os
 import sys
 
@@ -30,6 +33,7 @@ include: "rules/similarity.smk"
 include: "rules/transferability.smk"
 include: "rules/analysis.smk"
 include: "rules/recommend.smk"
+include: "rules/across_networks.smk"
 
 
 # A damaged pre-trained model or prototypes file is made again (rules/common.smk).
@@ -40,32 +44,37 @@ rule all:
     default_target: True
     input:
         study_products(),
-        "results/scratch_accuracy.csv",
-        "results/transfer_accuracy.csv",
         "results/similarity/dtw_distance.csv",
         "results/similarity/neighbours.csv",
-        "results/transferability/scores.csv",
-        expand(
-            "results/analysis/{table}.csv",
-            table=[
-                "accuracy_variation",
-                "aggregates",
-                "dtw_vs_random",
-                "rank_curves",
-                "published_comparison",
-                "selection_methods",
-                "run_info",
-            ],
+        per_network("results/{network}/scratch_accuracy.csv"),
+        per_network("results/{network}/transfer_accuracy.csv"),
+        per_network("results/{network}/transferability/scores.csv"),
+        per_network(
+            expand(
+                "results/{{network}}/analysis/{table}.csv",
+                table=[
+                    "accuracy_variation",
+                    "aggregates",
+                    "dtw_vs_random",
+                    "rank_curves",
+                    "published_comparison",
+                    "selection_methods",
+                    "run_info",
+                ],
+            )
         ),
-        expand(
-            "results/analysis/{figure}.{ext}",
-            figure=[
-                "accuracy_variation",
-                "aggregates",
-                "dtw_vs_random",
-                "rank_curves",
-                "published_comparison",
-                "selection_methods",
-            ],
-            ext=["png", "svg"],
+        per_network(
+            expand(
+                "results/{{network}}/analysis/{figure}.{ext}",
+                figure=[
+                    "accuracy_variation",
+                    "aggregates",
+                    "dtw_vs_random",
+                    "rank_curves",
+                    "published_comparison",
+                    "selection_methods",
+                ],
+                ext=["png", "svg"],
+            )
         ),
+        across_networks_products(),

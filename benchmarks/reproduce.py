@@ -10,7 +10,7 @@ It is one Snakemake call in its own working directory (``--out``, default
 benchmarks/out/reproduce), so it resumes where a stopped run left off: run the same command
 again. Snakemake re-runs a job only when its inputs are newer (``--rerun-triggers mtime``), so
 a run that spans edits of the pipeline's code keeps its finished models. At the end it prints
-``results/analysis/published_comparison.csv``, the run against the paper's published results.
+``results/fcn/analysis/published_comparison.csv``, the run against the paper's published results.
 
 ``--batch-rule table1`` pre-trains the five with the paper's Table I batch (16 for every
 dataset) instead, in ``<out>/table1/``: the measurement behind config.yaml's default rule.
@@ -88,10 +88,10 @@ def model_targets(models: list[str]) -> list[str]:
     targets = []
     for model in models:
         if model.startswith("scratch:"):
-            targets.append(f"results/pretrain/{model.split(':', 1)[1]}/metrics.csv")
+            targets.append(f"results/fcn/pretrain/{model.split(':', 1)[1]}/metrics.csv")
         elif "->" in model:
             source, target = model.split("->", 1)
-            targets.append(f"results/finetune/{source}/{target}/metrics.csv")
+            targets.append(f"results/fcn/finetune/{source}/{target}/metrics.csv")
         else:
             sys.exit(f"Error: --models {model!r}: write scratch:NAME or SOURCE->TARGET")
     return targets
@@ -114,7 +114,9 @@ def main() -> int:
     }
     if args.batch_rule == "table1":
         overlay["training"]["batch_size_cap_tenth"] = False
-        return snakemake(args.out / "table1", overlay, args.cores, ["results/scratch_accuracy.csv"])
+        return snakemake(
+            args.out / "table1", overlay, args.cores, ["results/fcn/scratch_accuracy.csv"]
+        )
     if args.seeds:
         targets = model_targets(args.models)
         if not targets:

@@ -1,16 +1,14 @@
 # The paper's analyses (section V): tables from the gathered results, figures from the tables,
 # and the run's provenance, all marked for `snakemake --report`.
 
-from transfer_tsc.report import selection
 
-# The run's datasets that are among the paper's 85 (none for the demo archive: its CBF,
-# SyntheticControl and TwoPatterns are generated, not the archive's), compared with the
-# paper's published results.
-PAPER_SHARED = [] if DEMO else sorted(set(DATASETS) & set(data.ucr2015_names().values()))
+include: "helpers/analysis.smk"
+
 
 # Every analysis job: the analysis environment, a small machine, minutes.
 ANALYSIS_ENV = "../envs/analysis.yaml"
 ANALYSIS_RESOURCES = {"mem_mb": 1000, "runtime": 10}
+
 
 # The gathered results the analyses read, as their rules name them.
 SCRATCH = rules.scratch_accuracy.output[0]
@@ -24,13 +22,14 @@ rule accuracy_variation:
         transfer=TRANSFER,
     output:
         table=report(
-            kept("results/analysis/accuracy_variation.csv"),
+            kept("results/{network}/analysis/accuracy_variation.csv"),
             caption="../report/accuracy_variation_table.rst",
             category="Tables",
+            subcategory="{network}",
             labels={"table": "accuracy variation (Fig. 4)"},
         ),
     log:
-        "logs/analysis/accuracy_variation.log",
+        "logs/{network}/analysis/accuracy_variation.log",
     conda:
         ANALYSIS_ENV
     resources:
@@ -47,13 +46,14 @@ rule aggregates:
         transfer=TRANSFER,
     output:
         table=report(
-            kept("results/analysis/aggregates.csv"),
+            kept("results/{network}/analysis/aggregates.csv"),
             caption="../report/aggregates_table.rst",
             category="Tables",
+            subcategory="{network}",
             labels={"table": "min / median / max per target (Fig. 5)"},
         ),
     log:
-        "logs/analysis/aggregates.log",
+        "logs/{network}/analysis/aggregates.log",
     conda:
         ANALYSIS_ENV
     resources:
@@ -70,13 +70,14 @@ rule dtw_vs_random:
         neighbours=NEIGHBOURS,
     output:
         table=report(
-            kept("results/analysis/dtw_vs_random.csv"),
+            kept("results/{network}/analysis/dtw_vs_random.csv"),
             caption="../report/dtw_vs_random_table.rst",
             category="Tables",
+            subcategory="{network}",
             labels={"table": "DTW-nearest vs random source (Fig. 6)"},
         ),
     log:
-        "logs/analysis/dtw_vs_random.log",
+        "logs/{network}/analysis/dtw_vs_random.log",
     conda:
         ANALYSIS_ENV
     resources:
@@ -96,13 +97,14 @@ rule rank_curves:
         neighbours=NEIGHBOURS,
     output:
         table=report(
-            kept("results/analysis/rank_curves.csv"),
+            kept("results/{network}/analysis/rank_curves.csv"),
             caption="../report/rank_curves_table.rst",
             category="Tables",
+            subcategory="{network}",
             labels={"table": "accuracy vs neighbour rank (Figs 7-9)"},
         ),
     log:
-        "logs/analysis/rank_curves.log",
+        "logs/{network}/analysis/rank_curves.log",
     conda:
         ANALYSIS_ENV
     resources:
@@ -123,14 +125,15 @@ rule selection_methods:
         scores=rules.transferability_scores.output.table,
     output:
         table=report(
-            kept("results/analysis/selection_methods.csv"),
+            kept("results/{network}/analysis/selection_methods.csv"),
             caption="../report/selection_methods_table.rst",
             category="Tables",
+            subcategory="{network}",
             labels={"table": "choosing the source: DTW, scores, random, oracle"},
         ),
-        targets=kept("results/analysis/selection_methods_by_target.csv"),
+        targets=kept("results/{network}/analysis/selection_methods_by_target.csv"),
     log:
-        "logs/analysis/selection_methods.log",
+        "logs/{network}/analysis/selection_methods.log",
     conda:
         ANALYSIS_ENV
     resources:
@@ -139,7 +142,7 @@ rule selection_methods:
         draws=config["analysis"]["random_draws"],
         seed=config["seed"],
         names=config["analysis"]["names"],
-        counts=selection.Counts("results/analysis/selection_methods.csv"),
+        counts=selection_counts,
     script:
         "../scripts/job.py"
 
@@ -151,19 +154,20 @@ rule published_comparison:
         neighbours=NEIGHBOURS,
     output:
         table=report(
-            kept("results/analysis/published_comparison.csv"),
+            kept("results/{network}/analysis/published_comparison.csv"),
             caption="../report/published_comparison_table.rst",
             category="Tables",
+            subcategory="{network}",
             labels={"table": "ours vs the paper's published results"},
         ),
     log:
-        "logs/analysis/published_comparison.log",
+        "logs/{network}/analysis/published_comparison.log",
     conda:
         ANALYSIS_ENV
     resources:
         **ANALYSIS_RESOURCES,
     params:
-        shared=PAPER_SHARED,
+        shared=paper_shared,
         demo=DEMO,
         draws=config["analysis"]["random_draws"],
         seed=config["seed"],
@@ -178,14 +182,15 @@ rule figure_accuracy_variation:
         transfer=TRANSFER,
     output:
         png=report(
-            kept("results/analysis/accuracy_variation.png"),
+            kept("results/{network}/analysis/accuracy_variation.png"),
             caption="../report/accuracy_variation.rst",
             category="Figures",
+            subcategory="{network}",
             labels={"figure": "Fig. 4: accuracy variation"},
         ),
-        svg=kept("results/analysis/accuracy_variation.svg"),
+        svg=kept("results/{network}/analysis/accuracy_variation.svg"),
     log:
-        "logs/analysis/figure_accuracy_variation.log",
+        "logs/{network}/analysis/figure_accuracy_variation.log",
     conda:
         ANALYSIS_ENV
     resources:
@@ -202,14 +207,15 @@ rule figure_aggregates:
         transfer=TRANSFER,
     output:
         png=report(
-            kept("results/analysis/aggregates.png"),
+            kept("results/{network}/analysis/aggregates.png"),
             caption="../report/aggregates.rst",
             category="Figures",
+            subcategory="{network}",
             labels={"figure": "Fig. 5: min / median / max vs scratch"},
         ),
-        svg=kept("results/analysis/aggregates.svg"),
+        svg=kept("results/{network}/analysis/aggregates.svg"),
     log:
-        "logs/analysis/figure_aggregates.log",
+        "logs/{network}/analysis/figure_aggregates.log",
     conda:
         ANALYSIS_ENV
     resources:
@@ -224,14 +230,15 @@ rule figure_dtw_vs_random:
         transfer=TRANSFER,
     output:
         png=report(
-            kept("results/analysis/dtw_vs_random.png"),
+            kept("results/{network}/analysis/dtw_vs_random.png"),
             caption="../report/dtw_vs_random.rst",
             category="Figures",
+            subcategory="{network}",
             labels={"figure": "Fig. 6: DTW-nearest vs random source"},
         ),
-        svg=kept("results/analysis/dtw_vs_random.svg"),
+        svg=kept("results/{network}/analysis/dtw_vs_random.svg"),
     log:
-        "logs/analysis/figure_dtw_vs_random.log",
+        "logs/{network}/analysis/figure_dtw_vs_random.log",
     conda:
         ANALYSIS_ENV
     resources:
@@ -248,14 +255,15 @@ rule figure_rank_curves:
         table=rules.rank_curves.output.table,
     output:
         png=report(
-            kept("results/analysis/rank_curves.png"),
+            kept("results/{network}/analysis/rank_curves.png"),
             caption="../report/rank_curves.rst",
             category="Figures",
+            subcategory="{network}",
             labels={"figure": "Figs 7-9: accuracy vs neighbour rank"},
         ),
-        svg=kept("results/analysis/rank_curves.svg"),
+        svg=kept("results/{network}/analysis/rank_curves.svg"),
     log:
-        "logs/analysis/figure_rank_curves.log",
+        "logs/{network}/analysis/figure_rank_curves.log",
     conda:
         ANALYSIS_ENV
     resources:
@@ -273,21 +281,22 @@ rule figure_selection_methods:
         table=rules.selection_methods.output.table,
     output:
         png=report(
-            kept("results/analysis/selection_methods.png"),
+            kept("results/{network}/analysis/selection_methods.png"),
             caption="../report/selection_methods.rst",
             category="Figures",
+            subcategory="{network}",
             labels={"figure": "choosing the source: regret and rank correlation"},
         ),
-        svg=kept("results/analysis/selection_methods.svg"),
+        svg=kept("results/{network}/analysis/selection_methods.svg"),
     log:
-        "logs/analysis/figure_selection_methods.log",
+        "logs/{network}/analysis/figure_selection_methods.log",
     conda:
         ANALYSIS_ENV
     resources:
         **ANALYSIS_RESOURCES,
     params:
         draws=config["analysis"]["random_draws"],
-        counts=selection.Counts("results/analysis/selection_methods.csv"),
+        counts=selection_counts,
     script:
         "../scripts/job.py"
 
@@ -297,20 +306,21 @@ rule figure_published_comparison:
         table=rules.published_comparison.output.table,
     output:
         png=report(
-            kept("results/analysis/published_comparison.png"),
+            kept("results/{network}/analysis/published_comparison.png"),
             caption="../report/published_comparison.rst",
             category="Figures",
+            subcategory="{network}",
             labels={"figure": "scratch accuracy: ours vs published"},
         ),
-        svg=kept("results/analysis/published_comparison.svg"),
+        svg=kept("results/{network}/analysis/published_comparison.svg"),
     log:
-        "logs/analysis/figure_published_comparison.log",
+        "logs/{network}/analysis/figure_published_comparison.log",
     conda:
         ANALYSIS_ENV
     resources:
         **ANALYSIS_RESOURCES,
     params:
-        shared=PAPER_SHARED,
+        shared=paper_shared,
     script:
         "../scripts/job.py"
 
@@ -320,13 +330,14 @@ rule run_info:
         transfer=TRANSFER,
     output:
         table=report(
-            kept("results/analysis/run_info.csv"),
+            kept("results/{network}/analysis/run_info.csv"),
             caption="../report/run_info.rst",
             category="Run information",
+            subcategory="{network}",
             labels={"table": "configuration, software versions, coverage"},
         ),
     log:
-        "logs/analysis/run_info.log",
+        "logs/{network}/analysis/run_info.log",
     conda:
         ANALYSIS_ENV
     resources:

@@ -65,11 +65,11 @@ def _datasets():
     selection = data.dataset_selection(
         known, config["datasets"], UCR_ROOT, config["datasets_missing"]
     )
-    if "scores" in selection.names:  # results/transferability/{target}.csv
+    if "scores" in selection.names:  # results/<network>/transferability/{target}.csv
         raise InputError(
             f"dataset 'scores' ({UCR_ROOT}/scores): the name is taken by the table of every "
-            "target's transferability scores, results/transferability/scores.csv; rename "
-            "the folder"
+            "target's transferability scores, results/<network>/transferability/scores.csv; "
+            "rename the folder"
         )
     if selection.warning and MAIN_PROCESS:
         print(f"Warning: {selection.warning}", file=sys.stderr)
@@ -88,17 +88,49 @@ def _one_of(names):
     return "|".join(re.escape(name) for name in names) or "(?!)"
 
 
+# The study's networks (config networks): each one's files are under results/<network>/.
+NETWORKS = config["networks"]
+
+
+def study_folder(network):
+    """results/<network>: one network's study."""
+    return plan.study_folder(network)
+
+
+def across_networks_products():
+    """The across-networks tables and figure: none with a single network."""
+    if len(NETWORKS) < 2:
+        return []
+    return [
+        "results/across_networks/agreement.csv",
+        "results/across_networks/agreement_summary.csv",
+        "results/across_networks/agreement.png",
+        "results/across_networks/agreement.svg",
+    ]
+
+
+def per_network(path, networks=None):
+    """``path`` (with a ``{network}`` wildcard) for each of the study's networks."""
+    return expand(path, network=networks or NETWORKS, allow_missing=True)
+
+
 wildcard_constraints:
+    network=_one_of(NETWORKS),
     dataset=_one_of(DATASETS),
     source=_one_of(DATASETS),
     target=_one_of(DATASETS),
     batch="[^/]+",
 
 
-# A training rule's params: the recipe's fields that can change a result (not the cadence of
-# progress lines and checkpoints, which the job reads from the config: changing it re-runs nothing).
-PRETRAIN_RECIPE = settings.recipe_params(config, "pretrain")
-FINETUNE_RECIPE = settings.recipe_params(config, "finetune")
+def recipe_params(stage):
+    """A training rule's params: the recipe of the job's network, the fields that can change a
+    result (not the cadence of progress lines and checkpoints, which the job reads from the
+    config: changing it re-runs nothing)."""
+    return lambda wildcards: settings.recipe_params(config, stage, wildcards.network)
+
+
+PRETRAIN_RECIPE = recipe_params("pretrain")
+FINETUNE_RECIPE = recipe_params("finetune")
 
 
 @lru_cache(maxsize=None)
@@ -157,10 +189,11 @@ def training_mem_mb(wildcards, input):
 
 
 def training_runtime(stage, models=lambda wildcards: 1):
-    """Minutes for ``models`` trainings of ``stage``'s epochs; a retried job gets attempt x."""
-    epochs = config[stage]["epochs"]
+    """Minutes for ``models`` trainings of ``stage``'s epochs (of the job's network); a retried
+    job gets attempt x."""
 
     def runtime(wildcards, input, attempt):
+        epochs = settings.recipe(config, stage, wildcards.get("network")).epochs
         per_model = TRAINING["minutes"] + TRAINING["minutes_per_mb"] * _train_mb(input)
         return max(1, math.ceil(models(wildcards) * epochs / 1000 * per_model)) * attempt
 
@@ -169,9 +202,10 @@ def training_runtime(stage, models=lambda wildcards: 1):
 
 def study_products():
     """The files the study hands on (the model zoo ships them): every dataset's pre-trained
-    model and prototypes. The default target asks for them, so a deleted one is made again.
+    model of every network, and its prototypes. The default target asks for them, so a deleted
+    one is made again.
     """
-    return expand(rules.pretrain.output.model, dataset=DATASETS) + expand(
+    return expand(rules.pretrain.output.model, network=NETWORKS, dataset=DATASETS) + expand(
         rules.prototypes.output[0], dataset=DATASETS
     )
 

@@ -9,9 +9,9 @@ checkpoint select_sources:
     input:
         **plan.selection_inputs(BUDGET),
     output:
-        selection=kept("results/finetune/selection.csv"),
+        selection=kept("results/{network}/finetune/selection.csv"),
     log:
-        "logs/select_sources.log",
+        "logs/{network}/select_sources.log",
     localrule: True
     conda:
         "../envs/analysis.yaml"
@@ -34,11 +34,11 @@ if not BATCHED:
             unpack(target_files),
             sources=pair_source_model,
         output:
-            **pair_outputs("results/finetune/{source}/{target}"),
+            **pair_outputs("results/{network}/finetune/{source}/{target}"),
         log:
-            "logs/finetune/{target}/{source}.log",
+            "logs/{network}/finetune/{target}/{source}.log",
         benchmark:
-            "results/benchmarks/finetune/{target}/{source}.tsv"
+            "results/benchmarks/{network}/finetune/{target}/{source}.tsv"
         conda:
             "../envs/training.yaml"
         threads: 2
@@ -49,7 +49,7 @@ if not BATCHED:
             sources=lambda wildcards: [wildcards.source],
             recipe=FINETUNE_RECIPE,
             data=config["data"],
-            checkpoint="results/checkpoints/finetune/{target}/{source}.h5",
+            checkpoint="results/checkpoints/{network}/finetune/{target}/{source}.h5",
         script:
             "../scripts/job.py"
 
@@ -60,11 +60,11 @@ else:
             unpack(target_files),
             sources=batch_models,
         output:
-            batch=kept(directory("results/finetune_batches/{target}/{batch}")),
+            batch=kept(directory("results/{network}/finetune_batches/{target}/{batch}")),
         log:
-            "logs/finetune/{target}/{batch}.log",
+            "logs/{network}/finetune/{target}/{batch}.log",
         benchmark:
-            "results/benchmarks/finetune/{target}/{batch}.tsv"
+            "results/benchmarks/{network}/finetune/{target}/{batch}.tsv"
         conda:
             "../envs/training.yaml"
         threads: 2
@@ -76,7 +76,7 @@ else:
             recipe=FINETUNE_RECIPE,
             data=config["data"],
             save_models=config["finetune"]["save_models"],
-            checkpoint="results/checkpoints/finetune/{target}/{batch}.h5",
+            checkpoint="results/checkpoints/{network}/finetune/{target}/{batch}.h5",
         script:
             "../scripts/job.py"
 
@@ -84,9 +84,9 @@ else:
         input:
             batch=pair_batch,
         output:
-            **pair_outputs("results/finetune/{source}/{target}"),
+            **pair_outputs("results/{network}/finetune/{source}/{target}"),
         log:
-            "logs/finetune_pair/{source}/{target}.log",
+            "logs/{network}/finetune_pair/{source}/{target}.log",
         localrule: True
         conda:
             "../envs/coreutils.yaml"
@@ -104,9 +104,9 @@ rule transfer_accuracy:
     input:
         pair_files("metrics.csv"),
     output:
-        kept("results/transfer_accuracy.csv"),
+        kept("results/{network}/transfer_accuracy.csv"),
     log:
-        "logs/transfer_accuracy.log",
+        "logs/{network}/transfer_accuracy.log",
     localrule: True
     conda:
         "../envs/analysis.yaml"

@@ -2,13 +2,13 @@ rule pretrain:
     input:
         unpack(dataset_files),
     output:
-        model=kept("results/pretrain/{dataset}/model.h5"),
-        history=kept("results/pretrain/{dataset}/history.csv"),
-        metrics=kept("results/pretrain/{dataset}/metrics.csv"),
+        model=kept("results/{network}/pretrain/{dataset}/model.h5"),
+        history=kept("results/{network}/pretrain/{dataset}/history.csv"),
+        metrics=kept("results/{network}/pretrain/{dataset}/metrics.csv"),
     log:
-        "logs/pretrain/{dataset}.log",
+        "logs/{network}/pretrain/{dataset}.log",
     benchmark:
-        "results/benchmarks/pretrain/{dataset}.tsv"
+        "results/benchmarks/{network}/pretrain/{dataset}.tsv"
     conda:
         "../envs/training.yaml"
     threads: 2
@@ -18,18 +18,18 @@ rule pretrain:
     params:
         recipe=PRETRAIN_RECIPE,
         data=config["data"],
-        checkpoint="results/checkpoints/pretrain/{dataset}.h5",
+        checkpoint="results/checkpoints/{network}/pretrain/{dataset}.h5",
     script:
         "../scripts/job.py"
 
 
 rule scratch_accuracy:
     input:
-        expand("results/pretrain/{dataset}/metrics.csv", dataset=DATASETS),
+        expand("results/{{network}}/pretrain/{dataset}/metrics.csv", dataset=DATASETS),
     output:
-        kept("results/scratch_accuracy.csv"),
+        kept("results/{network}/scratch_accuracy.csv"),
     log:
-        "logs/scratch_accuracy.log",
+        "logs/{network}/scratch_accuracy.log",
     localrule: True
     conda:
         "../envs/analysis.yaml"

@@ -14,9 +14,9 @@ checkpoint recommend_ranking:
         unpack(recommend_files),
         prototypes=expand("results/prototypes/{dataset}.h5", dataset=RECOMMEND_SOURCES),
     output:
-        ranking=kept("results/recommend/{name}/ranking.csv"),
+        ranking=kept("results/{network}/recommend/{name}/ranking.csv"),
     log:
-        "logs/recommend/{name}_ranking.log",
+        "logs/{network}/recommend/{name}_ranking.log",
     wildcard_constraints:
         name=RECOMMEND_PATTERN,
     conda:
@@ -34,22 +34,22 @@ checkpoint recommend_ranking:
 rule recommend:
     input:
         unpack(recommend_files),
-        ranking="results/recommend/{name}/ranking.csv",
+        ranking="results/{network}/recommend/{name}/ranking.csv",
         # with a transferability score every source's model, else the top ones to fine-tune
         models=lambda wildcards: (
-            expand("results/pretrain/{dataset}/model.h5", dataset=RECOMMEND_SOURCES)
+            [pretrained_model(wildcards.network, s) for s in RECOMMEND_SOURCES]
             if RECOMMEND["score"] != "dtw"
             else recommend_models(wildcards)
         ),
     output:
         table=report(
-            kept("results/recommend/{name}/recommendations.csv"),
+            kept("results/{network}/recommend/{name}/recommendations.csv"),
             caption="../report/recommendations.rst",
             category="Recommendation",
-            labels={"dataset": "{name}"},
+            labels={"network": "{network}", "dataset": "{name}"},
         ),
     log:
-        "logs/recommend/{name}.log",
+        "logs/{network}/recommend/{name}.log",
     wildcard_constraints:
         name=RECOMMEND_PATTERN,
     conda:
@@ -70,13 +70,13 @@ rule recommend:
 
 rule export_zoo:
     input:
-        models=expand("results/pretrain/{dataset}/model.h5", dataset=DATASETS),
-        metrics=expand("results/pretrain/{dataset}/metrics.csv", dataset=DATASETS),
+        models=expand("results/{{network}}/pretrain/{dataset}/model.h5", dataset=DATASETS),
+        metrics=expand("results/{{network}}/pretrain/{dataset}/metrics.csv", dataset=DATASETS),
         prototypes=expand("results/prototypes/{dataset}.h5", dataset=DATASETS),
     output:
-        zoo=kept(directory("results/zoo")),
+        zoo=kept(directory("results/{network}/zoo")),
     log:
-        "logs/export_zoo.log",
+        "logs/{network}/export_zoo.log",
     conda:
         "../envs/training.yaml"
     resources:
@@ -91,11 +91,11 @@ rule export_zoo:
 
 rule zoo_archive:
     input:
-        zoo="results/zoo",
+        zoo="results/{network}/zoo",
     output:
-        archive=kept("results/zoo.tar.gz"),
+        archive=kept("results/{network}/zoo.tar.gz"),
     log:
-        "logs/zoo_archive.log",
+        "logs/{network}/zoo_archive.log",
     conda:
         "../envs/similarity.yaml"
     resources:

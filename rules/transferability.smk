@@ -8,14 +8,14 @@ rule transferability:
     input:
         train=target_train_file,
         models=lambda wildcards: [
-            f"results/pretrain/{source}/model.h5" for source in scored_sources(wildcards)
+            pretrained_model(wildcards.network, source) for source in scored_sources(wildcards)
         ],
     output:
-        table=kept("results/transferability/{target}.csv"),
+        table=kept("results/{network}/transferability/{target}.csv"),
     log:
-        "logs/transferability/{target}.log",
+        "logs/{network}/transferability/{target}.log",
     benchmark:
-        "results/benchmarks/transferability/{target}.tsv"
+        "results/benchmarks/{network}/transferability/{target}.tsv"
     conda:
         "../envs/training.yaml"
     threads: 2
@@ -31,11 +31,11 @@ rule transferability:
 
 rule transferability_scores:
     input:
-        expand("results/transferability/{target}.csv", target=DATASETS),
+        expand("results/{{network}}/transferability/{target}.csv", target=DATASETS),
     output:
-        table=kept("results/transferability/scores.csv"),
+        table=kept("results/{network}/transferability/scores.csv"),
     log:
-        "logs/transferability/scores.log",
+        "logs/{network}/transferability/scores.log",
     localrule: True
     conda:
         "../envs/analysis.yaml"

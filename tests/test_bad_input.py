@@ -328,7 +328,7 @@ def config_value_of_no_form(root):
 def model_missing(root):
     from transfer_tsc.training.transfer import load_model
 
-    path = root / "results/pretrain/Chinatown/model.h5"
+    path = root / "results/fcn/pretrain/Chinatown/model.h5"
     return lambda: load_model(path), [f"{path}: model file not found"]
 
 
@@ -369,8 +369,8 @@ def model_not_fcn(root):
     return lambda: load_model(path), [f"{path}: not a readable Keras model", "No model config"]
 
 
-@case("source model file is a Keras model but not an FCN")
-def model_other_network(root):
+@case("source model file is a Keras model but not one of the networks")
+def model_not_a_network(root):
     import keras
 
     from transfer_tsc.training.transfer import load_model, save_model
@@ -378,7 +378,30 @@ def model_other_network(root):
     path = root / "model.h5"
     inputs = keras.Input(shape=(24,))
     save_model(keras.Model(inputs, keras.layers.Dense(2, name="dense")(inputs)), path)
-    return lambda: load_model(path), [f"{path}: a Keras model but not this package's FCN"]
+    return lambda: load_model(path), [
+        f"{path}: a Keras model but not one of this package's networks (no 'gap' and 'softmax' "
+        "layers)"
+    ]
+
+
+@case("source model of another network (a ResNet source in the FCN's study)")
+def model_other_network(root):
+    import keras
+
+    from transfer_tsc.networks import FEATURES, HEAD
+    from transfer_tsc.training.transfer import load_model, save_model
+
+    path = root / "model.h5"
+    inputs = keras.Input(shape=(None, 1))
+    features = keras.layers.GlobalAveragePooling1D(name=FEATURES)(
+        keras.layers.Conv1D(4, 3, name="conv")(inputs)
+    )
+    outputs = keras.layers.Dense(2, activation="softmax", name=HEAD)(features)
+    save_model(keras.Model(inputs, outputs, name="resnet"), path)
+    return lambda: load_model(path), [
+        f"{path}: a ResNet model, but this study's network is the FCN (fcn); a source must be "
+        "of the target's network"
+    ]
 
 
 @case("HDF5 output that fails to open")
@@ -394,7 +417,7 @@ def hdf5_corrupt(root):
 def metrics_overwritten(root):
     from transfer_tsc import study
 
-    path = root / "results/pretrain/Chinatown/metrics.csv"
+    path = root / "results/fcn/pretrain/Chinatown/metrics.csv"
     path.parent.mkdir(parents=True)
     path.write_text("this file was overwritten\n")
     return lambda: study.gather_scratch([str(path)]), [f"{path}: not a metrics table", "delete it"]
@@ -404,7 +427,7 @@ def metrics_overwritten(root):
 def metrics_empty(root):
     from transfer_tsc import study
 
-    path = root / "results/finetune/Coffee/Chinatown/metrics.csv"
+    path = root / "results/fcn/finetune/Coffee/Chinatown/metrics.csv"
     path.parent.mkdir(parents=True)
     path.write_text("")
     return lambda: study.gather_transfer([str(path)], ["Chinatown", "Coffee"]), [
@@ -582,13 +605,13 @@ def test_snakemake_jobs_stop_on_bad_files_with_the_message(tmp_path):
         "pretrain": {"epochs": 2},
         "finetune": {"epochs": 1},
     }
-    result = snakemake(tmp_path / "run", config, "--keep-going", "results/scratch_accuracy.csv")
+    result = snakemake(tmp_path / "run", config, "--keep-going", "results/fcn/scratch_accuracy.csv")
     assert_each_job_failed(
         tmp_path / "run",
         result,
         messages.values(),
-        logs=[f"logs/pretrain/{dataset}.log" for dataset in datasets],
-        outputs=[f"results/pretrain/{dataset}/model.h5" for dataset in datasets],
+        logs=[f"logs/fcn/pretrain/{dataset}.log" for dataset in datasets],
+        outputs=[f"results/fcn/pretrain/{dataset}/model.h5" for dataset in datasets],
     )
 
 
@@ -601,16 +624,16 @@ def test_snakemake_refuses_a_corrupt_source_model(tmp_path):
         "datasets": [BASE, "ItalyPowerDemand"],
         "finetune": {"epochs": 1},
     }
-    source = run / "results/pretrain/ItalyPowerDemand"
+    source = run / "results/fcn/pretrain/ItalyPowerDemand"
     source.mkdir(parents=True)
     (source / "model.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(2000))
     for name in ("history.csv", "metrics.csv"):
         (source / name).write_text("dataset\nItalyPowerDemand\n")
-    target = f"results/finetune/ItalyPowerDemand/{BASE}/metrics.csv"
+    target = f"results/fcn/finetune/ItalyPowerDemand/{BASE}/metrics.csv"
     result = snakemake(run, config, target)
     assert_refused(
         result,
-        "Error: results/pretrain/ItalyPowerDemand/model.h5: not a readable Keras model "
+        "Error: results/fcn/pretrain/ItalyPowerDemand/model.h5: not a readable Keras model "
         "(corrupt or truncated?)",
         traceback=True,
     )
@@ -628,16 +651,16 @@ def test_a_job_over_its_mem_mb_stops_with_a_message(tmp_path):
         "datasets": [BASE, "ItalyPowerDemand"],
         "pretrain": {"epochs": 2},
     }
-    target = f"results/pretrain/{BASE}/metrics.csv"
+    target = f"results/fcn/pretrain/{BASE}/metrics.csv"
     result = snakemake(tmp_path, config, target, "--set-resources", "pretrain:mem_mb=300")
     assert_refused(
         result,
-        f"Error: rule pretrain (dataset={BASE}): memory use",
+        f"Error: rule pretrain (network=fcn, dataset={BASE}): memory use",
         "MB exceeded mem_mb=300; give it more (--set-resources pretrain:mem_mb=<MB>",
         traceback=True,
     )
     assert "Traceback (most recent call last)" not in result.stderr
-    log = (tmp_path / f"logs/pretrain/{BASE}.log").read_text()
+    log = (tmp_path / f"logs/fcn/pretrain/{BASE}.log").read_text()
     assert "exceeded mem_mb=300" in log
     assert not (tmp_path / target).exists()
 
@@ -673,8 +696,8 @@ letters, digits and `_ . -` only, under `datasets: all` as in a list: a folder `
 the run at start, naming the folder and the rule (a list file's line too: `config key datasets:
 <file>, line <N>: 'My Data' is not a dataset name (one name a line: ASCII letters, digits and
 _ . - only)`). A dataset folder named `scores` stops at start too: its
-`results/transferability/{target}.csv` would be `results/transferability/scores.csv`, the table
-of every target's scores.
+`results/<network>/transferability/{target}.csv` would be
+`results/<network>/transferability/scores.csv`, the table of every target's scores.
 
 Not refused: TRAIN and TEST series of lengths that do not overlap (48 against 80, not NaN-padded
 variable lengths) are read by the package's rule for variable lengths, and never silently: one
@@ -691,15 +714,15 @@ within [0, 1], the dataset or pair its path names. The tables made before stay a
 Damaged results of finished jobs (`tests/workflow/test_study_records.py`, `tests/test_zoo.py`): a
 pre-trained model or prototypes file whose sha256 is no longer the one its job recorded
 (`results/records/`) is made again at the next run, with
-`Note: made again, damaged: results/pretrain/<Name>/model.h5 (its sha256 differs from the one
+`Note: made again, damaged: results/fcn/pretrain/<Name>/model.h5 (its sha256 differs from the one
 recorded when its job finished)`; `transfer-tsc export-zoo` refuses it with
-`results/pretrain/<Name>/model.h5: sha256 differs from the one recorded when its job finished
-(results/records/pretrain/dataset=<Name>.json): corrupt or altered since; not exported (re-run
-the study: snakemake makes it again)`, and a model that does not load with `<path>: not a
-readable Keras model (corrupt or truncated?): ...; not exported (delete it and re-run the study:
-snakemake makes it again)`; `verify-zoo` refuses a zoo model that does not load with
-`<zoo>/models/<Name>.h5: not a readable Keras model (...); refused (export the zoo again from an
-intact study)`.
+`results/fcn/pretrain/<Name>/model.h5: sha256 differs from the one recorded when its job finished
+(results/records/pretrain/dataset=<Name>,network=fcn.json): corrupt or altered since; not
+exported (re-run the study: snakemake makes it again)`, and a model that does not load with
+`<path>: not a readable Keras model (corrupt or truncated?): ...; not exported (delete it and
+re-run the study: snakemake makes it again)`; `verify-zoo` refuses a zoo model that does not
+load with `<zoo>/models/<Name>.h5: not a readable Keras model (...); refused (export the zoo
+again from an intact study)`.
 
 Not input errors, and also one line: a results folder that is read-only, or a full disk, stops
 the job writing there with `<file>: cannot write: No space left on device (the previous version,

@@ -190,7 +190,7 @@ def test_snakemake_says_what_ucr_root_holds_and_what_was_meant(name, tmp_path):
     assert_refused(result, f"Error: {message}")
     assert (
         "scores" not in result.stderr
-    )  # no phantom dataset from results/transferability/scores.csv
+    )  # no phantom dataset from results/fcn/transferability/scores.csv
     assert not (tmp_path / "run/results").exists()
 
 
@@ -203,7 +203,8 @@ def test_a_dataset_folder_named_like_a_result_file_is_refused(tmp_path):
     assert_refused(
         result,
         f"Error: dataset 'scores' ({archive}/scores): the name is taken by the table of every "
-        "target's transferability scores, results/transferability/scores.csv; rename the folder",
+        "target's transferability scores, results/<network>/transferability/scores.csv; "
+        "rename the folder",
     )
 
 

@@ -75,7 +75,7 @@ def study(tmp_path_factory, ucr_root):
         workdir,
         config,
         "results/similarity/neighbours.csv",
-        *[f"results/pretrain/{name}/model.h5" for name in PRETRAINED],
+        *[f"results/fcn/pretrain/{name}/model.h5" for name in PRETRAINED],
     )
     return workdir, config
 
@@ -180,7 +180,7 @@ def test_ranked_by_a_transferability_score(study, ucr_root, tmp_path):
     from transfer_tsc.training.transfer import score_sources  # loads TensorFlow
 
     held = load_dataset(ucr_root, HELD_OUT, znormalise="auto")  # as the study did
-    models = {name: results / f"pretrain/{name}/model.h5" for name in PRETRAINED}
+    models = {name: results / f"fcn/pretrain/{name}/model.h5" for name in PRETRAINED}
     independent = score_sources(held, models, log=lambda line: None).set_index("source")
     for score in SCORES:
         np.testing.assert_allclose(
@@ -286,7 +286,7 @@ def test_finetune_on_a_partial_study(study, ucr_root, tmp_path):
 def test_snakemake_target(study, ucr_root, tmp_path):
     study_dir, config = study
     config = {**config, "recommend": {"dataset": str(ucr_root / HELD_OUT), "top": 2}}
-    target = f"results/recommend/{HELD_OUT}/recommendations.csv"
+    target = f"results/fcn/recommend/{HELD_OUT}/recommendations.csv"
     run_snakemake(study_dir, config, target)
     table = pd.read_csv(study_dir / target)
     assert table["source"].tolist() == expected_ranking(ucr_root, study_dir)["source"].tolist()[:2]
@@ -298,12 +298,12 @@ def test_snakemake_target(study, ucr_root, tmp_path):
     missing = [s for s in top3 if s not in PRETRAINED]
     assert missing  # the ranking of this subset puts an untrained source in the top 3
     for name in STUDY:
-        scheduled = f"output: results/pretrain/{name}/model.h5" in dry.stdout
+        scheduled = f"output: results/fcn/pretrain/{name}/model.h5" in dry.stdout
         assert scheduled == (name in missing), name
     assert "recommend:" in dry.stdout
     # a name that is not the configured dataset matches no rule
     other = run_snakemake(
-        study_dir, config, "results/recommend/Chinatown/recommendations.csv", "-n", check=False
+        study_dir, config, "results/fcn/recommend/Chinatown/recommendations.csv", "-n", check=False
     )
     assert other.returncode != 0
 
@@ -311,12 +311,12 @@ def test_snakemake_target(study, ucr_root, tmp_path):
     config["recommend"].update(finetune=False, top=2, score="logme")
     dry = run_snakemake(study_dir, config, target, "-n")
     for name in STUDY:
-        assert (f"output: results/pretrain/{name}/model.h5" in dry.stdout) == (
+        assert (f"output: results/fcn/pretrain/{name}/model.h5" in dry.stdout) == (
             name not in PRETRAINED
         )
     # on the pre-trained pair (a copy of the study's files): the table ordered by logme
     copy = tmp_path / "pair"
-    shutil.copytree(study_dir / "results/pretrain", copy / "results/pretrain")
+    shutil.copytree(study_dir / "results/fcn/pretrain", copy / "results/fcn/pretrain")
     shutil.copytree(study_dir / "results/prototypes", copy / "results/prototypes")
     run_snakemake(copy, {**config, "datasets": PRETRAINED}, target)
     table = pd.read_csv(copy / target)
@@ -325,7 +325,7 @@ def test_snakemake_target(study, ucr_root, tmp_path):
     assert table[list(SCORES)].notna().all().all()
     assert (
         "logme picks " + table.loc[0, "source"]
-        in (copy / f"logs/recommend/{HELD_OUT}.log").read_text()
+        in (copy / f"logs/fcn/recommend/{HELD_OUT}.log").read_text()
     )
 
 
@@ -412,7 +412,11 @@ def test_snakemake_refuses_a_missing_recommend_dataset(tmp_path, ucr_root):
         "recommend": {"dataset": str(tmp_path / "NoSuch")},
     }
     refused = run_snakemake(
-        tmp_path / "run", config, "results/recommend/NoSuch/recommendations.csv", "-n", check=False
+        tmp_path / "run",
+        config,
+        "results/fcn/recommend/NoSuch/recommendations.csv",
+        "-n",
+        check=False,
     )
     assert refused.returncode != 0
     output = refused.stdout + refused.stderr
@@ -422,4 +426,4 @@ def test_snakemake_refuses_a_missing_recommend_dataset(tmp_path, ucr_root):
     )
     assert "Traceback" not in output
     # the study's own targets do not read it
-    run_snakemake(tmp_path / "run", config, "results/scratch_accuracy.csv", "-n")
+    run_snakemake(tmp_path / "run", config, "results/fcn/scratch_accuracy.csv", "-n")

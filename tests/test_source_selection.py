@@ -30,7 +30,7 @@ def archive(tmp_path_factory, ucr_root):
 def scored(tmp_path_factory, archive):
     workdir = tmp_path_factory.mktemp("study")
     config = {"ucr_root": str(archive), "datasets": DATASETS, **SHORT_TRAINING}
-    run_snakemake(workdir, config, "results/transferability/scores.csv")
+    run_snakemake(workdir, config, "results/fcn/transferability/scores.csv")
     return workdir, config
 
 
@@ -54,7 +54,7 @@ def _by_hand(model_path, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.workflow
 def test_every_pair_is_scored_as_computed_from_the_model_here(scored, archive):
     workdir, _ = scored
-    table = pd.read_csv(workdir / "results/transferability/scores.csv")
+    table = pd.read_csv(workdir / "results/fcn/transferability/scores.csv")
     assert list(table.columns) == COLUMNS
     pairs = {(row.source, row.target) for row in table.itertuples()}
     assert pairs == {(s, t) for s in DATASETS for t in DATASETS if s != t}
@@ -62,13 +62,13 @@ def test_every_pair_is_scored_as_computed_from_the_model_here(scored, archive):
     assert (table["seconds"] > 0).all()
     assert (table["leep"] <= 0).all() and (table["nce"] <= 1e-12).all()
     for target in DATASETS:
-        per_target = pd.read_csv(workdir / f"results/transferability/{target}.csv")
+        per_target = pd.read_csv(workdir / f"results/fcn/transferability/{target}.csv")
         assert sorted(per_target["source"]) == [d for d in DATASETS if d != target]
     # one pair by hand: BME (3 classes) as the target of the Chinatown model; the pipeline's
     # default data.znormalise auto normalises BME, as here
     target = data.load_dataset(archive, "BME", znormalise="auto")
     probabilities, features = _by_hand(
-        workdir / "results/pretrain/Chinatown/model.h5", target.network_input("train")
+        workdir / "results/fcn/pretrain/Chinatown/model.h5", target.network_input("train")
     )
     expected = transferability.scores(probabilities, features, target.y_train)
     row = table[(table["source"] == "Chinatown") & (table["target"] == "BME")].iloc[0]
@@ -81,13 +81,13 @@ def test_the_scores_never_read_the_target_test_split(scored, archive):
     workdir, config = scored
     moved = archive / "ItalyPowerDemand" / "ItalyPowerDemand_TEST.tsv"
     kept = archive.parent / "ItalyPowerDemand_TEST.kept"
-    (workdir / "results/transferability/ItalyPowerDemand.csv").unlink()
+    (workdir / "results/fcn/transferability/ItalyPowerDemand.csv").unlink()
     moved.rename(kept)
     try:
-        run_snakemake(workdir, config, "results/transferability/ItalyPowerDemand.csv")
+        run_snakemake(workdir, config, "results/fcn/transferability/ItalyPowerDemand.csv")
     finally:
         kept.rename(moved)
-    table = pd.read_csv(workdir / "results/transferability/ItalyPowerDemand.csv")
+    table = pd.read_csv(workdir / "results/fcn/transferability/ItalyPowerDemand.csv")
     assert sorted(table["source"]) == ["BME", "Chinatown"]
 
 
@@ -95,15 +95,15 @@ def test_the_scores_never_read_the_target_test_split(scored, archive):
 def test_a_score_budget_fine_tunes_each_target_best_sources(scored):
     workdir, config = scored
     budget = {**config, "finetune": {**SHORT_TRAINING["finetune"], "sources": "logme:1"}}
-    run_snakemake(workdir, budget, "results/finetune/selection.csv")
-    selection = pd.read_csv(workdir / "results/finetune/selection.csv")
-    scores = pd.read_csv(workdir / "results/transferability/scores.csv")
+    run_snakemake(workdir, budget, "results/fcn/finetune/selection.csv")
+    selection = pd.read_csv(workdir / "results/fcn/finetune/selection.csv")
+    scores = pd.read_csv(workdir / "results/fcn/transferability/scores.csv")
     best = scores.loc[scores.groupby("target")["logme"].idxmax()]
     assert dict(zip(selection["target"], selection["source"])) == dict(
         zip(best["target"], best["source"])
     )
     assert (selection["rank"] == 1).all()
-    dry = run_snakemake(workdir, budget, "results/transfer_accuracy.csv", "-n")
+    dry = run_snakemake(workdir, budget, "results/fcn/transfer_accuracy.csv", "-n")
     assert job_counts(dry.stdout).get("finetune") == len(DATASETS)
 
 
@@ -151,10 +151,10 @@ def test_the_selection_methods_table_compares_every_method_on_the_fine_tuned_pai
     run_snakemake(
         workdir,
         config,
-        "results/analysis/selection_methods.png",
-        "results/analysis/dtw_vs_random.csv",
+        "results/fcn/analysis/selection_methods.png",
+        "results/fcn/analysis/dtw_vs_random.csv",
     )
-    analyses = workdir / "results/analysis"
+    analyses = workdir / "results/fcn/analysis"
     summary = analysis.read_table(analyses / "selection_methods.csv", selection.SUMMARY_COLUMNS)
     assert list(summary["method"]) == list(selection.METHODS)
     assert (summary["n_targets"] == 3).all() and (summary["n_pairs"] == 6).all()

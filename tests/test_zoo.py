@@ -32,17 +32,17 @@ def study(tmp_path_factory, ucr_root):
     partial results folder beside it: MoteStrain's model removed."""
     workdir = tmp_path_factory.mktemp("zoo_study")
     config = {"ucr_root": str(ucr_root), "datasets": STUDY, **SHORT_TRAINING}
-    run_snakemake(workdir, config, "results/zoo", "results/zoo.tar.gz")
+    run_snakemake(workdir, config, "results/fcn/zoo", "results/fcn/zoo.tar.gz")
     partial = workdir / "partial"
-    shutil.copytree(workdir / "results/pretrain", partial / "pretrain")
+    shutil.copytree(workdir / "results/fcn/pretrain", partial / "fcn/pretrain")
     shutil.copytree(workdir / "results/prototypes", partial / "prototypes")
-    (partial / "pretrain/MoteStrain/model.h5").unlink()
+    (partial / "fcn/pretrain/MoteStrain/model.h5").unlink()
     return workdir, config, partial
 
 
 def test_workflow_zoo_manifest(study, ucr_root):
     workdir, config, _ = study
-    folder = workdir / "results/zoo"
+    folder = workdir / "results/fcn/zoo"
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["format"] == "transfer-tsc-zoo" and manifest["format_version"] == 1
     assert sorted(manifest["datasets"]) == STUDY
@@ -55,7 +55,7 @@ def test_workflow_zoo_manifest(study, ucr_root):
         assert entry["train_size"] == len(data.y_train) and entry["length"] == data.length
         assert entry["model"] == f"models/{name}.h5"
         assert entry["prototypes"] == f"prototypes/{name}.h5"
-        original = workdir / f"results/pretrain/{name}/model.h5"
+        original = workdir / f"results/fcn/pretrain/{name}/model.h5"
         assert (folder / entry["model"]).read_bytes() == original.read_bytes()
     assert len(manifest["files"]) == 3 * len(STUDY)
     for relative, expected in manifest["files"].items():
@@ -63,10 +63,10 @@ def test_workflow_zoo_manifest(study, ucr_root):
         assert expected["sha256"] == hashlib.sha256(content).hexdigest()
         assert expected["bytes"] == len(content)
     # the archive holds the same files and verifies
-    with tarfile.open(workdir / "results/zoo.tar.gz") as tar:
+    with tarfile.open(workdir / "results/fcn/zoo.tar.gz") as tar:
         names = {m.name for m in tar.getmembers() if m.isfile()}
     assert names == {f"zoo/{r}" for r in manifest["files"]} | {"zoo/manifest.json"}
-    with zoo.open_zoo(workdir / "results/zoo.tar.gz") as opened:
+    with zoo.open_zoo(workdir / "results/fcn/zoo.tar.gz") as opened:
         assert [r.name for r in opened.references] == STUDY
         extracted = opened.root
         assert all(r.model.is_file() for r in opened.references)
@@ -124,7 +124,7 @@ def test_export_partial_study_and_recommend_from_zoo(study, ucr_root, tmp_path):
         "--dataset",
         str(ucr_root / HELD_OUT),
         "--zoo",
-        str(workdir / "results/zoo"),
+        str(workdir / "results/fcn/zoo"),
         "--top",
         "1",
         "--finetune",
@@ -156,7 +156,7 @@ def _copy(folder, tmp_path):
 )
 def test_damaged_zoo_is_refused_by_name(study, ucr_root, tmp_path, damage, message):
     workdir, _, _ = study
-    folder = _copy(workdir / "results/zoo", tmp_path)
+    folder = _copy(workdir / "results/fcn/zoo", tmp_path)
     if damage == "flip":
         path = folder / "models/GunPoint.h5"
         content = bytearray(path.read_bytes())
@@ -185,7 +185,7 @@ def test_damaged_zoo_is_refused_by_name(study, ucr_root, tmp_path, damage, messa
 
 def test_bad_archives(study, tmp_path):
     workdir, _, _ = study
-    whole = (workdir / "results/zoo.tar.gz").read_bytes()
+    whole = (workdir / "results/fcn/zoo.tar.gz").read_bytes()
     truncated = tmp_path / "truncated.tar.gz"
     truncated.write_bytes(whole[: len(whole) // 2])
     result = transfer_tsc("verify-zoo", str(truncated))
@@ -194,7 +194,7 @@ def test_bad_archives(study, tmp_path):
 
     not_a_zoo = tmp_path / "other.tar.gz"
     with tarfile.open(not_a_zoo, "w:gz") as tar:
-        tar.add(workdir / "results/pretrain", arcname="pretrain")
+        tar.add(workdir / "results/fcn/pretrain", arcname="pretrain")
     result = transfer_tsc("verify-zoo", str(not_a_zoo))
     assert result.returncode == 1 and "no manifest.json in the archive" in result.stderr
 
@@ -213,7 +213,7 @@ def _study_copy(workdir, tmp_path, records: bool = True):
     """A copy of the workflow's study results (models, metrics, prototypes, and the jobs'
     records unless ``records`` is false: a study from before records were kept), mtimes kept."""
     results = tmp_path / "results"
-    for part in ("pretrain", "prototypes", *(["records"] if records else [])):
+    for part in ("fcn/pretrain", "prototypes", *(["records"] if records else [])):
         shutil.copytree(workdir / "results" / part, results / part)
     return results
 
@@ -245,20 +245,20 @@ def _nothing_written(folder, out) -> None:
 def test_export_refuses_a_model_truncated_with_its_mtime_kept(study, tmp_path):
     workdir, _, _ = study
     results = _study_copy(workdir, tmp_path)
-    model = results / "pretrain/GunPoint/model.h5"
+    model = results / "fcn/pretrain/GunPoint/model.h5"
     mtime = model.stat().st_mtime_ns
     _keeping_mtime(model, _truncate)
     assert model.stat().st_mtime_ns == mtime and model.stat().st_size == 100
     existing = tmp_path / "zoo"  # a zoo already there stays as it was
-    shutil.copytree(workdir / "results/zoo", existing)
+    shutil.copytree(workdir / "results/fcn/zoo", existing)
     before = {p.relative_to(existing): p.read_bytes() for p in existing.rglob("*") if p.is_file()}
     for out in (existing, tmp_path / "zoo.tar.gz"):
         result = transfer_tsc("export-zoo", "--study", "results", "--out", out.name, cwd=tmp_path)
         assert result.returncode == 1, result.stdout
         assert (
-            "Error: results/pretrain/GunPoint/model.h5: sha256 differs from the one recorded when "
-            "its job finished (results/records/pretrain/dataset=GunPoint.json): corrupt or altered "
-            "since; not exported (re-run the study: snakemake makes it again)"
+            "Error: results/fcn/pretrain/GunPoint/model.h5: sha256 differs from the one recorded "
+            "when its job finished (results/records/pretrain/dataset=GunPoint,network=fcn.json): "
+            "corrupt or altered since; not exported (re-run the study: snakemake makes it again)"
         ) in result.stderr
         assert "Traceback" not in result.stderr
     _nothing_written(tmp_path, tmp_path / "zoo.tar.gz")
@@ -272,13 +272,13 @@ def test_export_refuses_a_byte_flipped_model_by_its_recorded_sha256(study, tmp_p
 
     workdir, _, _ = study
     results = _study_copy(workdir, tmp_path)
-    model = results / "pretrain/ItalyPowerDemand/model.h5"
+    model = results / "fcn/pretrain/ItalyPowerDemand/model.h5"
     size = model.stat().st_size
     _keeping_mtime(model, _flip_middle_byte)
     assert model.stat().st_size == size
     load_model(model)  # the damage is inside the weights: the model still loads
     out = tmp_path / "zoo"
-    record = results / "records/pretrain/dataset=ItalyPowerDemand.json"
+    record = results / "records/pretrain/dataset=ItalyPowerDemand,network=fcn.json"
     with pytest.raises(InputError) as refused:
         zoo.export_zoo(zoo.study_references(results), out)
     assert str(refused.value) == (
@@ -295,8 +295,8 @@ DELETE_AND_RERUN = "; not exported (delete it and re-run the study: snakemake ma
 @pytest.mark.parametrize(
     "kind, damage, message",
     [
-        ("model", "truncate", f"pretrain/GunPoint/model.h5: {NOT_A_MODEL}"),
-        ("model", "prototypes", f"pretrain/GunPoint/model.h5: {NOT_A_MODEL}"),
+        ("model", "truncate", f"fcn/pretrain/GunPoint/model.h5: {NOT_A_MODEL}"),
+        ("model", "prototypes", f"fcn/pretrain/GunPoint/model.h5: {NOT_A_MODEL}"),
         (
             "prototypes",
             "truncate",
@@ -310,7 +310,7 @@ DELETE_AND_RERUN = "; not exported (delete it and re-run the study: snakemake ma
         (
             "metrics",
             "truncate",
-            "pretrain/GunPoint/metrics.csv: test_loss has no value; delete it "
+            "fcn/pretrain/GunPoint/metrics.csv: test_loss has no value; delete it "
             "to have its job (rule pretrain, GunPoint) make it again; not exported",
         ),
     ],
@@ -329,15 +329,17 @@ def test_export_without_records_refuses_an_unreadable_file(study, tmp_path, kind
     path = (
         results
         / {
-            "model": "pretrain/GunPoint/model.h5",
+            "model": "fcn/pretrain/GunPoint/model.h5",
             "prototypes": "prototypes/MoteStrain.h5",
-            "metrics": "pretrain/GunPoint/metrics.csv",
+            "metrics": "fcn/pretrain/GunPoint/metrics.csv",
         }[kind]
     )
     if damage == "truncate":
         _keeping_mtime(path, _truncate)
     else:  # another HDF5 file of the study in its place
-        other = "prototypes/GunPoint.h5" if damage == "prototypes" else "pretrain/GunPoint/model.h5"
+        other = (
+            "prototypes/GunPoint.h5" if damage == "prototypes" else "fcn/pretrain/GunPoint/model.h5"
+        )
         _keeping_mtime(path, lambda p: p.write_bytes((results / other).read_bytes()))
     out = tmp_path / "zoo.tar.gz"
     with pytest.raises(InputError, match=re.escape(f"{results}/{message}")) as refused:
@@ -395,7 +397,7 @@ def test_a_zoo_packed_from_a_corrupt_model_is_refused_when_its_models_are_loaded
     """A zoo exported by an older version from a truncated model: its manifest has the corrupt
     file's sha256, so only loading the model tells."""
     workdir, _, _ = study
-    folder = _copy(workdir / "results/zoo", tmp_path)
+    folder = _copy(workdir / "results/fcn/zoo", tmp_path)
     model = folder / "models/MoteStrain.h5"
     _truncate(model, 2000)
     manifest = json.loads((folder / "manifest.json").read_text())

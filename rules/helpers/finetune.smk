@@ -29,14 +29,17 @@ def _read_selection(path, mtime_ns):
     return study.read_selection(path)
 
 
-def _checkpoint_selection():
-    path = checkpoints.select_sources.get().output.selection
+def _checkpoint_selection(network):
+    path = checkpoints.select_sources.get(network=network).output.selection
     return _read_selection(path, os.stat(path).st_mtime_ns)
 
 
-def target_sources(target):
-    """The sources fine-tuned on ``target``: every other dataset, or the budget's selection."""
-    return plan.target_sources(target, DATASETS, BUDGET, config["seed"], _checkpoint_selection)
+def target_sources(target, network):
+    """The sources fine-tuned on ``target`` in ``network``'s study: every other dataset, or the
+    budget's selection."""
+    return plan.target_sources(
+        target, DATASETS, BUDGET, config["seed"], lambda: _checkpoint_selection(network)
+    )
 
 
 @lru_cache(maxsize=None)
@@ -50,20 +53,22 @@ def series_length(name):
         _stop(error)
 
 
-def target_group_size(target, n_sources):
-    """Sources of ``target`` fine-tuned together: the config's number, or the GPU plan's."""
+def target_group_size(target, n_sources, network):
+    """Sources of ``target`` fine-tuned together: the configured number, or the GPU plan's for
+    ``network``."""
     length = series_length(target) if FINETUNE_PLAN.gpu_plan else None
-    return plan.group_size(FINETUNE_PLAN, n_sources, length, config["training"]["batch_size"])
+    batch_size = settings.recipe(config, "finetune", network).batch_size
+    return plan.group_size(FINETUNE_PLAN, n_sources, length, batch_size, network)
 
 
 @lru_cache(maxsize=None)
-def _batches(target, sources):
-    return plan.source_batches(sources, target_group_size(target, len(sources)))
+def _batches(target, sources, network):
+    return plan.source_batches(sources, target_group_size(target, len(sources), network))
 
 
-def target_batches(target):
-    """Batch id -> sources fine-tuned together on ``target``."""
-    return _batches(target, tuple(target_sources(target)))
+def target_batches(target, network):
+    """Batch id -> sources fine-tuned together on ``target`` in ``network``'s study."""
+    return _batches(target, tuple(target_sources(target, network)), network)
 
 
 @lru_cache(maxsize=None)
@@ -76,19 +81,27 @@ def pairs_asked_alone():
 def batch_sources(wildcards):
     """The sources of a batch: one of the target's batches, or a single source (a pair asked
     for alone)."""
-    target = wildcards.target
+    target, network = wildcards.target, wildcards.network
     return plan.batch_sources(
-        target, wildcards.batch, target_batches(target), target_sources(target)
+        target,
+        wildcards.batch,
+        target_batches(target, network),
+        target_sources(target, network),
+        network,
     )
 
 
+def pretrained_model(network, dataset):
+    return f"{study_folder(network)}/pretrain/{dataset}/model.h5"
+
+
 def batch_models(wildcards):
-    return [f"results/pretrain/{s}/model.h5" for s in batch_sources(wildcards)]
+    return [pretrained_model(wildcards.network, s) for s in batch_sources(wildcards)]
 
 
 def check_pair_selected(wildcards):
     """Refuse a (source, target) pair that finetune.sources does not fine-tune."""
-    sources = target_sources(wildcards.target)
+    sources = target_sources(wildcards.target, wildcards.network)
     plan.check_pair_selected(wildcards.source, wildcards.target, sources, BUDGET)
     return sources
 
@@ -96,16 +109,16 @@ def check_pair_selected(wildcards):
 def pair_source_model(wildcards):
     """The pre-trained model of the pair's source (group_size 1: one job per pair)."""
     check_pair_selected(wildcards)
-    return [f"results/pretrain/{wildcards.source}/model.h5"]
+    return [pretrained_model(wildcards.network, wildcards.source)]
 
 
 def pair_batch(wildcards):
     """The folder of the batch job that fine-tunes the pair (batched: group_size above 1 or the
     GPU plan)."""
-    source, target = wildcards.source, wildcards.target
+    source, target, network = wildcards.source, wildcards.target, wildcards.network
     sources = check_pair_selected(wildcards)
-    size = target_group_size(target, len(sources))
-    return plan.pair_batch(source, target, sources, size, pairs_asked_alone())
+    size = target_group_size(target, len(sources), network)
+    return plan.pair_batch(source, target, sources, size, pairs_asked_alone(), network)
 
 
 def pair_outputs(folder):
@@ -116,10 +129,13 @@ def pair_outputs(folder):
 
 
 def pair_files(suffix):
-    """Every fine-tuned pair's file: a list, or for nearest:K and <score>:K an input function
-    (it waits for the select_sources checkpoint)."""
+    """Every fine-tuned pair's file of the job's network (an input function: for nearest:K and
+    <score>:K it waits for the select_sources checkpoint)."""
 
-    def files(wildcards=None):
-        return plan.pair_files(suffix, DATASETS, target_sources)
+    def files(wildcards):
+        network = wildcards.network
+        return plan.pair_files(
+            suffix, DATASETS, lambda target: target_sources(target, network), network
+        )
 
-    return files if BUDGET.selected_by_checkpoint else files()
+    return files

@@ -28,7 +28,9 @@ def recommend_models(wildcards):
         return []
     import csv
 
-    ranking = checkpoints.recommend_ranking.get(name=wildcards.name).output.ranking
+    ranking = checkpoints.recommend_ranking.get(
+        network=wildcards.network, name=wildcards.name
+    ).output.ranking
     with open(ranking) as handle:
         sources = [row["source"] for row in csv.DictReader(handle)][: RECOMMEND["top"]]
-    return [f"results/pretrain/{source}/model.h5" for source in sources]
+    return [pretrained_model(wildcards.network, source) for source in sources]

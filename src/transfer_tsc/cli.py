@@ -4,9 +4,11 @@ and check a model zoo.
 ::
 
     transfer-tsc recommend --dataset PATH/TO/<Name> (--study results | --zoo ZOO) [--top 5]
+                           [--network fcn|resnet|inception]
                            [--score dtw|leep|nce|logme|hscore] [--no-scores]
                            [--finetune [--epochs N]] [--out recommendations.csv]
-    transfer-tsc export-zoo --study results --out ZOO[.tar.gz] [--config config.yaml]
+    transfer-tsc export-zoo --study results --out ZOO[.tar.gz] [--network fcn|resnet|inception]
+                            [--config config.yaml]
     transfer-tsc verify-zoo ZOO
 
 Bad input ends with one line ``Error: ...`` naming the file or option, and exit status 1.
@@ -59,9 +61,9 @@ def _read_config(path: str | None) -> dict | None:
         raise InputError(f"{path}: {error}") from None
 
 
-def _recipe(study_config: dict | None, epochs: int | None, seed: int | None):
-    """The training recipe: the study's (from a zoo's manifest) or the paper's defaults, with
-    ``--epochs`` / ``--seed`` on top."""
+def _recipe(study_config: dict | None, epochs: int | None, seed: int | None, network: str):
+    """The training recipe of ``network``: the study's (from a zoo's manifest) or the paper's
+    defaults, with ``--epochs`` / ``--seed`` on top."""
     from transfer_tsc import settings
 
     base = settings.validate({})
@@ -71,11 +73,14 @@ def _recipe(study_config: dict | None, epochs: int | None, seed: int | None):
             "epochs", base["finetune"]["epochs"]
         )
         base["seed"] = study_config.get("seed", base["seed"])
+        base["network_settings"] = study_config.get("network_settings", {})
+    own = base.get("network_settings", {}).get(network, {})
     if epochs is not None:
         base["finetune"]["epochs"] = epochs
+        own.get("finetune", {}).pop("epochs", None)
     if seed is not None:
         base["seed"] = seed
-    return settings.recipe(settings.validate(base), "finetune")
+    return settings.recipe(settings.validate(base), "finetune", network)
 
 
 def _load_user_dataset(path: str, data_options: dict):
@@ -108,13 +113,17 @@ def cmd_recommend(args: argparse.Namespace) -> None:
     from transfer_tsc import zoo
     from transfer_tsc.io import write_csv
 
-    with zoo.references_from(study=args.study, zoo=args.zoo) as (references, study_config):
+    with zoo.references_from(study=args.study, zoo=args.zoo, network=args.network) as (
+        references,
+        study_config,
+        network,
+    ):
         name = Path(args.dataset).name
         usable = rec.rankable(references, name)
         with_model = [r.name for r in usable if r.model is not None]
         if args.score != "dtw" and not with_model:
             where = (
-                "study has none yet (results/pretrain/<Name>/model.h5)"
+                f"study has none yet ({network}/pretrain/<Name>/model.h5)"
                 if args.study
                 else "zoo has none"
             )
@@ -147,9 +156,17 @@ def cmd_recommend(args: argparse.Namespace) -> None:
                 "no source has a pre-trained model (yet): ranked by DTW only, no transferability "
                 "scores"
             )
-        recipe = _recipe(study_config, args.epochs, args.seed) if args.finetune else None
+        recipe = _recipe(study_config, args.epochs, args.seed, network) if args.finetune else None
         ranking, table = rec.recommendation(
-            dataset, ranking, usable, args.score, args.top, scores=scores, recipe=recipe, log=_log
+            dataset,
+            ranking,
+            usable,
+            args.score,
+            args.top,
+            scores=scores,
+            recipe=recipe,
+            log=_log,
+            network_name=network,
         )
     print(rec.format_table(table))
     print(rec.picks(ranking, args.score))
@@ -164,7 +181,7 @@ def cmd_export_zoo(args: argparse.Namespace) -> None:
     from transfer_tsc.zoo import describer as zoo_describer
 
     config = _read_config(args.config)
-    references = zoo.study_references(args.study)
+    references = zoo.study_references(args.study, network=args.network)
     root = settings.ucr_root(config) if config else None
     describe = zoo_describer(
         (lambda name: load_dataset(root, name, **config["data"])) if root is not None else None,
@@ -173,7 +190,7 @@ def cmd_export_zoo(args: argparse.Namespace) -> None:
             f"{name}: data not readable under {root} ({error}); described from its prototypes"
         ),
     )
-    manifest = zoo.export_zoo(references, args.out, config, describe)
+    manifest = zoo.export_zoo(references, args.out, config, describe, network=args.network)
     with_model = sum(1 for e in manifest["datasets"].values() if e["model"])
     with_protos = sum(1 for e in manifest["datasets"].values() if e["prototypes"])
     print(
@@ -194,7 +211,7 @@ def cmd_verify_zoo(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    from transfer_tsc import settings
+    from transfer_tsc import networks, settings
     from transfer_tsc.transferability import SCORES  # numpy only: --help loads no TensorFlow
 
     defaults = settings.validate({})  # the schema's defaults, which the study's config overrides
@@ -228,6 +245,13 @@ def parser() -> argparse.ArgumentParser:
     )
     source.add_argument(
         "--zoo", metavar="ZOO", help="a model zoo folder or .tar.gz (transfer-tsc export-zoo)"
+    )
+    rec.add_argument(
+        "--network",
+        choices=list(networks.NETWORKS),
+        default=None,
+        help="the network whose pre-trained models to use: a study's results/<network>/ "
+        "(default fcn), or the zoo's (the default; another is refused)",
     )
     top = defaults["recommend"]["top"]
     rec.add_argument(
@@ -293,6 +317,12 @@ def parser() -> argparse.ArgumentParser:
         "series length, the config, software versions and the sha256 of every file.",
     )
     exp.add_argument("--study", required=True, metavar="DIR", help="the study's results folder")
+    exp.add_argument(
+        "--network",
+        choices=list(networks.NETWORKS),
+        default="fcn",
+        help="the network whose models to export (results/<network>/pretrain; default fcn)",
+    )
     exp.add_argument(
         "--out", required=True, metavar="ZOO", help="zoo folder, or an archive ending in .tar.gz"
     )

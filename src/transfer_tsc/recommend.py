@@ -37,6 +37,7 @@ import pandas as pd
 from transfer_tsc.data import ZNORMALISE_AUTO, Dataset
 from transfer_tsc.errors import InputError
 from transfer_tsc.io import open_hdf5
+from transfer_tsc.networks import network
 from transfer_tsc.similarity import distances as similarity
 from transfer_tsc.similarity import dtw
 from transfer_tsc.similarity import prototypes as protos
@@ -189,6 +190,7 @@ def add_scores(
     ranking: pd.DataFrame,
     references: Sequence[Reference],
     log: Callable[[str], None] = print,
+    network_name: str = "fcn",
 ) -> pd.DataFrame:
     """``ranking`` (``recommend``'s, every source) with, after ``distance``, ``dtw_rank`` (the
     rank by distance) and ``<score>, <score>_rank`` for each of ``SCORES``: every score of the
@@ -203,7 +205,8 @@ def add_scores(
     table = ranking.copy()
     at = list(table.columns).index("distance") + 1
     table.insert(at, "dtw_rank", _ranks(table["distance"], table["source"], ascending=True))
-    scored = score_sources(dataset, chosen, log).set_index("source") if chosen else None
+    spec = network(network_name)
+    scored = score_sources(dataset, chosen, log, spec).set_index("source") if chosen else None
     for offset, score in enumerate(SCORES):
         values = (
             table["source"].map(scored[score]).astype(float)
@@ -275,9 +278,11 @@ def transfer_to(
     references: Sequence[Reference],
     recipe: Recipe,
     log: Callable[[str], None] = print,
+    network_name: str = "fcn",
 ) -> pd.DataFrame:
-    """Fine-tune the ranked sources that have a pre-trained model on ``dataset`` (all together,
-    batched engine) and train the FCN from scratch on it with the same recipe; the ranking
+    """Fine-tune the ranked sources that have a pre-trained model (of ``network_name``) on
+    ``dataset`` (all together, batched engine) and train that network from scratch on it with
+    the same recipe; the ranking
     with ``transfer_accuracy``, ``scratch_accuracy`` and ``gain`` (transfer - scratch) added.
     A source without a model gets NaN."""
     from transfer_tsc.training.transfer import finetune, pretrain
@@ -291,10 +296,10 @@ def transfer_to(
     accuracy = {}
     if chosen:
         log(f"fine-tuning {len(chosen)} source(s) on {dataset.name}, {recipe.epochs} epochs")
-        outcomes = finetune(chosen, dataset, recipe, log=log)
+        outcomes = finetune(chosen, dataset, recipe, log=log, spec=network(network_name))
         accuracy = {name: outcome.test_accuracy for name, (_, outcome) in outcomes.items()}
     log(f"training from scratch on {dataset.name}, {recipe.epochs} epochs")
-    _, scratch = pretrain(dataset, recipe, log=log)
+    _, scratch = pretrain(dataset, recipe, log=log, spec=network(network_name))
     table["transfer_accuracy"] = [accuracy.get(name, np.nan) for name in table["source"]]
     table["scratch_accuracy"] = scratch.test_accuracy
     table["gain"] = table["transfer_accuracy"] - table["scratch_accuracy"]
@@ -310,20 +315,21 @@ def recommendation(
     scores: bool = False,
     recipe: Recipe | None = None,
     log: Callable[[str], None] = print,
+    network_name: str = "fcn",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The steps after ``recommend``'s ranking (every source): with ``scores`` every
     transferability score added (``add_scores``), ordered by ``method`` (``order_by``), cut to
     the ``top`` rows (every row when 0) and, with a ``recipe``, those fine-tuned on ``dataset``
-    (``transfer_to``; ``dataset`` is needed for scores or a recipe only). Returns the ordered
-    ranking, uncut (for ``picks``), and the table."""
+    (``transfer_to``; ``dataset`` is needed for scores or a recipe only); the models are
+    ``network_name``'s. Returns the ordered ranking, uncut (for ``picks``), and the table."""
     if scores:
         import_keras_quietly()  # before the models: no TensorFlow start-up notices
-        ranking = add_scores(dataset, ranking, references, log)
+        ranking = add_scores(dataset, ranking, references, log, network_name)
     ranking = order_by(ranking, method)
     table = ranking.head(top) if top else ranking
     if recipe is not None:
         import_keras_quietly()
-        table = transfer_to(dataset, table, references, recipe, log)
+        table = transfer_to(dataset, table, references, recipe, log, network_name)
     return ranking, table
 
 

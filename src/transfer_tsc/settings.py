@@ -89,8 +89,14 @@ def _coerce_text(instance: Any, node: dict) -> Any:
     to refuse by name."""
     if isinstance(instance, dict):
         properties = node.get("properties", {})
+        others = node.get("additionalProperties")
         return {
-            k: _coerce_text(v, properties[k]) if k in properties else v for k, v in instance.items()
+            k: _coerce_text(v, properties[k])
+            if k in properties
+            else _coerce_text(v, others)
+            if isinstance(others, dict)
+            else v
+            for k, v in instance.items()
         }
     if isinstance(instance, str):
         return _from_text(instance, node)
@@ -205,6 +211,8 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
     """Return ``config`` with defaults filled in, or raise InputError naming the bad key."""
     spec = schema()
     filled = _coerce_text(copy.deepcopy(dict(config)), spec)
+    if isinstance(filled.get("networks"), str):  # --config networks=resnet or =fcn,resnet
+        filled["networks"] = [name.strip() for name in filled["networks"].split(",")]
     _fill_defaults(filled, spec)
     validator = jsonschema.Draft7Validator(spec)
     errors = sorted(validator.iter_errors(filled), key=lambda e: list(e.path))
@@ -219,11 +227,20 @@ def ucr_root(config: dict[str, Any]) -> str:
     return DEMO_ROOT if config["ucr_root"] == DEMO else config["ucr_root"]
 
 
-def recipe(config: dict[str, Any], stage: str) -> Recipe:
+def recipe(config: dict[str, Any], stage: str, network: str | None = None) -> Recipe:
     """The training recipe of ``stage`` ("pretrain" or "finetune") of a validated config: each
-    Recipe field from the key of its name in ``config[stage]`` (epochs), ``config["training"]``
-    or the top level (seed); the fields no key sets keep Recipe's own values."""
-    sections = (config[stage], config["training"], config)
+    Recipe field from the key of its name in ``network_settings.<network>.<stage>`` or
+    ``.training`` (the network's own values, when ``network`` is given), ``config[stage]``
+    (epochs), ``config["training"]`` or the top level (seed); the fields no key sets keep
+    Recipe's own values."""
+    own = config.get("network_settings", {}).get(network, {}) if network else {}
+    sections = (
+        own.get(stage, {}),
+        own.get("training", {}),
+        config[stage],
+        config["training"],
+        config,
+    )
     values = {}
     for field in dataclasses.fields(Recipe):
         section = next((s for s in sections if field.name in s), None)
@@ -232,11 +249,12 @@ def recipe(config: dict[str, Any], stage: str) -> Recipe:
     return Recipe(**values)
 
 
-def recipe_params(config: dict[str, Any], stage: str) -> dict[str, Any]:
-    """The recipe of ``stage`` as a training rule's params: every field that can change a
-    result; the cadence fields (``recipe.CADENCE_FIELDS``) are left out, so that changing how
-    often a job logs or checkpoints does not make Snakemake re-run it ("Params have changed")."""
-    values = dataclasses.asdict(recipe(config, stage))
+def recipe_params(config: dict[str, Any], stage: str, network: str | None = None) -> dict[str, Any]:
+    """The recipe of ``stage`` (of ``network``) as a training rule's params: every field that
+    can change a result; the cadence fields (``recipe.CADENCE_FIELDS``) are left out, so that
+    changing how often a job logs or checkpoints does not make Snakemake re-run it ("Params
+    have changed")."""
+    values = dataclasses.asdict(recipe(config, stage, network))
     for name in CADENCE_FIELDS:
         del values[name]
     return values

@@ -93,8 +93,8 @@ def scored_sources(
     scores: pd.DataFrame, datasets: Sequence[str], k: int, score: str
 ) -> pd.DataFrame:
     """Budget mode <score>:K: per target, its K sources among ``datasets`` with the highest
-    transferability ``score`` (``results/transferability/scores.csv``); the selection table
-    (target, rank, source). A target without scores is an error."""
+    transferability ``score`` (``results/<network>/transferability/scores.csv``); the selection
+    table (target, rank, source). A target without scores is an error."""
     ranked = rank_by_score(within(scores, datasets), score)
     return _first_k(ranked, datasets, k, "transferability scores: no scores")
 
@@ -184,8 +184,8 @@ METRICS_COLUMNS = (
     "best_epoch",
     "train_seconds",
 )
-PRETRAIN_IDENTITY = ("dataset",)  # results/pretrain/<dataset>/metrics.csv
-PAIR_IDENTITY = ("source", "target")  # results/finetune/<source>/<target>/metrics.csv
+PRETRAIN_IDENTITY = ("dataset",)  # results/<network>/pretrain/<dataset>/metrics.csv
+PAIR_IDENTITY = ("source", "target")  # results/<network>/finetune/<source>/<target>/metrics.csv
 
 
 class _Problem(Exception):
@@ -314,12 +314,12 @@ def read_metrics(path: str | os.PathLike, **identity: str) -> pd.DataFrame:
 
 
 def read_pretrain_metrics(path: str | os.PathLike) -> pd.DataFrame:
-    """``results/pretrain/<dataset>/metrics.csv``, checked to be ``<dataset>``'s."""
+    """``results/<network>/pretrain/<dataset>/metrics.csv``, checked to be ``<dataset>``'s."""
     return read_metrics(path, dataset=Path(path).parent.name)
 
 
 def read_pair_metrics(path: str | os.PathLike) -> pd.DataFrame:
-    """``results/finetune/<source>/<target>/metrics.csv``, checked to be that pair's."""
+    """``results/<network>/finetune/<source>/<target>/metrics.csv``, checked to be that pair's."""
     folder = Path(path).parent
     return read_metrics(path, source=folder.parent.name, target=folder.name)
 
@@ -337,7 +337,7 @@ def _score_numbers(row: pd.Series) -> dict[str, float]:
 def read_target_scores(
     path: str | os.PathLike, target: str, sources: Sequence[str]
 ) -> pd.DataFrame:
-    """One target's transferability table (``results/transferability/<target>.csv``,
+    """One target's transferability table (``results/<network>/transferability/<target>.csv``,
     ``transfer.score_sources``), checked: exactly the columns ``SCORE_TABLE_COLUMNS``, one row
     per source of ``sources`` and no other, every row's target ``target``, the scores numbers
     (empty: not scored), seconds finite and not negative. InputError as ``read_metrics``."""
@@ -391,20 +391,21 @@ def read_all(paths: Iterable[str], reader: Callable[[str], pd.DataFrame]) -> lis
 
 
 def gather_scratch(paths: Iterable[str]) -> pd.DataFrame:
-    """The scratch accuracy table from every ``results/pretrain/<dataset>/metrics.csv``, each
-    checked first (``read_metrics``)."""
+    """The scratch accuracy table from every ``results/<network>/pretrain/<dataset>/metrics.csv``,
+    each checked first (``read_metrics``)."""
     return scratch_table(read_all(paths, read_pretrain_metrics))
 
 
 def gather_transfer(paths: Iterable[str], datasets: Sequence[str]) -> pd.DataFrame:
-    """The transfer accuracy matrix from every ``results/finetune/<source>/<target>/metrics.csv``,
-    each checked first (``read_metrics``)."""
+    """The transfer accuracy matrix from every
+    ``results/<network>/finetune/<source>/<target>/metrics.csv``, each checked first
+    (``read_metrics``)."""
     return transfer_matrix(read_all(paths, read_pair_metrics), datasets)
 
 
 def gather_scores(paths: Sequence[str]) -> pd.DataFrame:
-    """Every target's transferability table (``results/transferability/<target>.csv``, one per
-    dataset of the study) in one, each checked first: its rows are every other dataset."""
+    """Every target's transferability table (``results/<network>/transferability/<target>.csv``,
+    one per dataset of the study) in one, each checked first: its rows are every other dataset."""
     names = [Path(path).stem for path in paths]
 
     def read(path: str) -> pd.DataFrame:

@@ -50,8 +50,8 @@ import numpy as np
 from transfer_tsc.errors import InputError
 
 SCORES = ("leep", "nce", "logme", "hscore")
-# The columns of results/transferability/{target}.csv (transfer.score_sources): seconds is the
-# pair's forward pass and scores.
+# The columns of results/<network>/transferability/{target}.csv (transfer.score_sources): seconds
+# is the pair's forward pass and scores.
 TABLE_COLUMNS = ("target", "source", *SCORES, "seconds")
 
 #: How far a row of ``probabilities`` may be from summing to 1 (float32 softmax rounding).

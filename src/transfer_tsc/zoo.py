@@ -1,19 +1,21 @@
-"""A model zoo: a study's pre-trained FCNs and class prototypes as one shareable folder or
-``.tar.gz`` archive, with a manifest that makes it checkable and self-describing.
+"""A model zoo: a study's pre-trained networks (of one network: the FCN, ResNet or Inception)
+and class prototypes as one shareable folder or ``.tar.gz`` archive, with a manifest that makes
+it checkable and self-describing.
 
 The paper's pre-trained models were shared by a download link; a user who wants to transfer to
 a new dataset needs the models *and* the similarity (section III-C: the source nearest by DTW
 between class prototypes is usually a good one, section V-C). A zoo holds both::
 
     ZOO/manifest.json            what is in the zoo (below)
-    ZOO/models/<Name>.h5         pre-trained FCN (results/pretrain/<Name>/model.h5)
+    ZOO/models/<Name>.h5         pre-trained model (results/<network>/pretrain/<Name>/model.h5)
     ZOO/metrics/<Name>.csv       its from-scratch test accuracy
-    (results/pretrain/<Name>/metrics.csv)
+    (results/<network>/pretrain/<Name>/metrics.csv)
     ZOO/prototypes/<Name>.h5     per-class DBA prototypes (results/prototypes/<Name>.h5)
 
 ``manifest.json`` lists per dataset its classes, train size and series length and which of the
-three files it has (a partial study exports what is finished), the study's config, the software
-versions, and the size and sha256 of every file. :func:`open_zoo` checks every file against the
+three files it has (a partial study exports what is finished), the network of its models
+(``network``; a zoo without one is of FCNs), the study's config, the software versions,
+and the size and sha256 of every file. :func:`open_zoo` checks every file against the
 manifest before anything is read: a missing, truncated or tampered file is refused by name.
 
 A manifest's sha256 is computed at export, so it vouches for the copy, not for the study's file:
@@ -50,10 +52,11 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 # kind -> (folder in the zoo, path in a study's results/ folder)
 ARTEFACTS: dict[str, tuple[str, str]] = {
-    "model": ("models/{name}.h5", "pretrain/{name}/model.h5"),
-    "metrics": ("metrics/{name}.csv", "pretrain/{name}/metrics.csv"),
+    "model": ("models/{name}.h5", "{network}/pretrain/{name}/model.h5"),
+    "metrics": ("metrics/{name}.csv", "{network}/pretrain/{name}/metrics.csv"),
     "prototypes": ("prototypes/{name}.h5", "prototypes/{name}.h5"),
 }
+DEFAULT_NETWORK = "fcn"  # the paper's, and that of a zoo whose manifest names none
 
 
 @dataclass(frozen=True)
@@ -97,22 +100,25 @@ def describe_prototypes(path: str | os.PathLike) -> dict[str, object]:
 
 
 def study_references(
-    results: str | os.PathLike, datasets: Sequence[str] | None = None
+    results: str | os.PathLike,
+    datasets: Sequence[str] | None = None,
+    network: str = DEFAULT_NETWORK,
 ) -> list[Reference]:
-    """The finished artefacts of a (possibly partial) study's ``results/`` folder: every dataset
-    with a pre-trained model or prototypes, or only ``datasets`` when given."""
+    """The finished artefacts of a (possibly partial) study's ``results/`` folder, the models
+    of ``network``: every dataset with a pre-trained model or prototypes, or only ``datasets``
+    when given."""
     root = Path(results)
     if not root.is_dir():
         raise InputError(f"{root}: study results folder not found")
     if datasets is None:
         found = {p.stem for p in (root / "prototypes").glob("*.h5")}
-        found |= {p.parent.name for p in (root / "pretrain").glob("*/model.h5")}
+        found |= {p.parent.name for p in (root / network / "pretrain").glob("*/model.h5")}
         datasets = sorted(found)
     references = []
     for name in datasets:
         paths = {}
         for kind, (_, in_study) in ARTEFACTS.items():
-            path = root / in_study.format(name=name)
+            path = root / in_study.format(name=name, network=network)
             paths[kind] = path if path.is_file() else None
         if any(paths.values()):
             references.append(
@@ -128,9 +134,13 @@ REMAKE = "re-run the study: snakemake makes it again"
 
 def _study_folder(source: Path, kind: str, name: str) -> Path | None:
     """The study results folder that holds ``source`` at its place for ``kind`` of dataset
-    ``name`` (``ARTEFACTS``: e.g. ``<folder>/pretrain/<name>/model.h5``); None elsewhere."""
-    in_study = Path(ARTEFACTS[kind][1].format(name=name)).parts
-    if source.parts[-len(in_study) :] != in_study:
+    ``name`` (``ARTEFACTS``: e.g. ``<folder>/<network>/pretrain/<name>/model.h5``, any network);
+    None elsewhere."""
+    in_study = Path(ARTEFACTS[kind][1].format(name=name, network="{network}")).parts
+    found = source.parts[-len(in_study) :]
+    if len(found) != len(in_study) or any(
+        part != expected for part, expected in zip(found, in_study) if expected != "{network}"
+    ):
         return None
     return Path(*source.parts[: -len(in_study)])
 
@@ -156,7 +166,7 @@ def _read_error(kind: str, path: Path, name: str) -> str | None:
         if kind == "model":
             from transfer_tsc.training.transfer import load_model
 
-            model = load_model(path)
+            model = load_model(path, spec=None)  # any registered network
             del model
         elif kind == "prototypes":
             from transfer_tsc.similarity.prototypes import read_prototypes
@@ -269,12 +279,14 @@ def export_zoo(
     config: Mapping[str, object] | None = None,
     describe_dataset: Callable[[str], dict[str, object] | None] = lambda name: None,
     software: Mapping[str, str] | None = None,
+    network: str = DEFAULT_NETWORK,
 ) -> dict:
     """Write ``references`` as a zoo folder ``out`` (or an archive when ``out`` ends in
     ``.tar.gz``), assembled under a temporary name and renamed into place whole.
 
     ``describe_dataset(name)`` gives a dataset's manifest entry (see :func:`describe`), or None
-    when its data are not at hand. Every file is checked first (:func:`verify_study_files`):
+    when its data are not at hand; ``network`` is the models' network (the manifest's).
+    Every file is checked first (:func:`verify_study_files`):
     a refused export writes nothing and leaves a zoo already at ``out`` as it was. Returns the
     manifest."""
     if not references:
@@ -317,6 +329,7 @@ def export_zoo(
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "paper": "Ismail Fawaz et al., Transfer learning for time series classification, "
             "IEEE BigData 2018",
+            "network": network,
             "config": dict(config) if config is not None else None,
             "software": dict(software),
             "datasets": entries,
@@ -364,6 +377,11 @@ class Zoo:
     @property
     def config(self) -> dict | None:
         return self.manifest.get("config")
+
+    @property
+    def network(self) -> str:
+        """The network of the zoo's models (FCN for a zoo from before networks were named)."""
+        return self.manifest.get("network") or DEFAULT_NETWORK
 
     def close(self) -> None:
         if self._tmp is not None:
@@ -515,16 +533,26 @@ def open_zoo(path: str | os.PathLike, load_models: bool = False) -> Zoo:
 
 @contextlib.contextmanager
 def references_from(
-    study: str | os.PathLike | None = None, zoo: str | os.PathLike | None = None
-) -> Iterator[tuple[list[Reference], dict | None]]:
-    """The references (and the study's config, when known) of a study folder or a zoo."""
+    study: str | os.PathLike | None = None,
+    zoo: str | os.PathLike | None = None,
+    network: str | None = None,
+) -> Iterator[tuple[list[Reference], dict | None, str]]:
+    """The references (and the study's config, when known) of a study folder's ``network``
+    (None: the FCN) or of a zoo (None: its network; another than the zoo's is refused), and
+    their network."""
     if (study is None) == (zoo is None):
         raise InputError("give either a study's results folder or a model zoo")
     if zoo is not None:
         with open_zoo(zoo) as opened:
-            yield opened.references, opened.config
+            if network is not None and network != opened.network:
+                raise InputError(
+                    f"{zoo}: a zoo of {opened.network} models, not {network}; give --network "
+                    f"{opened.network} or a zoo of {network} models"
+                )
+            yield opened.references, opened.config, opened.network
     else:
-        yield study_references(study), None
+        chosen = network or DEFAULT_NETWORK
+        yield study_references(study, network=chosen), None, chosen
 
 
 def describer(

@@ -452,7 +452,7 @@ def test_report_builds_on_the_demo_archive(tmp_path):
 
     console = (run.stdout + run.stderr).splitlines()
     assert [line for line in console if any(n in line for n in THIRD_PARTY_NOISE)] == []
-    analyses = tmp_path / "results" / "analysis"
+    analyses = tmp_path / "results" / "fcn" / "analysis"
     names = ("accuracy_variation", "aggregates", "dtw_vs_random", "rank_curves")
     for name in names:
         _written(analyses / f"{name}.png")

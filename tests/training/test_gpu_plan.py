@@ -82,6 +82,31 @@ def test_the_group_is_clamped_to_one_and_to_the_sources():
         gpu_plan.group_size_for(0, 16, GB16, SOURCES)
 
 
+def test_resnet_and_inception_take_more_memory_per_model_than_the_fcn():
+    """Per time step the ResNet keeps 3712 channels and Inception 4129 (its shortcuts,
+    bottlenecks, poolings and concatenations; networks.NetworkSpec) against the FCN's 1536, and
+    both have more parameters: at every length a model takes more memory, so fewer fit."""
+    from transfer_tsc.networks import FCN_SPEC, INCEPTION_SPEC, RESNET_SPEC
+
+    fcn_channels = 3 * (128 + 256 + 128)
+    for spec, channels in ((RESNET_SPEC, 3712), (INCEPTION_SPEC, 4129)):
+        assert spec.params(gpu_plan.HEAD_CLASSES) > FCN_SPEC.params(gpu_plan.HEAD_CLASSES)
+        assert gpu_plan.fixed_mb(spec) > gpu_plan.fixed_mb(FCN_SPEC)
+        for length in (1, 24, 720, 2709, LONGEST_UCR):
+            assert gpu_plan.activations_mb(length, 16, spec) == pytest.approx(
+                gpu_plan.activations_mb(length, 16, FCN_SPEC) * channels / fcn_channels
+            )
+            assert gpu_plan.model_mb(length, 16, spec) > gpu_plan.model_mb(length, 16, FCN_SPEC)
+            assert gpu_plan.group_size_for(length, 16, GB16, SOURCES, spec) <= (
+                gpu_plan.group_size_for(length, 16, GB16, SOURCES, FCN_SPEC)
+            )
+        # HandOutlines: 16 x 2709 x channels x 4 bytes, twice, and 5 copies of the parameters
+        per_model = (5 * spec.params(60) * 4 + 2 * 16 * 2709 * channels * 4) / 2**20
+        assert gpu_plan.model_mb(2709, 16, spec) == pytest.approx(per_model)
+        assert gpu_plan.group_size_for(2709, 16, GB16, SOURCES, spec) == int(10_500 // per_model)
+    assert gpu_plan.group_size_for(2709, 16, GB16, SOURCES, INCEPTION_SPEC) < 20  # the FCN's
+
+
 def test_the_network_constants_are_the_fcns():
     from transfer_tsc.networks import FCN_SPEC, fcn
 
@@ -257,7 +282,7 @@ def test_the_plan_survives_a_config_of_the_users_own(tmp_path, gpu_config):
     dry = run_snakemake(
         tmp_path,
         gpu_config,
-        "results/transfer_accuracy.csv",
+        "results/fcn/transfer_accuracy.csv",
         "-n",
         "--profile",
         str(profile),
@@ -269,16 +294,16 @@ def test_the_plan_survives_a_config_of_the_users_own(tmp_path, gpu_config):
 
 @pytest.mark.workflow
 def test_a_single_pair_is_fine_tuned_alone_under_the_gpu_plan(tmp_path, gpu_config):
-    target = "results/finetune/Chinatown/Coffee/metrics.csv"
+    target = "results/fcn/finetune/Chinatown/Coffee/metrics.csv"
     dry = run_snakemake(tmp_path, gpu_config, target, "-n", *GPU)
     assert job_counts(dry.stdout) == {"pretrain": 1, "finetune_batch": 1, "finetune_pair": 1}
-    assert "wildcards: target=Coffee, batch=Chinatown" in dry.stdout
+    assert "wildcards: network=fcn, target=Coffee, batch=Chinatown" in dry.stdout
     run_snakemake(tmp_path, gpu_config, target, *GPU)
-    log = (tmp_path / "logs/finetune/Coffee/Chinatown.log").read_text()
+    log = (tmp_path / "logs/fcn/finetune/Coffee/Chinatown.log").read_text()
     assert "[finetune Chinatown -> Coffee]" in log
     assert (tmp_path / target).is_file()
-    assert not (tmp_path / "results/pretrain/Haptics").exists()
+    assert not (tmp_path / "results/fcn/pretrain/Haptics").exists()
     # the study then fine-tunes Coffee's batch, and the pair is linked from it
-    dry = run_snakemake(tmp_path, gpu_config, "results/transfer_accuracy.csv", "-n", *GPU)
+    dry = run_snakemake(tmp_path, gpu_config, "results/fcn/transfer_accuracy.csv", "-n", *GPU)
     assert f"target=Coffee, batch={study.batch_id(['Chinatown', 'Haptics'])}" in dry.stdout
     assert job_counts(dry.stdout)["finetune_pair"] == 6  # Chinatown -> Coffee linked again

@@ -508,9 +508,9 @@ def test_workflow_trains_on_the_configured_backend(tmp_path, ucr_root):
     }
     from transfer_tsc.study import batch_id
 
-    targets = [f"results/finetune/{s}/GunPoint/metrics.csv" for s in ("Chinatown", "Coffee")]
+    targets = [f"results/fcn/finetune/{s}/GunPoint/metrics.csv" for s in ("Chinatown", "Coffee")]
     # The batch folder too: pair files asked for alone would each train alone (rules/common.smk).
-    batch = f"results/finetune_batches/GunPoint/{batch_id(['Chinatown', 'Coffee'])}"
+    batch = f"results/fcn/finetune_batches/GunPoint/{batch_id(['Chinatown', 'Coffee'])}"
     run_snakemake(tmp_path, config, *targets, batch)
     for target in targets:
         assert (tmp_path / target).is_file()

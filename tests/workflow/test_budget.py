@@ -103,7 +103,7 @@ def write_selection(tmp_path, config: dict, **inputs) -> pd.DataFrame:
     """Run the select_sources rule's job on ``config`` (its params as the rule gives them) and
     read back the table it writes."""
     validated = settings.validate(config)
-    output = tmp_path / "results/finetune/selection.csv"
+    output = tmp_path / "results/fcn/finetune/selection.csv"
     output.parent.mkdir(parents=True, exist_ok=True)
     job = SimpleNamespace(
         rule="select_sources",
@@ -131,7 +131,7 @@ def test_random_budget_schedules_n_times_k_finetunes(tmp_path, ucr_root, k):
     expected = study.random_sources(DATASETS, k, seed=0)
     pd.testing.assert_frame_equal(selection, expected)
     for target, source in selection[["target", "source"]].itertuples(index=False):
-        assert f"results/finetune/{source}/{target}/metrics.csv" in pairs
+        assert f"results/fcn/finetune/{source}/{target}/metrics.csv" in pairs
 
 
 def test_nearest_budget_fine_tunes_the_selection(tmp_path, ucr_root):
@@ -169,18 +169,18 @@ def test_nearest_budget_fine_tunes_the_selection(tmp_path, ucr_root):
 @pytest.mark.workflow
 def test_nearest_budget_dry_run_after_the_similarity_outputs(tmp_path, ucr_root):
     config = budget_config(ucr_root, "nearest:2")
-    dry = run_snakemake(tmp_path, config, "results/transfer_accuracy.csv", "-n")
+    dry = run_snakemake(tmp_path, config, "results/fcn/transfer_accuracy.csv", "-n")
     counts = job_counts(dry.stdout)
     assert counts.get("select_sources") == 1 and "finetune" not in counts
 
-    run_snakemake(tmp_path, config, "results/finetune/selection.csv")
+    run_snakemake(tmp_path, config, "results/fcn/finetune/selection.csv")
     # data.znormalise: auto (the default) normalises BME and Chinatown, with one line each
     for name in DATASETS:
         lines = (tmp_path / f"logs/prototypes/{name}.log").read_text().splitlines()
         noted = [line for line in lines if "not z-normalised" in line]
         assert len(noted) == (1 if name in ("BME", "Chinatown") else 0), name
     neighbours = pd.read_csv(tmp_path / "results/similarity/neighbours.csv")
-    selection = pd.read_csv(tmp_path / "results/finetune/selection.csv")
+    selection = pd.read_csv(tmp_path / "results/fcn/finetune/selection.csv")
     for target in DATASETS:
         ranked = neighbours[neighbours["target"] == target].sort_values("rank")
         assert (
@@ -188,7 +188,7 @@ def test_nearest_budget_dry_run_after_the_similarity_outputs(tmp_path, ucr_root)
             == (ranked["source"].tolist()[:2])
         )
 
-    dry = run_snakemake(tmp_path, config, "results/transfer_accuracy.csv", "-n")
+    dry = run_snakemake(tmp_path, config, "results/fcn/transfer_accuracy.csv", "-n")
     counts = job_counts(dry.stdout)
     assert counts["finetune"] == len(DATASETS) * 2
     assert "select_sources" not in counts
@@ -203,7 +203,7 @@ def test_nearest_budget_dry_run_after_the_similarity_outputs(tmp_path, ucr_root)
     refused = run_snakemake(
         tmp_path,
         config,
-        f"results/finetune/{outside[0]}/{outside[1]}/metrics.csv",
+        f"results/fcn/finetune/{outside[0]}/{outside[1]}/metrics.csv",
         "-n",
         check=False,
     )

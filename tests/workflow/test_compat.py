@@ -118,7 +118,7 @@ def test_the_workflow_accessors():
     }
     assert compat.set_resources(workflow, "pretrain") == {}
     assert compat.dag_targets(workflow) == []  # while the Snakefile is read
-    workflow.dag_settings = SimpleNamespace(targets={"results/finetune/A/B/metrics.csv"})
-    assert compat.dag_targets(workflow) == ["results/finetune/A/B/metrics.csv"]
+    workflow.dag_settings = SimpleNamespace(targets={"results/fcn/finetune/A/B/metrics.csv"})
+    assert compat.dag_targets(workflow) == ["results/fcn/finetune/A/B/metrics.csv"]
     workflow.subprocess_exec = True
     assert not compat.is_main_process(workflow)

@@ -52,7 +52,7 @@ def test_the_reader_reads_what_the_writer_writes(tmp_path):
         {"epoch": [1, 2], "loss": [0.9, 0.6], "accuracy": [0.5, 0.7], "lr": 0.001}
     )
     outcome = Outcome(0.625, 0.71, TrainResult(history, 2, 0.6, 2, 1.23456))
-    pretrained = tmp_path / "results/pretrain/Coffee/metrics.csv"
+    pretrained = tmp_path / "results/fcn/pretrain/Coffee/metrics.csv"
     write_outcome(
         None,
         outcome,
@@ -72,7 +72,7 @@ def test_the_reader_reads_what_the_writer_writes(tmp_path):
         "best_epoch": 2,
         "train_seconds": 1.235,
     }
-    pair = tmp_path / "results/finetune/Coffee/GunPoint/metrics.csv"
+    pair = tmp_path / "results/fcn/finetune/Coffee/GunPoint/metrics.csv"
     write_outcome(
         None,
         outcome,
@@ -149,7 +149,7 @@ def test_the_reader_reads_what_the_writer_writes(tmp_path):
     ],
 )
 def test_a_damaged_pretrain_metrics_file_is_refused_by_name(tmp_path, content, problem):
-    path = write_metrics(tmp_path / "results/pretrain/Coffee/metrics.csv", content)
+    path = write_metrics(tmp_path / "results/fcn/pretrain/Coffee/metrics.csv", content)
     with pytest.raises(InputError) as refused:
         study.read_pretrain_metrics(path)
     message = str(refused.value)
@@ -161,7 +161,7 @@ def test_a_damaged_pretrain_metrics_file_is_refused_by_name(tmp_path, content, p
 def test_a_pair_file_must_hold_its_pair_and_says_how_to_remake_it(tmp_path):
     results = tmp_path / "results"
     path = write_metrics(
-        results / "finetune/Coffee/GunPoint/metrics.csv", pair_text("Coffee", "Chinatown")
+        results / "fcn/finetune/Coffee/GunPoint/metrics.csv", pair_text("Coffee", "Chinatown")
     )
     with pytest.raises(InputError) as refused:
         study.read_pair_metrics(path)
@@ -171,7 +171,7 @@ def test_a_pair_file_must_hold_its_pair_and_says_how_to_remake_it(tmp_path):
         "job (rule finetune, Coffee -> GunPoint) make it again"
     )
     # batched: the pair's file is a hard link of the batch's; damaged in place, both are
-    batch = results / "finetune_batches/GunPoint/Coffee+1_0123abcd"
+    batch = results / "fcn/finetune_batches/GunPoint/Coffee+1_0123abcd"
     linked = batch / "Coffee/metrics.csv"
     linked.parent.mkdir(parents=True)
     os.link(path, linked)
@@ -219,11 +219,11 @@ class Job(SimpleNamespace):
 def test_scratch_accuracy_checks_every_file_before_it_writes(tmp_path):
     paths = [
         write_metrics(
-            tmp_path / f"results/pretrain/{name}/metrics.csv", GOOD.replace("Coffee", name)
+            tmp_path / f"results/fcn/pretrain/{name}/metrics.csv", GOOD.replace("Coffee", name)
         )
         for name in ("Chinatown", "Coffee", "GunPoint", "Wine")
     ]
-    out = tmp_path / "results/scratch_accuracy.csv"
+    out = tmp_path / "results/fcn/scratch_accuracy.csv"
     training.scratch_accuracy(Job(paths, out), log=lambda line: None)
     before = out.read_bytes()
     assert pd.read_csv(out)["dataset"].tolist() == ["Chinatown", "Coffee", "GunPoint", "Wine"]
@@ -245,12 +245,12 @@ def test_scratch_accuracy_checks_every_file_before_it_writes(tmp_path):
 def test_transfer_accuracy_checks_every_pair_before_it_writes(tmp_path):
     names = ["Chinatown", "Coffee"]
     paths = [
-        write_metrics(tmp_path / f"results/finetune/{s}/{t}/metrics.csv", pair_text(s, t))
+        write_metrics(tmp_path / f"results/fcn/finetune/{s}/{t}/metrics.csv", pair_text(s, t))
         for s in names
         for t in names
         if s != t
     ]
-    out = tmp_path / "results/transfer_accuracy.csv"
+    out = tmp_path / "results/fcn/transfer_accuracy.csv"
     training.transfer_accuracy(Job(paths, out, datasets=names), log=lambda line: None)
     before = out.read_bytes()
     paths[0].write_text(pair_text("Chinatown", "Coffee", accuracy=1.5))
@@ -310,12 +310,12 @@ def test_transferability_scores_checks_every_target_table(tmp_path, content, pro
     names = ["Chinatown", "GunPoint", "Wine"]
     paths = [
         write_metrics(
-            tmp_path / f"results/transferability/{t}.csv",
+            tmp_path / f"results/fcn/transferability/{t}.csv",
             score_text(t, study.sources_for(t, names)),
         )
         for t in names
     ]
-    out = tmp_path / "results/transferability/scores.csv"
+    out = tmp_path / "results/fcn/transferability/scores.csv"
     transferability.transferability_scores(Job(paths, out), log=lambda line: None)
     assert len(analysis.read_scores(out)) == 6
     before = out.read_bytes()
@@ -331,7 +331,7 @@ def test_transferability_scores_checks_every_target_table(tmp_path, content, pro
 
 def test_the_zoo_export_refuses_a_damaged_metrics_file(tmp_path):
     path = write_metrics(
-        tmp_path / "results/pretrain/Coffee/metrics.csv", GOOD.replace(",0.5,", ",2,")
+        tmp_path / "results/fcn/pretrain/Coffee/metrics.csv", GOOD.replace(",0.5,", ",2,")
     )
     snakemake = SimpleNamespace(
         params=SimpleNamespace(config={}, files={"Coffee": {}}),
@@ -385,9 +385,9 @@ def test_the_analysis_readers_name_the_table_and_how_to_remake_it(tmp_path):
 
 STUDY = ["Chinatown", "Coffee"]
 TABLES = [
-    "results/scratch_accuracy.csv",
-    "results/transfer_accuracy.csv",
-    "results/analysis/aggregates.csv",
+    "results/fcn/scratch_accuracy.csv",
+    "results/fcn/transfer_accuracy.csv",
+    "results/fcn/analysis/aggregates.csv",
 ]
 
 
@@ -408,7 +408,7 @@ def trained_study(workdir: Path) -> None:
         "train_seconds": 1.5,
     }
     for k, name in enumerate(STUDY):
-        folder = workdir / "results/pretrain" / name
+        folder = workdir / "results/fcn/pretrain" / name
         folder.mkdir(parents=True)
         h5py.File(folder / "model.h5", "w").close()
         history.to_csv(folder / "history.csv", index=False)
@@ -416,7 +416,7 @@ def trained_study(workdir: Path) -> None:
             folder / "metrics.csv", index=False
         )
     for k, (source, target) in enumerate([("Chinatown", "Coffee"), ("Coffee", "Chinatown")]):
-        folder = workdir / "results/finetune" / source / target
+        folder = workdir / "results/fcn/finetune" / source / target
         folder.mkdir(parents=True)
         history.to_csv(folder / "history.csv", index=False)
         pd.DataFrame(
@@ -432,8 +432,8 @@ def test_a_damaged_metrics_file_stops_the_gather_and_keeps_the_tables(tmp_path, 
     tables = {path: (tmp_path / path).read_bytes() for path in TABLES}
 
     overwritten, emptied = (
-        "results/pretrain/Chinatown/metrics.csv",
-        "results/pretrain/Coffee/metrics.csv",
+        "results/fcn/pretrain/Chinatown/metrics.csv",
+        "results/fcn/pretrain/Coffee/metrics.csv",
     )
     originals = {path: (tmp_path / path).read_bytes() for path in (overwritten, emptied)}
     (tmp_path / overwritten).write_text("this file was overwritten\n")

@@ -31,7 +31,7 @@ def test_every_other_dataset_is_scored():
         ("all", "all", None, False, {}),
         ("random:2", "random", 2, False, {}),
         ("nearest:3", "nearest", 3, True, {"neighbours": "results/similarity/neighbours.csv"}),
-        ("logme:1", "logme", 1, True, {"scores": "results/transferability/scores.csv"}),
+        ("logme:1", "logme", 1, True, {"scores": "results/{network}/transferability/scores.csv"}),
     ],
 )
 def test_the_budget_and_the_checkpoints_inputs(spec, mode, k, by_checkpoint, inputs):
@@ -119,30 +119,37 @@ def test_source_batches_and_a_batchs_sources():
     first = study.batch_id(["A", "B"])
     assert plan.batch_sources("T", first, batches, sources) == ["A", "B"]
     assert plan.batch_sources("T", "C", batches, sources) == ["C"]  # a pair asked for alone
-    with pytest.raises(ValueError, match="results/finetune_batches/T/X: not a batch"):
+    with pytest.raises(ValueError, match="results/fcn/finetune_batches/T/X: not a batch"):
         plan.batch_sources("T", "X", batches, sources)
 
 
 def test_a_pair_is_fine_tuned_in_its_targets_batch_unless_asked_for_alone():
     sources = ["A", "B", "C"]
     assert plan.pair_batch("B", "T", sources, 2) == (
-        f"results/finetune_batches/T/{study.batch_id(['A', 'B'])}"
+        f"results/fcn/finetune_batches/T/{study.batch_id(['A', 'B'])}"
     )
-    assert plan.pair_batch("C", "T", sources, 2) == "results/finetune_batches/T/C"
-    alone = plan.pairs_asked_alone(["results/finetune/B/T/metrics.csv"])
-    assert alone == {("B", "T")}
-    assert plan.pair_batch("B", "T", sources, 2, alone) == "results/finetune_batches/T/B"
+    assert plan.pair_batch("C", "T", sources, 2) == "results/fcn/finetune_batches/T/C"
+    alone = plan.pairs_asked_alone(["results/fcn/finetune/B/T/metrics.csv"])
+    assert alone == {("fcn", "B", "T")}
+    assert plan.pair_batch("B", "T", sources, 2, alone) == "results/fcn/finetune_batches/T/B"
+    # the same pair of another network's study is not asked for alone
+    assert plan.pair_batch("B", "T", sources, 2, alone, "resnet") == (
+        f"results/resnet/finetune_batches/T/{study.batch_id(['A', 'B'])}"
+    )
 
 
 @pytest.mark.parametrize(
     "targets, expected",
     [
-        (["results/finetune/Chinatown/Coffee/metrics.csv"], {("Chinatown", "Coffee")}),
         (
-            ["./results/finetune/A/B/model.h5", "results/finetune/C/B/history.csv"],
-            {("A", "B"), ("C", "B")},
+            ["results/fcn/finetune/Chinatown/Coffee/metrics.csv"],
+            {("fcn", "Chinatown", "Coffee")},
         ),
-        (["results/finetune/A/B/metrics.csv", "results/transfer_accuracy.csv"], set()),
+        (
+            ["./results/fcn/finetune/A/B/model.h5", "results/resnet/finetune/C/B/history.csv"],
+            {("fcn", "A", "B"), ("resnet", "C", "B")},
+        ),
+        (["results/fcn/finetune/A/B/metrics.csv", "results/fcn/transfer_accuracy.csv"], set()),
         (["all"], set()),
         ([], set()),  # rule all
     ],
@@ -158,4 +165,4 @@ def test_pair_outputs_and_files():
     assert plan.pair_outputs("f", False) == {"metrics": "f/metrics.csv", "history": "f/history.csv"}
     assert plan.pair_outputs("f", True)["model"] == "f/model.h5"
     files = plan.pair_files("metrics.csv", ["A", "B"], lambda t: [d for d in "AB" if d != t])
-    assert files == ["results/finetune/B/A/metrics.csv", "results/finetune/A/B/metrics.csv"]
+    assert files == ["results/fcn/finetune/B/A/metrics.csv", "results/fcn/finetune/A/B/metrics.csv"]

@@ -192,7 +192,7 @@ def start_study(workdir: Path, log_path: Path) -> subprocess.Popen:
 
 def training_in(workdir: Path, stage: str, since: float):
     """True once a job of ``stage`` has written a checkpoint in this run (it is mid-training)."""
-    folder = workdir / "results/checkpoints" / stage
+    folder = workdir / "results/checkpoints/fcn" / stage
 
     def written() -> bool:
         for path in folder.rglob("[!.]*.h5") if folder.is_dir() else []:  # not a temporary
@@ -292,9 +292,9 @@ def test_snakemake_killed_during_each_stage_resumes_and_ends_as_uninterrupted(tm
     stderr = run_to_end(work)
     assert "removed the lock left by an interrupted run" in stderr
     for stage in ("pretrain", "finetune"):  # the killed training jobs resumed from checkpoints
-        logs = "".join(p.read_text() for p in (work / "logs" / stage).rglob("*.log"))
+        logs = "".join(p.read_text() for p in (work / "logs/fcn" / stage).rglob("*.log"))
         assert re.search(
-            rf"resumed from results/checkpoints/{stage}/\S+\.h5 at epoch [1-9]", logs
+            rf"resumed from results/checkpoints/fcn/{stage}/\S+\.h5 at epoch [1-9]", logs
         ), stage
 
     final = finished_outputs(work)
@@ -329,7 +329,7 @@ def test_snakemake_killed_during_each_stage_resumes_and_ends_as_uninterrupted(tm
             assert got.keys() == expected.keys()
             for key in expected:
                 np.testing.assert_array_equal(got[key], expected[key], err_msg=f"{path}: {key}")
-    for table in ("results/scratch_accuracy.csv", "results/transfer_accuracy.csv"):
+    for table in ("results/fcn/scratch_accuracy.csv", "results/fcn/transfer_accuracy.csv"):
         got, expected = pd.read_csv(work / table), pd.read_csv(reference / table)
         got = got.drop(columns=[c for c in got.columns if c == "train_seconds"])
         expected = expected.drop(columns=[c for c in expected.columns if c == "train_seconds"])
@@ -343,14 +343,14 @@ def test_snakemake_killed_during_each_stage_resumes_and_ends_as_uninterrupted(tm
 
 @pytest.mark.workflow
 def test_same_config_and_seed_give_the_same_accuracies(tmp_path, reference):
-    target = "results/pretrain/Chinatown/metrics.csv"
+    target = "results/fcn/pretrain/Chinatown/metrics.csv"
     run_to_end(tmp_path, target)
     got, expected = pd.read_csv(tmp_path / target), pd.read_csv(reference / target)
     columns = ["test_accuracy", "test_loss", "train_loss", "best_epoch"]
     pd.testing.assert_frame_equal(got[columns], expected[columns], check_exact=True)
     pd.testing.assert_frame_equal(
-        pd.read_csv(tmp_path / "results/pretrain/Chinatown/history.csv"),
-        pd.read_csv(reference / "results/pretrain/Chinatown/history.csv"),
+        pd.read_csv(tmp_path / "results/fcn/pretrain/Chinatown/history.csv"),
+        pd.read_csv(reference / "results/fcn/pretrain/Chinatown/history.csv"),
         check_exact=True,
     )
 
@@ -391,11 +391,12 @@ def test_a_job_finished_before_the_kill_is_not_made_again(tmp_path):
     still match) instead of training again."""
     dataset = "Chinatown"
     config = {**CONFIG, "datasets": [dataset], "pretrain": {"epochs": 2}}
-    target = f"results/pretrain/{dataset}/metrics.csv"
+    target = f"results/fcn/pretrain/{dataset}/metrics.csv"
     outputs = [
-        f"results/pretrain/{dataset}/{name}" for name in ("model.h5", "history.csv", "metrics.csv")
+        f"results/fcn/pretrain/{dataset}/{name}"
+        for name in ("model.h5", "history.csv", "metrics.csv")
     ]
-    record = f".snakemake/transfer_tsc-finished/pretrain/dataset={dataset}.json"
+    record = f".snakemake/transfer_tsc-finished/pretrain/dataset={dataset},network=fcn.json"
     for attempt in range(3):  # the kill must land in the window; the teardown takes long
         work = tmp_path / f"attempt-{attempt}"
         command = snakemake_command(work, target, config=config)
@@ -425,7 +426,7 @@ def test_a_job_finished_before_the_kill_is_not_made_again(tmp_path):
             stat.st_mtime_ns,
             stat.st_ino,
         )
-    job_log = (work / f"logs/pretrain/{dataset}.log").read_text()
+    job_log = (work / f"logs/fcn/pretrain/{dataset}.log").read_text()
 
     again = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=900)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-5000:]
@@ -437,7 +438,7 @@ def test_a_job_finished_before_the_kill_is_not_made_again(tmp_path):
         stat = (work / path).stat()
         assert hashlib.sha256((work / path).read_bytes()).hexdigest() == digest, path
         assert (stat.st_mtime_ns, stat.st_ino) == (mtime, inode), f"{path} was written again"
-    assert (work / f"logs/pretrain/{dataset}.log").read_text() == job_log
+    assert (work / f"logs/fcn/pretrain/{dataset}.log").read_text() == job_log
 
 
 def test_an_output_changed_after_its_record_stays_incomplete(tmp_path, monkeypatch):
@@ -461,8 +462,8 @@ def test_an_output_changed_after_its_record_stays_incomplete(tmp_path, monkeypat
         job = _job(tmp_path, [])
         job.rule, job.wildcards = "pretrain", _Wildcards(dataset=dataset)
         job.output = [
-            f"results/pretrain/{dataset}/model.h5",
-            f"results/pretrain/{dataset}/metrics.csv",
+            f"results/fcn/pretrain/{dataset}/model.h5",
+            f"results/fcn/pretrain/{dataset}/metrics.csv",
         ]
         with runner.rule_script(job, keep_finished=True):
             for path in job.output:

@@ -217,8 +217,8 @@ class Canceller(threading.Thread):
 
     def _ready(self) -> tuple[str, str] | None:
         """(finished batch, batch with a checkpoint), or None."""
-        batches = self.workdir / "results/finetune_batches" / self.target
-        checkpoints = self.workdir / "results/checkpoints/finetune" / self.target
+        batches = self.workdir / "results/fcn/finetune_batches" / self.target
+        checkpoints = self.workdir / "results/checkpoints/fcn/finetune" / self.target
         for done, other in (self.sources, self.sources[::-1]):
             if (batches / done).is_dir() and (checkpoints / f"{other}.h5").is_file():
                 return done, other
@@ -242,7 +242,7 @@ class Canceller(threading.Thread):
                 if ready:
                     subprocess.run(["scancel", job], check=True)
                     self.cancelled, (done, self.resumed) = job, ready
-                    folder = self.workdir / "results/finetune_batches" / self.target / done
+                    folder = self.workdir / "results/fcn/finetune_batches" / self.target / done
                     self.finished = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
                     return
             time.sleep(0.1)
@@ -339,7 +339,7 @@ def slurm_run(tmp_path_factory):
             "slurm",
             "-n",
             "--forceall",
-            "results/finetune/CBF/SyntheticControl/metrics.csv",
+            "results/fcn/finetune/CBF/SyntheticControl/metrics.csv",
             *CONFIG,
             limit=limit_s("dry run"),
         )
@@ -388,13 +388,13 @@ def test_workflow_finishes_with_all_outputs(slurm_run):
     run, workdir = slurm_run["run"], slurm_run["workdir"]
     run.fail_if_cut_off()  # the one test that fails when the run was cut off; the others skip
     assert run.returncode == 0, _log(run)
-    expected = ["results/scratch_accuracy.csv", "results/transfer_accuracy.csv"]
+    expected = ["results/fcn/scratch_accuracy.csv", "results/fcn/transfer_accuracy.csv"]
     for name in DATASETS:
-        expected += [f"results/pretrain/{name}/{f}" for f in ("model.h5", "metrics.csv")]
+        expected += [f"results/fcn/pretrain/{name}/{f}" for f in ("model.h5", "metrics.csv")]
     for source in DATASETS:
         for target in DATASETS:
             if source != target:
-                expected.append(f"results/finetune/{source}/{target}/metrics.csv")
+                expected.append(f"results/fcn/finetune/{source}/{target}/metrics.csv")
     missing = [path for path in expected if not (workdir / path).is_file()]
     assert not missing, f"missing outputs: {missing}\n{_log(run)}"
     # every other target of rule all too: a second run finds nothing to do
@@ -431,7 +431,7 @@ def test_a_targets_sources_are_fine_tuned_together_in_one_gpu_job(slurm_run):
     jobs, workdir = slurm_run["jobs"], slurm_run["workdir"]
     sources = [name for name in DATASETS if name != TOGETHER]
     batch = batch_id(sources)
-    log = (workdir / f"logs/finetune/{TOGETHER}/{batch}.log").read_text()
+    log = (workdir / f"logs/fcn/finetune/{TOGETHER}/{batch}.log").read_text()
     assert f"[finetune {'+'.join(sources)} -> {TOGETHER}]" in log, log  # one engine, both
     (job,) = [j for j in jobs if f"finetune_gpu_{TOGETHER}" in _rules(j)]
     assert job["JobState"] == "COMPLETED" and job["Partition"] == "gpu", job
@@ -468,16 +468,16 @@ def test_cancelled_job_is_retried_and_nothing_finished_is_redone(slurm_run):
     for path, content in slurm_run["finished"].items():
         assert path.read_bytes() == content, path
     (done,) = [name for name in DATASETS if name not in (CANCELLED, slurm_run["resumed"])]
-    log = (workdir / f"logs/finetune/{CANCELLED}/{done}.log").read_text()
+    log = (workdir / f"logs/fcn/finetune/{CANCELLED}/{done}.log").read_text()
     assert "outputs kept, not trained again" in log and "epoch" not in log, log
     # ... and the other resumed from its checkpoint and trained every epoch once
     resumed = slurm_run["resumed"]
-    log = (workdir / f"logs/finetune/{CANCELLED}/{resumed}.log").read_text()
-    assert f"resumed from results/checkpoints/finetune/{CANCELLED}/{resumed}.h5" in log, log
-    history = (workdir / f"results/finetune/{resumed}/{CANCELLED}/history.csv").read_text()
+    log = (workdir / f"logs/fcn/finetune/{CANCELLED}/{resumed}.log").read_text()
+    assert f"resumed from results/checkpoints/fcn/finetune/{CANCELLED}/{resumed}.h5" in log, log
+    history = (workdir / f"results/fcn/finetune/{resumed}/{CANCELLED}/history.csv").read_text()
     epochs = [line.split(",")[0] for line in history.splitlines()[1:]]
     assert epochs == [str(e) for e in range(1, SHORT["finetune"]["epochs"] + 1)], history
-    assert not (workdir / f"results/checkpoints/finetune/{CANCELLED}/{resumed}.h5").exists()
+    assert not (workdir / f"results/checkpoints/fcn/finetune/{CANCELLED}/{resumed}.h5").exists()
     # the other jobs ran once each: the retry redid nothing that had finished
     comments = [j["Comment"] for j in jobs if j["JobId"] != cancelled]
     assert len(comments) == len(set(comments)), sorted(comments)
@@ -510,7 +510,7 @@ def test_one_pair_runs_alone(slurm_run):
     training = {rule: counts.get(rule) for rule in ("pretrain", "finetune_batch", "finetune_pair")}
     assert training == {"pretrain": 1, "finetune_batch": 1, "finetune_pair": 1}, text[-3000:]
     assert "finetune" not in counts, text[-3000:]
-    assert "wildcards: target=SyntheticControl, batch=CBF" in text, text[-3000:]
+    assert "wildcards: network=fcn, target=SyntheticControl, batch=CBF" in text, text[-3000:]
 
 
 def test_nothing_is_left_running(slurm_run):

@@ -22,8 +22,8 @@ TRAINING = {
     "finetune": {"epochs": 1},
     "training": {"progress_every": 1, "checkpoint_every": 1},
 }
-MODEL = "results/pretrain/Chinatown/model.h5"
-PAIR = "results/finetune/Chinatown/ItalyPowerDemand"
+MODEL = "results/fcn/pretrain/Chinatown/model.h5"
+PAIR = "results/fcn/finetune/Chinatown/ItalyPowerDemand"
 
 
 def _archive(ucr_root: Path, into: Path) -> Path:
@@ -43,9 +43,9 @@ def _config(archive: Path, **changes) -> dict:
 # run_info.csv (the analysis table that lists the settings); the other analyses and figures are
 # left out to keep the test short.
 TARGETS = (
-    "results/scratch_accuracy.csv",
-    "results/transfer_accuracy.csv",
-    "results/analysis/run_info.csv",
+    "results/fcn/scratch_accuracy.csv",
+    "results/fcn/transfer_accuracy.csv",
+    "results/fcn/analysis/run_info.csv",
     *(f"results/prototypes/{name}.h5" for name in DATASETS),
 )
 
@@ -109,7 +109,7 @@ def test_a_damaged_model_is_made_again_and_its_fine_tunes_kept_when_identical(st
     assert f"made again, damaged: {MODEL} (its sha256 differs" in result.stderr
     assert sha256(model) == original
     assert _digests(run / PAIR) == pair_before
-    log = (run / "logs/finetune/ItalyPowerDemand/Chinatown.log").read_text()
+    log = (run / "logs/fcn/finetune/ItalyPowerDemand/Chinatown.log").read_text()
     assert "outputs kept, not made again" in log.splitlines()[-1]
 
     again = run_snakemake(run, _config(study / "archive"), f"{PAIR}/metrics.csv", "-n")
@@ -117,7 +117,7 @@ def test_a_damaged_model_is_made_again_and_its_fine_tunes_kept_when_identical(st
 
     # asked for by name, the same job trains again: forced is not "only an input made again"
     run_snakemake(run, _config(study / "archive"), f"{PAIR}/metrics.csv", "--forcerun", "finetune")
-    log = (run / "logs/finetune/ItalyPowerDemand/Chinatown.log").read_text()
+    log = (run / "logs/fcn/finetune/ItalyPowerDemand/Chinatown.log").read_text()
     assert "outputs kept" not in log and "test accuracy" in log.splitlines()[-1]
 
 
@@ -143,10 +143,10 @@ def test_a_rerun_that_fails_keeps_the_previous_outputs(study):
     assert "Traceback" not in result.stderr
     after = _digests(run / "results")
     for path in (
-        "pretrain/ItalyPowerDemand/model.h5",
+        "fcn/pretrain/ItalyPowerDemand/model.h5",
         "prototypes/ItalyPowerDemand.h5",
-        "finetune/Chinatown/ItalyPowerDemand/metrics.csv",
-        "scratch_accuracy.csv",
+        "fcn/finetune/Chinatown/ItalyPowerDemand/metrics.csv",
+        "fcn/scratch_accuracy.csv",
     ):
         assert after[path] == before[path], path
 
@@ -174,7 +174,7 @@ def test_a_full_disk_stops_the_job_with_one_line(ucr_root, tmp_path):
         subprocess.run(["umount", str(results)], check=True)
     assert result.returncode != 0
     assert f"Error: {MODEL}: cannot write: No space left on device" in result.stderr
-    log = (tmp_path / "run/logs/pretrain/Chinatown.log").read_text()
+    log = (tmp_path / "run/logs/fcn/pretrain/Chinatown.log").read_text()
     assert log.count("Error: ") == 1 and "Traceback" not in log and "Traceback" not in result.stderr
 
 

@@ -22,36 +22,36 @@ def study_config(ucr_root):
 
 
 def test_one_pair_runs_only_what_it_needs_then_the_study_completes(tmp_path, study_config):
-    target = "results/finetune/Coffee/GunPoint/metrics.csv"
+    target = "results/fcn/finetune/Coffee/GunPoint/metrics.csv"
     dry = run_snakemake(tmp_path, study_config, target, "-n")
     assert job_counts(dry.stdout) == {"pretrain": 1, "finetune": 1}
-    assert "results/pretrain/Coffee/model.h5" in dry.stdout
-    assert "results/pretrain/GunPoint/model.h5" not in dry.stdout
+    assert "results/fcn/pretrain/Coffee/model.h5" in dry.stdout
+    assert "results/fcn/pretrain/GunPoint/model.h5" not in dry.stdout
 
     run_snakemake(tmp_path, study_config, target)
-    assert sorted(p.name for p in (tmp_path / "results/pretrain").iterdir()) == ["Coffee"]
+    assert sorted(p.name for p in (tmp_path / "results/fcn/pretrain").iterdir()) == ["Coffee"]
     metrics = pd.read_csv(tmp_path / target)
     assert metrics.loc[0, "source"] == "Coffee" and metrics.loc[0, "target"] == "GunPoint"
     assert 0 <= metrics.loc[0, "test_accuracy"] <= 1
-    history = pd.read_csv(tmp_path / "results/finetune/Coffee/GunPoint/history.csv")
+    history = pd.read_csv(tmp_path / "results/fcn/finetune/Coffee/GunPoint/history.csv")
     assert list(history.columns) == ["epoch", "loss", "accuracy", "lr"]
     assert history["epoch"].tolist() == [1, 2]
-    coffee_model = tmp_path / "results/pretrain/Coffee/model.h5"
+    coffee_model = tmp_path / "results/fcn/pretrain/Coffee/model.h5"
     first_mtime = coffee_model.stat().st_mtime_ns
 
     # the whole study: 3 pre-trains, 6 pairs; what exists is not redone
-    tables = ["results/scratch_accuracy.csv", "results/transfer_accuracy.csv"]
+    tables = ["results/fcn/scratch_accuracy.csv", "results/fcn/transfer_accuracy.csv"]
     dry = run_snakemake(tmp_path, study_config, *tables, "-n")
     counts = job_counts(dry.stdout)
     assert counts["pretrain"] == 2 and counts["finetune"] == 5
     run_snakemake(tmp_path, study_config, *tables)
     assert coffee_model.stat().st_mtime_ns == first_mtime
 
-    scratch = pd.read_csv(tmp_path / "results/scratch_accuracy.csv")
+    scratch = pd.read_csv(tmp_path / "results/fcn/scratch_accuracy.csv")
     assert scratch["dataset"].tolist() == DATASETS
     assert set(scratch.columns) >= {"test_accuracy", "epochs", "best_epoch", "train_seconds"}
     assert (scratch["epochs"] == 3).all()
-    matrix = pd.read_csv(tmp_path / "results/transfer_accuracy.csv", index_col="source")
+    matrix = pd.read_csv(tmp_path / "results/fcn/transfer_accuracy.csv", index_col="source")
     assert list(matrix.index) == DATASETS and list(matrix.columns) == DATASETS
     assert np.isnan(np.diag(matrix.values)).all()
     off_diagonal = matrix.values[~np.eye(3, dtype=bool)]
@@ -60,7 +60,7 @@ def test_one_pair_runs_only_what_it_needs_then_the_study_completes(tmp_path, stu
         for target_name in DATASETS:
             if source != target_name:
                 pair = pd.read_csv(
-                    tmp_path / f"results/finetune/{source}/{target_name}/metrics.csv"
+                    tmp_path / f"results/fcn/finetune/{source}/{target_name}/metrics.csv"
                 )
                 assert matrix.loc[source, target_name] == pytest.approx(
                     pair.loc[0, "test_accuracy"]
@@ -72,7 +72,7 @@ def test_one_pair_runs_only_what_it_needs_then_the_study_completes(tmp_path, stu
     from transfer_tsc.data import load_dataset
 
     for name in DATASETS:
-        path = tmp_path / f"results/pretrain/{name}/model.h5"
+        path = tmp_path / f"results/fcn/pretrain/{name}/model.h5"
         with h5py.File(path) as f:
             assert "model_weights" in f
         model = keras.models.load_model(path, compile=False)
@@ -86,7 +86,7 @@ def test_one_pair_runs_only_what_it_needs_then_the_study_completes(tmp_path, stu
 
     # the comparison with the paper's published results: Coffee and GunPoint are among its 85
     # datasets, Chinatown (added in 2018) is not
-    comparison_path = "results/analysis/published_comparison.csv"
+    comparison_path = "results/fcn/analysis/published_comparison.csv"
     run_snakemake(tmp_path, study_config, comparison_path)
     comparison = pd.read_csv(tmp_path / comparison_path)
     shared = comparison[comparison["section"] == "datasets"].iloc[0]
@@ -104,13 +104,13 @@ def test_one_pair_runs_only_what_it_needs_then_the_study_completes(tmp_path, stu
 
     # analysis.names 2015: the paper's names in the analysis tables; Chinatown keeps its own
     old_names = {**study_config, "analysis": {"names": 2015}}
-    run_snakemake(tmp_path, old_names, comparison_path, "results/analysis/aggregates.csv")
+    run_snakemake(tmp_path, old_names, comparison_path, "results/fcn/analysis/aggregates.csv")
     comparison = pd.read_csv(tmp_path / comparison_path)
     assert set(comparison["dataset"].dropna()) == {"Coffee", "Gun_Point"}
-    aggregates = pd.read_csv(tmp_path / "results/analysis/aggregates.csv")
+    aggregates = pd.read_csv(tmp_path / "results/fcn/analysis/aggregates.csv")
     assert aggregates["target"].tolist() == ["Chinatown", "Coffee", "Gun_Point"]
     assert set(aggregates["best_source"]) <= {"Chinatown", "Coffee", "Gun_Point"}
-    assert (tmp_path / "results/pretrain/GunPoint/model.h5").is_file()  # paths keep the study's
+    assert (tmp_path / "results/fcn/pretrain/GunPoint/model.h5").is_file()  # paths keep the study's
 
     # the whole study and its report on real data: the comparison with the paper has content
     run_snakemake(tmp_path, old_names)
@@ -122,7 +122,7 @@ def test_one_pair_runs_only_what_it_needs_then_the_study_completes(tmp_path, stu
 
 def test_batched_groups_plan_a_link_job_per_pair(tmp_path, study_config):
     config = {**study_config, "finetune": {"epochs": 2, "group_size": 2}}
-    dry = run_snakemake(tmp_path, config, "results/transfer_accuracy.csv", "-n")
+    dry = run_snakemake(tmp_path, config, "results/fcn/transfer_accuracy.csv", "-n")
     counts = job_counts(dry.stdout)
     assert counts["finetune_batch"] == 3 and counts["finetune_pair"] == 6
     assert "finetune" not in counts
@@ -141,7 +141,7 @@ def test_rulegraph_and_dag_are_drawn(tmp_path, study_config):
 
 def test_demo_archive_is_generated_by_the_workflow(tmp_path):
     dry = run_snakemake(
-        tmp_path, {"ucr_root": "demo", **SHORT_TRAINING}, "results/transfer_accuracy.csv", "-n"
+        tmp_path, {"ucr_root": "demo", **SHORT_TRAINING}, "results/fcn/transfer_accuracy.csv", "-n"
     )
     counts = job_counts(dry.stdout)
     assert counts["demo_dataset"] == 3 and counts["pretrain"] == 3 and counts["finetune"] == 6

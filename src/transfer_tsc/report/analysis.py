@@ -2,13 +2,13 @@
 
 Inputs, all accuracies in [0, 1]:
 
-* ``scratch``: from-scratch test accuracy per dataset (``results/scratch_accuracy.csv``);
+* ``scratch``: from-scratch test accuracy per dataset (``results/<network>/scratch_accuracy.csv``);
 * ``transfer``: fine-tuned test accuracy, rows source and columns target, NaN where the pair
-  was not run and on the diagonal (``results/transfer_accuracy.csv``);
+  was not run and on the diagonal (``results/<network>/transfer_accuracy.csv``);
 * ``neighbours``: per target its sources ranked by DTW distance, rank 1 the nearest
   (``results/similarity/neighbours.csv``);
 * ``scores``: transferability scores per (target, source), higher = better source
-  (``results/transferability/scores.csv``; used by ``transfer_tsc.report.selection``).
+  (``results/<network>/transferability/scores.csv``; used by ``transfer_tsc.report.selection``).
 
 A missing pair stays missing (NaN) in every table and is left out of every statistic, so a
 partial study (budget runs, ``finetune.sources: nearest:K``) is analysed as far as it goes;
@@ -212,12 +212,12 @@ def _checked(path: str | os.PathLike, check: Callable[[pd.DataFrame, str], objec
 
 
 def read_scratch(path: str | os.PathLike) -> pd.Series:
-    """``results/scratch_accuracy.csv`` as from-scratch accuracy by dataset, checked."""
+    """``results/<network>/scratch_accuracy.csv`` as from-scratch accuracy by dataset, checked."""
     return _checked(path, scratch_series)
 
 
 def read_transfer(path: str | os.PathLike) -> pd.DataFrame:
-    """``results/transfer_accuracy.csv`` as the source x target matrix, checked."""
+    """``results/<network>/transfer_accuracy.csv`` as the source x target matrix, checked."""
     return _checked(path, transfer_table)
 
 
@@ -227,12 +227,12 @@ def read_neighbours(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def read_scores(path: str | os.PathLike) -> pd.DataFrame:
-    """``results/transferability/scores.csv``, checked."""
+    """``results/<network>/transferability/scores.csv``, checked."""
     return _checked(path, score_table)
 
 
 def read_variation(path: str | os.PathLike) -> pd.DataFrame:
-    """``results/analysis/accuracy_variation.csv`` (percent), checked."""
+    """``results/<network>/analysis/accuracy_variation.csv`` (percent), checked."""
     return _checked(path, lambda frame, label: transfer_table(frame, label, accuracies=False))
 
 

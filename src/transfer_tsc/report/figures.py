@@ -363,12 +363,16 @@ def _comparison_value(table: pd.DataFrame, section: str, statistic: str) -> pd.S
     return rows.iloc[0] if len(rows) == 1 else None
 
 
-def published_comparison_figure(table: pd.DataFrame, label_limit: int = 25) -> Figure:
-    """Per dataset shared with the paper, our accuracy trained from scratch (y) against the
-    published one (x), with the diagonal; the legend gives the mean absolute difference of the
-    scratch and of the transfer accuracies (``published.comparison``'s table). Names are written
-    beside the points up to ``label_limit`` datasets. Without a shared dataset the figure says
-    so."""
+def published_comparison_figure(
+    table: pd.DataFrame,
+    label_limit: int = 25,
+    source: str = "Ismail Fawaz et al. 2018, github.com/hfawaz/bigdata18",
+) -> Figure:
+    """Per dataset shared with the published results (``source``, the subtitle), our accuracy
+    trained from scratch (y) against the published one (x), with the diagonal; the legend gives
+    the mean absolute difference of the scratch and of the transfer accuracies
+    (``published.comparison``'s or ``network_comparison``'s table). Names are written beside
+    the points up to ``label_limit`` datasets. Without a shared dataset the figure says so."""
     figure = _figure(6.4, 6.4)
     ax = figure.add_subplot()
     rows = table[(table["section"] == "scratch") & table["dataset"].notna()]
@@ -376,7 +380,7 @@ def published_comparison_figure(table: pd.DataFrame, label_limit: int = 25) -> F
         ax.text(
             0.5,
             0.5,
-            "no datasets shared with the paper:\nnothing to compare",
+            "no datasets shared with the published results:\nnothing to compare",
             transform=ax.transAxes,
             ha="center",
             va="center",
@@ -407,10 +411,7 @@ def published_comparison_figure(table: pd.DataFrame, label_limit: int = 25) -> F
     )  # the corner a reproduction leaves empty
     ax.set_xlabel("published test accuracy trained from scratch (%)")
     ax.set_ylabel("our test accuracy trained from scratch (%)")
-    ax.set_title(
-        "Accuracy trained from scratch: ours vs published\n"
-        "(Ismail Fawaz et al. 2018, github.com/hfawaz/bigdata18)"
-    )
+    ax.set_title(f"Accuracy trained from scratch: ours vs published\n({source})")
     ax.grid(True, linewidth=0.3)
     return figure
 

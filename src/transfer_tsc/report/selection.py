@@ -6,8 +6,8 @@ The methods (``METHODS``):
 * ``dtw``: the DTW-nearest source (the paper's method; rank 1 of ``neighbours`` among the
   sources fine-tuned, as ``analysis.dtw_vs_random``), ranking score ``-distance``;
 * ``leep``, ``nce``, ``logme``, ``hscore``: the source with the highest transferability score
-  (``results/transferability/scores.csv``; ties by source name, as ``study.rank_by_score``),
-  ranking score the score itself;
+  (``results/<network>/transferability/scores.csv``; ties by source name, as
+  ``study.rank_by_score``), ranking score the score itself;
 * ``random``: the control, a source drawn uniformly among those fine-tuned, its accuracy the mean
   over ``draws`` seeded draws (``analysis.random_source_accuracy`` with ``analysis.target_seed``,
   the very draws of Fig. 6);

@@ -1,5 +1,6 @@
-"""The paper's two experiments (section IV-B): pre-training an FCN on a source dataset (its test
-accuracy is the "from scratch" baseline) and fine-tuning pre-trained sources on a target.
+"""The paper's two experiments (section IV-B): pre-training a network (the paper's FCN, or any
+of ``networks.NETWORKS``) on a source dataset (its test accuracy is the "from scratch" baseline)
+and fine-tuning pre-trained sources of the same network on a target.
 
 Fine-tuning (section III-B): the source's softmax is replaced by a new Glorot-uniform softmax
 for the target's classes and the whole network is re-trained on the target's train set with
@@ -25,7 +26,7 @@ import pandas as pd
 from transfer_tsc.data import Dataset
 from transfer_tsc.errors import InputError
 from transfer_tsc.io import atomic_path, write_csv
-from transfer_tsc.networks import FEATURES, HEAD, NetworkSpec, network, with_new_head
+from transfer_tsc.networks import FEATURES, HEAD, NETWORKS, NetworkSpec, network, with_new_head
 from transfer_tsc.training.loop import TrainResult, evaluate, predict, train_together
 from transfer_tsc.training.recipe import Recipe
 from transfer_tsc.transferability import TABLE_COLUMNS, scores
@@ -68,13 +69,31 @@ class Outcome:
         )
 
 
+# The UCR archive's shortest series (SmoothSubspace, 2018): the published ResNet and Inception
+# results include it, though their receptive fields (40 and 235 time steps) are longer.
+SHORTEST_UCR_LENGTH = 15
+
+
+def min_length(spec: NetworkSpec) -> int:
+    """The shortest series the network ``spec`` trains on: its receptive field, or the archive's
+    shortest series where the field is longer (every network pads 'same')."""
+    return min(spec.receptive_field, SHORTEST_UCR_LENGTH)
+
+
 def check_trainable(dataset: Dataset, spec: NetworkSpec = NETWORK) -> None:
-    """Refuse series shorter than the network's receptive field."""
-    if dataset.length < spec.receptive_field:
+    """Refuse series shorter than ``min_length(spec)``."""
+    if dataset.length >= min_length(spec):
+        return
+    if min_length(spec) == spec.receptive_field:
         raise InputError(
             f"dataset '{dataset.name}': series of length {dataset.length} are shorter than the "
             f"{spec.title}'s receptive field ({spec.receptive_field} time steps)"
         )
+    raise InputError(
+        f"dataset '{dataset.name}': series of length {dataset.length} are shorter than "
+        f"{min_length(spec)} time steps, the shortest the {spec.title} trains on (the UCR "
+        "archive's shortest series)"
+    )
 
 
 def save_model(model, path: str | os.PathLike) -> None:
@@ -91,9 +110,12 @@ def save_model(model, path: str | os.PathLike) -> None:
         absl.setLevel(level)
 
 
-def load_model(path: str | os.PathLike, spec: NetworkSpec = NETWORK):
-    """Load a saved network, or raise InputError naming the file (also when the model lacks
-    the contract's feature and head layers, ``networks.FEATURES`` and ``networks.HEAD``)."""
+def load_model(path: str | os.PathLike, spec: NetworkSpec | None = NETWORK):
+    """Load a saved network of ``spec`` (None: of any registered network), or raise InputError
+    naming the file: also when the model lacks the contract's feature and head layers
+    (``networks.FEATURES``, ``networks.HEAD``), is not one of the registered networks (the
+    builders name a model after its spec), or is another network than ``spec`` (a ResNet
+    source for an FCN study)."""
     import keras
 
     if not Path(path).is_file():
@@ -108,8 +130,18 @@ def load_model(path: str | os.PathLike, spec: NetworkSpec = NETWORK):
     names = {layer.name for layer in model.layers}
     if not {FEATURES, HEAD} <= names:
         raise InputError(
-            f"{path}: a Keras model but not this package's {spec.title} (no '{FEATURES}' and "
+            f"{path}: a Keras model but not one of this package's networks (no '{FEATURES}' and "
             f"'{HEAD}' layers)"
+        )
+    if model.name not in NETWORKS:
+        raise InputError(
+            f"{path}: a Keras model named {model.name!r}, not one of the registered networks "
+            f"({', '.join(NETWORKS)})"
+        )
+    if spec is not None and model.name != spec.name:
+        raise InputError(
+            f"{path}: a {NETWORKS[model.name].title} model, but this study's network is the "
+            f"{spec.title} ({spec.name}); a source must be of the target's network"
         )
     return model
 
@@ -152,11 +184,12 @@ def pretrain(
     recipe: Recipe,
     checkpoint: str | Path | None = None,
     log: Callable[[str], None] = print,
+    spec: NetworkSpec = NETWORK,
 ) -> tuple[object, Outcome]:
-    """Train the FCN from scratch on the train set, evaluate it on the test set."""
-    check_trainable(dataset)
+    """Train the network ``spec`` from scratch on the train set, evaluate it on the test set."""
+    check_trainable(dataset, spec)
     _seed_everything(recipe.seed)
-    model = NETWORK.build(dataset.n_classes, seed=recipe.seed)
+    model = spec.build(dataset.n_classes, seed=recipe.seed)
     (outcome,) = _train_and_evaluate(
         [model], dataset, recipe, checkpoint, log, f"[pretrain {dataset.name}] "
     )
@@ -169,17 +202,19 @@ def finetune(
     recipe: Recipe,
     checkpoint: str | Path | None = None,
     log: Callable[[str], None] = print,
+    spec: NetworkSpec = NETWORK,
 ) -> dict[str, tuple[object, Outcome]]:
-    """Fine-tune every source model on ``target`` together; one outcome per source name.
+    """Fine-tune every source model (each a ``spec`` network) on ``target`` together; one
+    outcome per source name.
 
     Every source gets a new head drawn from the same seed, so a pair's result does not depend
     on which other sources share its batch.
     """
-    check_trainable(target)
+    check_trainable(target, spec)
     _seed_everything(recipe.seed)
     models = {}
     for name, path in source_models.items():
-        models[name] = with_new_head(load_model(path), target.n_classes, seed=recipe.seed)
+        models[name] = with_new_head(load_model(path, spec), target.n_classes, seed=recipe.seed)
     outcomes = _train_and_evaluate(
         list(models.values()),
         target,
@@ -276,6 +311,7 @@ def score_sources(
     target: Dataset,
     models: Mapping[str, str | os.PathLike],
     log: Callable[[str], None] = print,
+    spec: NetworkSpec = NETWORK,
 ) -> pd.DataFrame:
     """Every transferability score of each source model (name -> model file) for ``target``,
     from its train split only: ``transferability.TABLE_COLUMNS``, one row per source; ``seconds`` is
@@ -283,7 +319,7 @@ def score_sources(
     x, y = target.network_input("train"), target.y_train
     rows = []
     for source, path in models.items():
-        model = load_model(path)
+        model = load_model(path, spec)
         start = time.perf_counter()
         probabilities, features = source_outputs(model, x)
         values = scores(probabilities, features, y)

@@ -18,14 +18,23 @@ from functools import lru_cache
 
 from transfer_tsc import settings, study
 from transfer_tsc.errors import InputError
+from transfer_tsc.networks import network
 from transfer_tsc.training import gpu_plan
 
 # finetune.sources modes whose selection is the select_sources checkpoint's table (made from
 # the DTW neighbours or the transferability scores); all and random:K are known when planning.
 SELECTED_BY_CHECKPOINT = ("nearest", *study.SCORES)
 
-# A fine-tuned pair's file as named on the command line.
-PAIR_FILE = re.compile(r"results/finetune/([^/]+)/([^/]+)/(?:metrics\.csv|history\.csv|model\.h5)")
+# A fine-tuned pair's file as named on the command line: network, source, target.
+PAIR_FILE = re.compile(
+    r"results/([^/]+)/finetune/([^/]+)/([^/]+)/(?:metrics\.csv|history\.csv|model\.h5)"
+)
+
+
+def study_folder(network_name: str) -> str:
+    """The folder of one network's study: its models, tables, analyses (``results/<network>``);
+    the prototypes and DTW distances, which no network changes, stay in results/."""
+    return f"results/{network_name}"
 
 
 # -- which sources ----------------------------------------------------------------------------
@@ -60,11 +69,12 @@ def budget(config: Mapping) -> Budget:
 
 def selection_inputs(budget: Budget) -> dict[str, str]:
     """The named inputs of the select_sources checkpoint: the DTW neighbours (nearest:K), the
-    transferability scores (<score>:K), or none (all, random:K)."""
+    network's transferability scores (<score>:K; a ``{network}`` wildcard), or none (all,
+    random:K)."""
     if budget.mode == "nearest":
         return {"neighbours": "results/similarity/neighbours.csv"}
     if budget.mode in study.SCORES:
-        return {"scores": "results/transferability/scores.csv"}
+        return {"scores": f"{study_folder('{network}')}/transferability/scores.csv"}
     return {}
 
 
@@ -148,15 +158,23 @@ def gpu_plan_note(plan: FinetunePlan, backend: str) -> str | None:
     )
 
 
-def group_size(plan: FinetunePlan, n_sources: int, length: int | None, batch_size: int) -> int:
+def group_size(
+    plan: FinetunePlan,
+    n_sources: int,
+    length: int | None,
+    batch_size: int,
+    network_name: str = "fcn",
+) -> int:
     """Sources of one target fine-tuned together: the configured number (1 for auto off a GPU),
-    or under the GPU plan as many as fit the GPU for the target's series ``length``
-    (``gpu_plan.group_size_for``; ``length`` is read only then)."""
+    or under the GPU plan as many networks ``network_name`` as fit the GPU for the target's
+    series ``length`` (``gpu_plan.group_size_for``; ``length`` is read only then)."""
     if not plan.gpu_plan:
         return 1 if plan.group_size == "auto" else int(plan.group_size)
     if length is None:
         raise ValueError("the GPU plan needs the target's series length")
-    return gpu_plan.group_size_for(length, batch_size, plan.gpu_memory_mb, n_sources)
+    return gpu_plan.group_size_for(
+        length, batch_size, plan.gpu_memory_mb, n_sources, spec=network(network_name)
+    )
 
 
 def source_batches(sources: Sequence[str], size: int) -> dict[str, list[str]]:
@@ -166,7 +184,11 @@ def source_batches(sources: Sequence[str], size: int) -> dict[str, list[str]]:
 
 
 def batch_sources(
-    target: str, batch: str, batches: Mapping[str, list[str]], sources: Sequence[str]
+    target: str,
+    batch: str,
+    batches: Mapping[str, list[str]],
+    sources: Sequence[str],
+    network_name: str = "fcn",
 ) -> list[str]:
     """The sources of ``batch``: one of the target's ``batches``, or a single source (a pair
     asked for alone: its batch id is the source's name, ``study.batch_id``)."""
@@ -175,20 +197,21 @@ def batch_sources(
     if batch in sources:
         return [batch]
     raise ValueError(
-        f"results/finetune_batches/{target}/{batch}: not a batch of sources fine-tuned on {target}"
+        f"{study_folder(network_name)}/finetune_batches/{target}/{batch}: not a batch of "
+        f"sources fine-tuned on {target}"
     )
 
 
-def pairs_asked_alone(targets: Iterable[str]) -> frozenset[tuple[str, str]]:
-    """The (source, target) pairs whose files are the run's only ``targets`` (the command
-    line's): each is fine-tuned by a batch of its own source, so a single pair's file trains
-    that pair alone. Empty when any other target is asked for, or none (rule all)."""
+def pairs_asked_alone(targets: Iterable[str]) -> frozenset[tuple[str, str, str]]:
+    """The (network, source, target) pairs whose files are the run's only ``targets`` (the
+    command line's): each is fine-tuned by a batch of its own source, so a single pair's file
+    trains that pair alone. Empty when any other target is asked for, or none (rule all)."""
     pairs = set()
     for path in targets:
         match = PAIR_FILE.fullmatch(os.path.normpath(path))
         if not match:
             return frozenset()
-        pairs.add((match[1], match[2]))
+        pairs.add((match[1], match[2], match[3]))
     return frozenset(pairs)
 
 
@@ -197,16 +220,17 @@ def pair_batch(
     target: str,
     sources: Sequence[str],
     size: int,
-    asked_alone: frozenset[tuple[str, str]] = frozenset(),
+    asked_alone: frozenset[tuple[str, str, str]] = frozenset(),
+    network_name: str = "fcn",
 ) -> str:
-    """The folder of the batch job that fine-tunes the pair (batched): the target's batch of
-    ``size`` that holds the source among its ``sources``, or a batch of that source alone for a
-    pair in ``asked_alone``."""
-    if (source, target) in asked_alone:
+    """The folder of the batch job that fine-tunes the pair (batched) in ``network_name``'s
+    study: the target's batch of ``size`` that holds the source among its ``sources``, or a
+    batch of that source alone for a pair in ``asked_alone``."""
+    if (network_name, source, target) in asked_alone:
         batch = study.batch_id([source])
     else:
         batch = study.batch_of(source, sources, size)
-    return f"results/finetune_batches/{target}/{batch}"
+    return f"{study_folder(network_name)}/finetune_batches/{target}/{batch}"
 
 
 # -- the pair files ---------------------------------------------------------------------------
@@ -222,12 +246,15 @@ def pair_outputs(folder: str, save_models: bool) -> dict[str, str]:
 
 
 def pair_files(
-    suffix: str, datasets: Sequence[str], sources_of: Callable[[str], Sequence[str]]
+    suffix: str,
+    datasets: Sequence[str],
+    sources_of: Callable[[str], Sequence[str]],
+    network_name: str = "fcn",
 ) -> list[str]:
-    """Every fine-tuned pair's file ``suffix`` (metrics.csv, ...), target by target, each
-    target's ``sources_of(target)`` in turn."""
+    """Every fine-tuned pair's file ``suffix`` (metrics.csv, ...) of ``network_name``'s study,
+    target by target, each target's ``sources_of(target)`` in turn."""
     return [
-        f"results/finetune/{source}/{target}/{suffix}"
+        f"{study_folder(network_name)}/finetune/{source}/{target}/{suffix}"
         for target in datasets
         for source in sources_of(target)
     ]

@@ -2,7 +2,8 @@
 output, params, wildcards, threads) to the package's calls and the rule's files.
 
 One module per rule file (``rules/<stage>.smk``): ``data``, ``training`` (pretrain.smk and
-finetune.smk), ``similarity``, ``transferability``, ``analysis``, ``recommend``; each registers
+finetune.smk), ``similarity``, ``transferability``, ``analysis``, ``recommend``,
+``across_networks``; each registers
 its jobs under their rules' names (``@job("pretrain", ...)``, ``registry``). Every rule's
 ``script:`` is ``scripts/job.py``, which sets the job's environment and calls :func:`run`;
 ``run`` picks the rule's job and runs it inside ``runner.rule_script`` (the job's log, one-line
@@ -19,6 +20,7 @@ from transfer_tsc.training.recipe import Recipe
 
 # every job module, so that every rule's job is registered
 from transfer_tsc.workflow.jobs import (  # noqa: F401
+    across_networks,
     analysis,
     data,
     recommend,

@@ -3,7 +3,8 @@ ones fine-tuned on it), and the study's models and prototypes as a model zoo.
 
 The study's files a job uses are its rule's inputs, named by kind (``prototypes``, ``models``,
 ``metrics``); each dataset's name is read from its path as the rules write it
-(``results/prototypes/<Name>.h5``, ``results/pretrain/<Name>/model.h5`` and ``metrics.csv``).
+(``results/prototypes/<Name>.h5``, ``results/<network>/pretrain/<Name>/model.h5`` and
+``metrics.csv``).
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def recommend(snakemake, log: Log) -> None:
         scores=score != "dtw",
         recipe=recipe,
         log=log,
+        network_name=snakemake.wildcards.network,
     )
     write_csv(table, snakemake.output.table)
     log("\n" + recommending.format_table(table) + "\n" + recommending.picks(ranking, score))
@@ -95,7 +97,13 @@ def export_zoo(snakemake, log: Log) -> None:
     def load(name: str) -> Dataset:
         return load_dataset_files(name, files[name]["train"], files[name]["test"], **config["data"])
 
-    manifest = zoo.export_zoo(references, snakemake.output.zoo, config, zoo_describer(load))
+    manifest = zoo.export_zoo(
+        references,
+        snakemake.output.zoo,
+        config,
+        zoo_describer(load),
+        network=snakemake.wildcards.network,
+    )
     log(
         f"{len(manifest['datasets'])} datasets, {len(manifest['files'])} files -> "
         f"{snakemake.output.zoo}"

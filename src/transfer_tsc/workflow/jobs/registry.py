@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from transfer_tsc.data import Dataset, load_dataset_files
+from transfer_tsc.networks import NetworkSpec, network
 
 # A job: (snakemake, log), and for a training job (keras=True) its recipe third.
 Job = Callable[..., None]
@@ -43,6 +44,11 @@ def job(
         return function
 
     return register
+
+
+def job_network(snakemake) -> NetworkSpec:
+    """The network of a job's study: its ``network`` wildcard (``results/<network>/...``)."""
+    return network(snakemake.wildcards.network)
 
 
 def input_dataset(snakemake, name: str, test: bool = True) -> Dataset:

@@ -9,20 +9,23 @@ from transfer_tsc.errors import InputError
 from transfer_tsc.io import write_csv
 from transfer_tsc.report import analysis
 from transfer_tsc.training.recipe import Recipe
-from transfer_tsc.workflow.jobs.registry import input_dataset, job
+from transfer_tsc.workflow.jobs.registry import input_dataset, job, job_network
 
 # rules/pretrain.smk
 
 
 @job("pretrain", keep_finished=True, keras=True)
 def pretrain(snakemake, log: Log, recipe: Recipe) -> None:
-    """Train the FCN on one dataset from scratch (section III-A); resumable from its checkpoint."""
+    """Train the job's network on one dataset from scratch (section III-A); resumable from its
+    checkpoint."""
     from transfer_tsc.training.transfer import pretrain as train_from_scratch
     from transfer_tsc.training.transfer import write_outcome
 
     name = snakemake.wildcards.dataset
     dataset = input_dataset(snakemake, name)
-    model, outcome = train_from_scratch(dataset, recipe, snakemake.params.checkpoint, log)
+    model, outcome = train_from_scratch(
+        dataset, recipe, snakemake.params.checkpoint, log, job_network(snakemake)
+    )
     output = snakemake.output
     write_outcome(model, outcome, output.model, output.metrics, output.history, dataset=name)
     log(f"{name}: test accuracy {outcome.test_accuracy:.4f}")
@@ -49,7 +52,9 @@ def finetune(snakemake, log: Log, recipe: Recipe) -> None:
 
     target = input_dataset(snakemake, snakemake.wildcards.target)
     sources = dict(zip(snakemake.params.sources, snakemake.input.sources))
-    outcomes = fine_tune(sources, target, recipe, snakemake.params.checkpoint, log)
+    outcomes = fine_tune(
+        sources, target, recipe, snakemake.params.checkpoint, log, job_network(snakemake)
+    )
     output = dict(snakemake.output.items())
     if snakemake.rule == "finetune_batch":
         write_batch(outcomes, target.name, output["batch"], snakemake.params.save_models)

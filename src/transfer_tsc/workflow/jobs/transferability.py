@@ -5,7 +5,7 @@ from __future__ import annotations
 from transfer_tsc import study
 from transfer_tsc.console import Log
 from transfer_tsc.io import write_csv
-from transfer_tsc.workflow.jobs.registry import input_dataset, job
+from transfer_tsc.workflow.jobs.registry import input_dataset, job, job_network
 
 
 @job("transferability", backend=True)
@@ -19,7 +19,7 @@ def transferability(snakemake, log: Log) -> None:
     name = snakemake.wildcards.target
     target = input_dataset(snakemake, name, test=False)
     models = dict(zip(snakemake.params.sources, snakemake.input.models))
-    table = score_sources(target, models, log)
+    table = score_sources(target, models, log, job_network(snakemake))
     write_csv(table, snakemake.output.table)
     log(
         f"{name}: {len(table)} sources scored in {table['seconds'].sum():.1f} s "

@@ -1,0 +1,42 @@
+# Beyond the paper: is transfer independent of the network (section III-A)? With two or more
+# networks in the study, per target the rank correlation of their gains over the same sources,
+# how often the signs agree, and the DTW-nearest source's gain under each
+# (transfer_tsc.report.across_networks).
+
+
+rule across_networks:
+    input:
+        scratch=per_network("results/{network}/scratch_accuracy.csv"),
+        transfer=per_network("results/{network}/transfer_accuracy.csv"),
+        neighbours=rules.dtw_neighbours.output.neighbours,
+    output:
+        table=report(
+            kept("results/across_networks/agreement.csv"),
+            caption="../report/across_networks_table.rst",
+            category="Across networks",
+            labels={"table": "per target: agreement of the networks' gains"},
+        ),
+        summary=report(
+            kept("results/across_networks/agreement_summary.csv"),
+            caption="../report/across_networks_table.rst",
+            category="Across networks",
+            labels={"table": "per network pair: summary"},
+        ),
+        png=report(
+            kept("results/across_networks/agreement.png"),
+            caption="../report/across_networks.rst",
+            category="Across networks",
+            labels={"figure": "gains under one network against another"},
+        ),
+        svg=kept("results/across_networks/agreement.svg"),
+    log:
+        "logs/across_networks.log",
+    conda:
+        ANALYSIS_ENV
+    resources:
+        **ANALYSIS_RESOURCES,
+    params:
+        networks=NETWORKS,
+        names=config["analysis"]["names"],
+    script:
+        "../scripts/job.py"
