@@ -5,12 +5,24 @@ every source fine-tuned on every target: 5 pre-trained and 20 fine-tuned models.
 
     .venv/bin/python benchmarks/reproduce.py            # about an hour on 2 cores
     .venv/bin/python benchmarks/reproduce.py --cores 8 --ucr-root /data/UCRArchive_2018
+    .venv/bin/python benchmarks/reproduce.py --network resnet     # or inception
 
 It is one Snakemake call in its own working directory (``--out``, default
 benchmarks/out/reproduce), so it resumes where a stopped run left off: run the same command
 again. Snakemake re-runs a job only when its inputs are newer (``--rerun-triggers mtime``), so
 a run that spans edits of the pipeline's code keeps its finished models. At the end it prints
 ``results/fcn/analysis/published_comparison.csv``, the run against the paper's published results.
+
+``--network resnet`` or ``inception`` runs the same study with that network at its published
+recipe instead (``--configfile paper.yaml dl4tsc.yaml``, ``networks: [<network>]``: ResNet 1500
+epochs, batch min(16, n_train // 10); Inception 1500 epochs, batch 64) in
+``benchmarks/out/reproduce-<network>/``, and prints from ``results/<network>/`` its from-scratch
+accuracies against the published runs (``report.published.network_summary(network,
+"ucr2018")``: dl-4-tsc's 5 ResNet runs, InceptionTime's 5 Inception runs per dataset, 2018
+names), per dataset ours, the published mean +- sd (runs) and whether ours is within the mean
++- 2 sd or 2 points; then the source x target matrix of fine-tuned accuracies and their gains
+over the target's scratch accuracy (no published ResNet or Inception transfer results exist to
+compare with). ``--scratch-only`` pre-trains only (no fine-tuning, no analyses).
 
 ``--batch-rule table1`` pre-trains the five with the paper's Table I batch (16 for every
 dataset) instead, in ``<out>/table1/``: the measurement behind config.yaml's default rule.
@@ -19,11 +31,16 @@ dataset) instead, in ``<out>/table1/``: the measurement behind config.yaml's def
 ``scratch:CBF`` or ``MoteStrain->CBF``) in ``<out>/seed<N>/``, to show the run-to-run spread.
 A fine-tuned pair starts from the main run's pre-trained source (copied in), so only the
 fine-tuning's seed (new head, batch order) changes.
+
+A quick check of the whole path: ``--epochs 2 --datasets CBF ItalyPowerDemand`` (every
+training 2 epochs, two datasets); with ``--epochs`` the default ``--out`` gets ``-epochs<N>``
+appended, so a short run never mixes its models into the full run's folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import subprocess
@@ -35,14 +52,19 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO / "benchmarks" / "data" / "reproduce_datasets.txt"
 DEFAULT_ROOT = REPO.parent / "shared" / "ucr" / "UCRArchive_2018"
+NETWORKS = ("fcn", "resnet", "inception")
 
 
-def snakemake(workdir: Path, overlay: dict, cores: int, targets: list[str]) -> int:
-    """Run the workflow in ``workdir`` with paper.yaml and ``overlay`` over config.yaml; its
-    output goes to the console and to ``workdir/snakemake.log``."""
+def snakemake(
+    workdir: Path, overlay: dict, cores: int, targets: list[str], network: str = "fcn"
+) -> int:
+    """Run the workflow in ``workdir`` with paper.yaml (and dl4tsc.yaml for a network other than
+    the FCN) and ``overlay`` over config.yaml; its output goes to the console and to
+    ``workdir/snakemake.log``."""
     workdir.mkdir(parents=True, exist_ok=True)
     overlay_path = workdir / "reproduce.yaml"
     overlay_path.write_text(yaml.safe_dump(overlay, sort_keys=False))
+    configfiles = [REPO / "paper.yaml"] + ([REPO / "dl4tsc.yaml"] if network != "fcn" else [])
     command = [
         str(Path(sys.executable).parent / "snakemake"),
         *targets,
@@ -51,7 +73,7 @@ def snakemake(workdir: Path, overlay: dict, cores: int, targets: list[str]) -> i
         "--directory",
         str(workdir),
         "--configfile",
-        str(REPO / "paper.yaml"),
+        *[str(path) for path in configfiles],
         str(overlay_path),
         "--cores",
         str(cores),
@@ -70,69 +92,182 @@ def snakemake(workdir: Path, overlay: dict, cores: int, targets: list[str]) -> i
         return process.wait()
 
 
-def copy_sources(main: Path, seeded: Path, models: list[str]) -> None:
+def copy_sources(main: Path, seeded: Path, models: list[str], network: str = "fcn") -> None:
     """The main run's pre-trained sources of the pairs in ``models``, copied into ``seeded``."""
     for model in models:
         if "->" not in model:
             continue
         source = model.split("->", 1)[0]
-        folder = main / "results" / "pretrain" / source
+        folder = main / "results" / network / "pretrain" / source
         if not (folder / "model.h5").is_file():
             sys.exit(f"Error: {folder / 'model.h5'}: the main run has no pre-trained {source} yet")
-        if not (seeded / "results" / "pretrain" / source / "model.h5").is_file():
-            shutil.copytree(folder, seeded / "results" / "pretrain" / source, dirs_exist_ok=True)
+        copy = seeded / "results" / network / "pretrain" / source
+        if not (copy / "model.h5").is_file():
+            shutil.copytree(folder, copy, dirs_exist_ok=True)
 
 
-def model_targets(models: list[str]) -> list[str]:
+def model_targets(models: list[str], network: str = "fcn") -> list[str]:
     """``scratch:NAME`` -> the pre-trained model's metrics; ``SOURCE->TARGET`` -> the pair's."""
     targets = []
     for model in models:
         if model.startswith("scratch:"):
-            targets.append(f"results/fcn/pretrain/{model.split(':', 1)[1]}/metrics.csv")
+            targets.append(f"results/{network}/pretrain/{model.split(':', 1)[1]}/metrics.csv")
         elif "->" in model:
             source, target = model.split("->", 1)
-            targets.append(f"results/fcn/finetune/{source}/{target}/metrics.csv")
+            targets.append(f"results/{network}/finetune/{source}/{target}/metrics.csv")
         else:
             sys.exit(f"Error: --models {model!r}: write scratch:NAME or SOURCE->TARGET")
     return targets
 
 
+def network_report(out: Path, network: str) -> None:
+    """A ResNet or Inception run's from-scratch accuracies against the network's published runs
+    (2018 archive), then its transfer matrix and gains over scratch where it has one."""
+    import numpy as np
+
+    from transfer_tsc.report import analysis, published
+
+    folder = out / "results" / network
+    scratch = analysis.read_scratch(folder / "scratch_accuracy.csv")
+    summary = published.network_summary(network, "ucr2018").set_index("dataset")
+    print(
+        f"\n{folder / 'scratch_accuracy.csv'} against the published {network} runs "
+        f"(report.published.network_summary({network!r}, 'ucr2018')):\n"
+    )
+    print("| dataset | ours | published mean +- sd (runs) | ours - mean | within |")
+    print("|---|---|---|---|---|")
+    within = []
+    for name, ours in scratch.items():
+        if name not in summary.index:
+            print(f"| {name} | {ours:.4f} | no published runs | | |")
+            continue
+        row = summary.loc[name]
+        sd = 0.0 if math.isnan(row["std"]) else float(row["std"])
+        close = abs(ours - row["mean"]) <= max(published.SPREAD_SDS * sd, published.SPREAD_POINTS)
+        within.append(close)
+        print(
+            f"| {name} | {ours:.4f} | {row['mean']:.4f} +- {sd:.4f} ({int(row['runs'])}) | "
+            f"{ours - row['mean']:+.4f} | {'yes' if close else 'no'} |"
+        )
+    print(
+        f"\nwithin the published mean +- {published.SPREAD_SDS:g} sd or "
+        f"{published.SPREAD_POINTS * 100:g} points: {sum(within)} of {len(within)} datasets"
+    )
+    transfer_path = folder / "transfer_accuracy.csv"
+    if not transfer_path.exists():
+        return
+    transfer = analysis.read_transfer(transfer_path)
+    names = list(transfer.columns)
+    print(
+        f"\n{transfer_path}: fine-tuned test accuracy, rows source, columns target "
+        f"(no published {network} transfer results to compare with):\n"
+    )
+    base = scratch.reindex(names)
+    print(_matrix(transfer, names, lambda v: f"{v:.4f}"))
+    print(f"| from scratch | {' | '.join(f'{base[t]:.4f}' for t in names)} |")
+    gains = (transfer - base) * 100
+    print("\nGain over the target's scratch accuracy (points), rows source, columns target:\n")
+    print(_matrix(gains, names, lambda v: f"{v:+.2f}"))
+    values = gains.to_numpy().ravel()
+    values = values[~np.isnan(values)]  # not the diagonal, nor pairs not run
+    if len(values):
+        print(
+            f"\n{len(values)} pairs: {int((values > 0).sum())} gain, {int((values < 0).sum())} "
+            f"lose, {int((values == 0).sum())} equal; mean gain {values.mean():+.2f} points"
+        )
+
+
+def _matrix(frame, names: list[str], cell) -> str:
+    """A source x target table as Markdown; "-" on the diagonal, "" where a pair was not run."""
+    lines = [f"| source \\ target | {' | '.join(names)} |", "|---|" + "---|" * len(names)]
+    for source in frame.index:
+        cells = []
+        for target in names:
+            value = frame.loc[source, target]
+            cells.append("-" if source == target else "" if math.isnan(value) else cell(value))
+        lines.append(f"| {source} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "reproduce")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="working directory (default benchmarks/out/reproduce, or reproduce-<network>)",
+    )
     parser.add_argument("--ucr-root", type=Path, default=DEFAULT_ROOT)
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--backend", choices=["tensorflow", "jax"], default="tensorflow")
+    parser.add_argument("--network", choices=NETWORKS, default="fcn")
     parser.add_argument("--batch-rule", choices=["released", "table1"], default="released")
     parser.add_argument("--seeds", type=int, nargs="*", default=[])
     parser.add_argument("--models", nargs="*", default=[])
+    parser.add_argument(
+        "--scratch-only",
+        action="store_true",
+        help="pre-train only (the from-scratch accuracies), no fine-tuning or analyses",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="every training this many epochs (a quick check)"
+    )
+    parser.add_argument(
+        "--datasets", nargs="+", default=None, help="these datasets instead of the five"
+    )
     args = parser.parse_args()
+    network = args.network
+    out = args.out
+    if out is None:
+        out = (
+            REPO
+            / "benchmarks"
+            / "out"
+            / ("reproduce" if network == "fcn" else f"reproduce-{network}")
+        )
+        if args.epochs is not None:
+            out = out.with_name(f"{out.name}-epochs{args.epochs}")
     overlay = {
         "ucr_root": str(args.ucr_root.resolve()),
-        "datasets": str(DATASETS),
+        "datasets": args.datasets or str(DATASETS),
+        "networks": [network],
         "training": {"backend": args.backend},
     }
+    if args.epochs is not None:
+        overlay["pretrain"], overlay["finetune"] = {"epochs": args.epochs}, {"epochs": args.epochs}
+        # network_settings (dl4tsc.yaml) overrides the shared epochs: set the network's too
+        overlay["network_settings"] = {
+            network: {"pretrain": {"epochs": args.epochs}, "finetune": {"epochs": args.epochs}}
+        }
+    scratch_target = f"results/{network}/scratch_accuracy.csv"
     if args.batch_rule == "table1":
         overlay["training"]["batch_size_cap_tenth"] = False
-        return snakemake(
-            args.out / "table1", overlay, args.cores, ["results/fcn/scratch_accuracy.csv"]
-        )
+        if network != "fcn":  # the network's own batch rule (dl4tsc.yaml) would win
+            settings = overlay.setdefault("network_settings", {}).setdefault(network, {})
+            settings["training"] = {"batch_size": 16, "batch_size_cap_tenth": False}
+        return snakemake(out / "table1", overlay, args.cores, [scratch_target], network)
     if args.seeds:
-        targets = model_targets(args.models)
+        targets = model_targets(args.models, network)
         if not targets:
             sys.exit("Error: --seeds needs --models (scratch:NAME or SOURCE->TARGET)")
         for seed in args.seeds:
-            copy_sources(args.out, args.out / f"seed{seed}", args.models)
+            copy_sources(out, out / f"seed{seed}", args.models, network)
             code = snakemake(
-                args.out / f"seed{seed}", {**overlay, "seed": seed}, args.cores, targets
+                out / f"seed{seed}", {**overlay, "seed": seed}, args.cores, targets, network
             )
             if code:
                 return code
         return 0
-    code = snakemake(args.out, overlay, args.cores, [])
-    comparison = args.out / "results" / "analysis" / "published_comparison.csv"
-    if code == 0 and comparison.exists():
-        print(f"\n{comparison}:\n{comparison.read_text()}")
+    targets = [scratch_target] if args.scratch_only else []
+    code = snakemake(out, overlay, args.cores, targets, network)
+    if code != 0:
+        return code
+    if network == "fcn":
+        comparison = out / "results" / "fcn" / "analysis" / "published_comparison.csv"
+        if comparison.exists():
+            print(f"\n{comparison}:\n{comparison.read_text()}")
+    else:
+        network_report(out, network)
     return code
 
 
