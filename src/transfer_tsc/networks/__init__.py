@@ -14,6 +14,7 @@ Ismail Fawaz et al. 2019 (``resnet``) and the InceptionTime network of Ismail Fa
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -263,6 +264,34 @@ def network(name: str) -> NetworkSpec:
         raise InputError(
             f"unknown network {name!r}; known networks: {', '.join(sorted(NETWORKS))}"
         ) from None
+
+
+def seeded_convolutions(
+    seed: int | None, use_bias: bool = True
+) -> Callable[[int, int, str], keras.layers.Conv1D]:
+    """A maker of a network's Conv1D layers, ``conv(filters, width, name)``: stride 1, 'same'
+    padding, Glorot-uniform kernels, the i-th layer made (1-based, in building order) from
+    ``seed + i``, so every kernel has a seed of its own (random when ``seed`` is None)."""
+    import keras
+
+    count = 0
+
+    def conv(filters: int, width: int, name: str) -> keras.layers.Conv1D:
+        nonlocal count
+        count += 1
+        return keras.layers.Conv1D(
+            filters,
+            width,
+            strides=1,
+            padding="same",
+            use_bias=use_bias,
+            kernel_initializer=keras.initializers.GlorotUniform(
+                seed=None if seed is None else seed + count
+            ),
+            name=name,
+        )
+
+    return conv
 
 
 def softmax_head(n_classes: int, seed: int | None) -> keras.layers.Dense:

@@ -11,7 +11,13 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from transfer_tsc.networks import FCN_CONV_BLOCKS, FCN_SPEC, FEATURES, softmax_head
+from transfer_tsc.networks import (
+    FCN_CONV_BLOCKS,
+    FCN_SPEC,
+    FEATURES,
+    seeded_convolutions,
+    softmax_head,
+)
 
 CONV_BLOCKS = FCN_CONV_BLOCKS
 RECEPTIVE_FIELD = FCN_SPEC.receptive_field  # 8 + 5 + 3 - 2
@@ -19,19 +25,11 @@ RECEPTIVE_FIELD = FCN_SPEC.receptive_field  # 8 + 5 + 3 - 2
 
 def build_fcn(n_classes: int, seed: int | None = None) -> keras.Model:
     """The paper's FCN for ``n_classes`` classes, weights initialised from ``seed``."""
+    conv = seeded_convolutions(seed)  # block k's kernel from seed + k
     inputs = keras.Input(shape=(None, 1), name="series")
     x = inputs
     for block, (filters, width) in enumerate(CONV_BLOCKS, start=1):
-        x = layers.Conv1D(
-            filters,
-            width,
-            strides=1,
-            padding="same",
-            kernel_initializer=keras.initializers.GlorotUniform(
-                seed=None if seed is None else seed + block
-            ),
-            name=f"conv{block}",
-        )(x)
+        x = conv(filters, width, f"conv{block}")(x)
         x = layers.BatchNormalization(name=f"bn{block}")(x)
         x = layers.Activation("relu", name=f"relu{block}")(x)
     x = layers.GlobalAveragePooling1D(name=FEATURES)(x)

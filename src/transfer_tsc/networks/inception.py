@@ -26,6 +26,7 @@ from transfer_tsc.networks import (
     INCEPTION_SPEC,
     INCEPTION_WIDTHS,
     inception_modules,
+    seeded_convolutions,
     softmax_head,
 )
 
@@ -35,22 +36,7 @@ RECEPTIVE_FIELD = INCEPTION_SPEC.receptive_field  # 1 + 6 x 39
 def build_inception(n_classes: int, seed: int | None = None) -> keras.Model:
     """The Inception network for ``n_classes`` classes, weights initialised from ``seed``: the
     i-th convolution (in building order, 1-based) from ``seed + i``, the head from ``seed``."""
-    count = 0
-
-    def conv(filters: int, width: int, name: str) -> layers.Conv1D:
-        nonlocal count
-        count += 1
-        return layers.Conv1D(
-            filters,
-            width,
-            strides=1,
-            padding="same",
-            use_bias=False,
-            kernel_initializer=keras.initializers.GlorotUniform(
-                seed=None if seed is None else seed + count
-            ),
-            name=name,
-        )
+    conv = seeded_convolutions(seed, use_bias=False)
 
     inputs = keras.Input(shape=(None, 1), name="series")
     x = stretch = inputs

@@ -14,7 +14,13 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from transfer_tsc.networks import FEATURES, RESNET_SPEC, resnet_blocks, softmax_head
+from transfer_tsc.networks import (
+    FEATURES,
+    RESNET_SPEC,
+    resnet_blocks,
+    seeded_convolutions,
+    softmax_head,
+)
 
 RECEPTIVE_FIELD = RESNET_SPEC.receptive_field  # 1 + 3 x (7 + 4 + 2)
 
@@ -22,21 +28,7 @@ RECEPTIVE_FIELD = RESNET_SPEC.receptive_field  # 1 + 3 x (7 + 4 + 2)
 def build_resnet(n_classes: int, seed: int | None = None) -> keras.Model:
     """The ResNet for ``n_classes`` classes, weights initialised from ``seed``: the i-th
     convolution (in building order, 1-based) from ``seed + i``, the head from ``seed``."""
-    count = 0
-
-    def conv(filters: int, width: int, name: str) -> layers.Conv1D:
-        nonlocal count
-        count += 1
-        return layers.Conv1D(
-            filters,
-            width,
-            strides=1,
-            padding="same",
-            kernel_initializer=keras.initializers.GlorotUniform(
-                seed=None if seed is None else seed + count
-            ),
-            name=name,
-        )
+    conv = seeded_convolutions(seed)
 
     inputs = keras.Input(shape=(None, 1), name="series")
     x = inputs
