@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from transfer_tsc.console import Log
 from transfer_tsc.io import write_csv
+from transfer_tsc.networks import network
 from transfer_tsc.report import analysis
 from transfer_tsc.workflow.jobs.registry import job
 
@@ -28,7 +29,8 @@ def across_networks(snakemake, log: Log) -> None:
     labels = analysis.name_labels(snakemake.params.names)
     write_csv(analysis.relabel(table, labels), snakemake.output.table)
     write_csv(summary, snakemake.output.summary)
-    agreement.agreement_figure(gains, snakemake.output.png)
+    titles = {network(name).title: table for name, table in gains.items()}  # FCN, ResNet, ...
+    agreement.agreement_figure(titles, snakemake.output.png)
     log(
         f"{len(networks)} networks, {len(summary)} pairs of networks, {len(table)} "
         f"(pair, target) rows -> {snakemake.output.table}"
