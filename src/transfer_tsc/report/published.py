@@ -390,6 +390,24 @@ def _row(section: str, statistic: str, **values) -> dict:
     return row
 
 
+def _datasets_row(
+    statistic: str, shared: Sequence[str], in_run: int, found: str, none: str, note: str
+) -> dict:
+    """A comparison's ``datasets`` row: how many of the run's ``in_run`` datasets it compares
+    ("N of the run's M datasets <found>"), or, with none, ``none`` and why (``note``)."""
+    return _row(
+        "datasets",
+        statistic,
+        n=len(shared),
+        n_missing=in_run - len(shared),
+        note=(
+            f"{len(shared)} of the run's {in_run} datasets {found}"
+            if shared
+            else "; ".join(filter(None, [none, note]))
+        ),
+    )
+
+
 def _mean(values) -> float:
     values = np.asarray(values, dtype=float)
     return float(np.mean(values)) if values.size else np.nan
@@ -444,17 +462,13 @@ def comparison(
     shared = shared_datasets(ours, paper, allowed)
     in_run = sorted(ours.names())
     rows = [
-        _row(
-            "datasets",
+        _datasets_row(
             "shared with the paper",
-            n=len(shared),
-            n_missing=len(in_run) - len(shared),
-            note=(
-                f"{len(shared)} of the run's {len(in_run)} datasets are among the paper's "
-                f"{len(paper.names())}"
-                if shared
-                else "; ".join(filter(None, [NO_SHARED, note]))
-            ),
+            shared,
+            len(in_run),
+            f"are among the paper's {len(paper.names())}",
+            NO_SHARED,
+            note,
         )
     ]
     if not shared:
@@ -586,17 +600,13 @@ def network_comparison(
     shared = sorted(names)
     source = DL4TSC if network != "inception" else INCEPTIONTIME
     rows = [
-        _row(
-            "datasets",
+        _datasets_row(
             "shared with the published runs",
-            n=len(shared),
-            n_missing=len(ours) - len(shared),
-            note=(
-                f"{len(shared)} of the run's {len(ours)} datasets have published {network} "
-                f"runs ({source})"
-                if shared
-                else "; ".join(filter(None, [f"no datasets with published {network} runs", note]))
-            ),
+            shared,
+            len(ours),
+            f"have published {network} runs ({source})",
+            f"no datasets with published {network} runs",
+            note,
         )
     ]
     if not shared:
