@@ -386,6 +386,18 @@ def main() -> None:
         default=None,
         help="only the runners whose label contains one of these words",
     )
+    parser.add_argument(
+        "--together",
+        nargs="+",
+        type=int,
+        default=None,
+        help="only the runners that train this many models at once (S; default: all)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the measurements already in --json and measure only the rest",
+    )
     parser.add_argument("--csv", default=None, help="also write the summary table here")
     parser.add_argument(
         "--report",
@@ -411,7 +423,8 @@ def main() -> None:
         f"machine: {os.cpu_count()} CPUs ({_cpu()}), load average {load_average()} at start",
         flush=True,
     )
-    rows = []
+    rows = _measured(args.json) if args.resume else []
+    done = {_row_key(r) for r in rows}
     for name in args.datasets:
         n, length = int(inventory.loc[name, "n_train"]), int(inventory.loc[name, "length_max"])
         cap = DATASETS.get(name, False)
@@ -422,6 +435,10 @@ def main() -> None:
                 for kind, backend, S, label in RUNNERS:
                     label = _runner_label(label, kind, net)
                     if args.runners and not any(word in label for word in args.runners):
+                        continue
+                    if args.together and S not in args.together:
+                        continue
+                    if (net, name, label, S, round_) in done:
                         continue
                     spec = {
                         "kind": kind,
@@ -436,6 +453,7 @@ def main() -> None:
                     row = measure(__file__, spec, backend, aeon_path)
                     row.update(label=label, n=n, length=length, load=load_average(), round=round_)
                     rows.append(row)
+                    _save_rows(rows, args.json)
                     if "error" in row:
                         print(
                             f"  {title}, {label} S={S}: not measured ({row['error'][:100]})",
@@ -450,10 +468,30 @@ def main() -> None:
     print(f"load average {load_average()} at end", flush=True)
     table = summary(rows)
     report(table)
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(rows, indent=1))
     _write_csv(table, args.csv)
+
+
+def _row_key(row: dict) -> tuple:
+    """What a measurement measured: network, dataset, runner, S and round."""
+    return (row.get("network", "fcn"), row["dataset"], row["label"], row["S"], row["round"])
+
+
+def _measured(path: str | None) -> list[dict]:
+    """The measurements a previous run saved at ``path`` (none when there is no such file)."""
+    if not path or not Path(path).exists():
+        return []
+    return json.loads(Path(path).read_text())
+
+
+def _save_rows(rows: list[dict], path: str | None) -> None:
+    """Every measurement so far at ``path``, replaced whole (a stop loses only the current one)."""
+    if not path:
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    partial.write_text(json.dumps(rows, indent=1))
+    partial.replace(target)
 
 
 def _write_csv(table: list[dict], path: str | None) -> None:
