@@ -320,7 +320,7 @@ def parser() -> argparse.ArgumentParser:
     exp.add_argument(
         "--network",
         choices=list(networks.NETWORKS),
-        default="fcn",
+        default=networks.PAPER_NETWORK,
         help="the network whose models to export (results/<network>/pretrain; default fcn)",
     )
     exp.add_argument(

@@ -37,7 +37,7 @@ import pandas as pd
 from transfer_tsc.data import ZNORMALISE_AUTO, Dataset
 from transfer_tsc.errors import InputError
 from transfer_tsc.io import open_hdf5
-from transfer_tsc.networks import network
+from transfer_tsc.networks import PAPER_NETWORK, network
 from transfer_tsc.similarity import distances as similarity
 from transfer_tsc.similarity import dtw
 from transfer_tsc.similarity import prototypes as protos
@@ -190,7 +190,7 @@ def add_scores(
     ranking: pd.DataFrame,
     references: Sequence[Reference],
     log: Callable[[str], None] = print,
-    network_name: str = "fcn",
+    network_name: str = PAPER_NETWORK,
 ) -> pd.DataFrame:
     """``ranking`` (``recommend``'s, every source) with, after ``distance``, ``dtw_rank`` (the
     rank by distance) and ``<score>, <score>_rank`` for each of ``SCORES``: every score of the
@@ -278,7 +278,7 @@ def transfer_to(
     references: Sequence[Reference],
     recipe: Recipe,
     log: Callable[[str], None] = print,
-    network_name: str = "fcn",
+    network_name: str = PAPER_NETWORK,
 ) -> pd.DataFrame:
     """Fine-tune the ranked sources that have a pre-trained model (of ``network_name``) on
     ``dataset`` (all together, batched engine) and train that network from scratch on it with
@@ -315,7 +315,7 @@ def recommendation(
     scores: bool = False,
     recipe: Recipe | None = None,
     log: Callable[[str], None] = print,
-    network_name: str = "fcn",
+    network_name: str = PAPER_NETWORK,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The steps after ``recommend``'s ranking (every source): with ``scores`` every
     transferability score added (``add_scores``), ordered by ``method`` (``order_by``), cut to

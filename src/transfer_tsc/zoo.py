@@ -44,6 +44,7 @@ from pathlib import Path
 from transfer_tsc.data import Dataset
 from transfer_tsc.errors import InputError
 from transfer_tsc.io import sha256
+from transfer_tsc.networks import PAPER_NETWORK
 
 _LOG = logging.getLogger(__name__)
 
@@ -56,7 +57,6 @@ ARTEFACTS: dict[str, tuple[str, str]] = {
     "metrics": ("metrics/{name}.csv", "{network}/pretrain/{name}/metrics.csv"),
     "prototypes": ("prototypes/{name}.h5", "prototypes/{name}.h5"),
 }
-DEFAULT_NETWORK = "fcn"  # the paper's, and that of a zoo whose manifest names none
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def describe_prototypes(path: str | os.PathLike) -> dict[str, object]:
 def study_references(
     results: str | os.PathLike,
     datasets: Sequence[str] | None = None,
-    network: str = DEFAULT_NETWORK,
+    network: str = PAPER_NETWORK,
 ) -> list[Reference]:
     """The finished artefacts of a (possibly partial) study's ``results/`` folder, the models
     of ``network``: every dataset with a pre-trained model or prototypes, or only ``datasets``
@@ -279,7 +279,7 @@ def export_zoo(
     config: Mapping[str, object] | None = None,
     describe_dataset: Callable[[str], dict[str, object] | None] = lambda name: None,
     software: Mapping[str, str] | None = None,
-    network: str = DEFAULT_NETWORK,
+    network: str = PAPER_NETWORK,
 ) -> dict:
     """Write ``references`` as a zoo folder ``out`` (or an archive when ``out`` ends in
     ``.tar.gz``), assembled under a temporary name and renamed into place whole.
@@ -381,7 +381,7 @@ class Zoo:
     @property
     def network(self) -> str:
         """The network of the zoo's models (FCN for a zoo from before networks were named)."""
-        return self.manifest.get("network") or DEFAULT_NETWORK
+        return self.manifest.get("network") or PAPER_NETWORK
 
     def close(self) -> None:
         if self._tmp is not None:
@@ -551,7 +551,7 @@ def references_from(
                 )
             yield opened.references, opened.config, opened.network
     else:
-        chosen = network or DEFAULT_NETWORK
+        chosen = network or PAPER_NETWORK
         yield study_references(study, network=chosen), None, chosen
 
 

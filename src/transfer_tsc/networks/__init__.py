@@ -249,6 +249,8 @@ INCEPTION_SPEC = NetworkSpec(
     builder="transfer_tsc.networks.inception:build_inception",
 )
 
+PAPER_NETWORK = "fcn"  # the network the paper trains (section III-A); the default everywhere
+
 NETWORKS: dict[str, NetworkSpec] = {
     "fcn": FCN_SPEC,
     "resnet": RESNET_SPEC,

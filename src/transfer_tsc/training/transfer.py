@@ -26,7 +26,15 @@ import pandas as pd
 from transfer_tsc.data import Dataset
 from transfer_tsc.errors import InputError
 from transfer_tsc.io import atomic_path, write_csv
-from transfer_tsc.networks import FEATURES, HEAD, NETWORKS, NetworkSpec, network, with_new_head
+from transfer_tsc.networks import (
+    FEATURES,
+    HEAD,
+    NETWORKS,
+    PAPER_NETWORK,
+    NetworkSpec,
+    network,
+    with_new_head,
+)
 from transfer_tsc.training.loop import TrainResult, evaluate, predict, train_together
 from transfer_tsc.training.recipe import Recipe
 from transfer_tsc.transferability import TABLE_COLUMNS, scores
@@ -34,7 +42,7 @@ from transfer_tsc.transferability import TABLE_COLUMNS, scores
 MODEL_FILE = "model.h5"
 METRICS_FILE = "metrics.csv"
 HISTORY_FILE = "history.csv"
-NETWORK: NetworkSpec = network("fcn")  # the network the paper trains (section III-A)
+NETWORK: NetworkSpec = network(PAPER_NETWORK)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from transfer_tsc import settings, study
 from transfer_tsc.errors import InputError
-from transfer_tsc.networks import network
+from transfer_tsc.networks import PAPER_NETWORK, network
 from transfer_tsc.training import gpu_plan
 
 # finetune.sources modes whose selection is the select_sources checkpoint's table (made from
@@ -163,7 +163,7 @@ def group_size(
     n_sources: int,
     length: int | None,
     batch_size: int,
-    network_name: str = "fcn",
+    network_name: str = PAPER_NETWORK,
 ) -> int:
     """Sources of one target fine-tuned together: the configured number (1 for auto off a GPU),
     or under the GPU plan as many networks ``network_name`` as fit the GPU for the target's
@@ -188,7 +188,7 @@ def batch_sources(
     batch: str,
     batches: Mapping[str, list[str]],
     sources: Sequence[str],
-    network_name: str = "fcn",
+    network_name: str = PAPER_NETWORK,
 ) -> list[str]:
     """The sources of ``batch``: one of the target's ``batches``, or a single source (a pair
     asked for alone: its batch id is the source's name, ``study.batch_id``)."""
@@ -221,7 +221,7 @@ def pair_batch(
     sources: Sequence[str],
     size: int,
     asked_alone: frozenset[tuple[str, str, str]] = frozenset(),
-    network_name: str = "fcn",
+    network_name: str = PAPER_NETWORK,
 ) -> str:
     """The folder of the batch job that fine-tunes the pair (batched) in ``network_name``'s
     study: the target's batch of ``size`` that holds the source among its ``sources``, or a
@@ -249,7 +249,7 @@ def pair_files(
     suffix: str,
     datasets: Sequence[str],
     sources_of: Callable[[str], Sequence[str]],
-    network_name: str = "fcn",
+    network_name: str = PAPER_NETWORK,
 ) -> list[str]:
     """Every fine-tuned pair's file ``suffix`` (metrics.csv, ...) of ``network_name``'s study,
     target by target, each target's ``sources_of(target)`` in turn."""

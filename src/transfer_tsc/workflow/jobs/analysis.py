@@ -9,6 +9,7 @@ import pandas as pd
 
 from transfer_tsc.console import Log
 from transfer_tsc.io import write_csv
+from transfer_tsc.networks import PAPER_NETWORK
 from transfer_tsc.report import analysis
 from transfer_tsc.workflow.jobs.registry import job
 
@@ -131,7 +132,7 @@ def published_comparison(snakemake, log: Log) -> None:
     from transfer_tsc.report import published
 
     ours = published.Results(*_gathered(snakemake, "scratch", "transfer", "neighbours"))
-    if snakemake.wildcards.network == "fcn":  # the paper's network: scratch, transfer, DTW
+    if snakemake.wildcards.network == PAPER_NETWORK:  # the paper's: scratch, transfer, DTW
         table = published.comparison(
             ours,
             published.load(),
