@@ -6,6 +6,8 @@
 #           -> transferability scores (beyond the paper);
 #        -> per-class DBA prototypes -> DTW distance between datasets (shared by the networks);
 #        -> with two or more networks: the agreement of their gains (results/across_networks/).
+# The paper's published results (src/transfer_tsc/published/) -> its analyses and claims, with no
+#           training (results/published/; `snakemake published`).
 import os
 import sys
 
@@ -34,6 +36,7 @@ include: "rules/transferability.smk"
 include: "rules/analysis.smk"
 include: "rules/recommend.smk"
 include: "rules/across_networks.smk"
+include: "rules/published.smk"
 
 
 # A damaged pre-trained model or prototypes file is made again (rules/common.smk).
@@ -59,6 +62,7 @@ rule all:
                     "rank_curves",
                     "published_comparison",
                     "selection_methods",
+                    "critical_difference_selection",
                     "run_info",
                 ],
             )
@@ -73,8 +77,11 @@ rule all:
                     "rank_curves",
                     "published_comparison",
                     "selection_methods",
+                    "critical_difference_selection",
                 ],
                 ext=["png", "svg"],
             )
         ),
         across_networks_products(),
+        critical_difference_products(),
+        published_targets(),

@@ -301,6 +301,40 @@ rule figure_selection_methods:
         "../scripts/job.py"
 
 
+# The source-selection methods and training from scratch ranked over the targets, with pairwise
+# Wilcoxon signed-rank tests and Holm's correction (transfer_tsc.report.critical_difference).
+rule critical_difference_selection:
+    input:
+        targets=rules.selection_methods.output.targets,
+        scratch=SCRATCH,
+    output:
+        table=report(
+            kept("results/{network}/analysis/critical_difference_selection.csv"),
+            caption="../report/critical_difference_table.rst",
+            category="Tables",
+            subcategory="{network}",
+            labels={"table": "critical difference: choosing the source, scratch"},
+        ),
+        png=report(
+            kept("results/{network}/analysis/critical_difference_selection.png"),
+            caption="../report/critical_difference_selection.rst",
+            category="Figures",
+            subcategory="{network}",
+            labels={"figure": "critical difference: choosing the source, scratch"},
+        ),
+        svg=kept("results/{network}/analysis/critical_difference_selection.svg"),
+    log:
+        "logs/{network}/analysis/critical_difference_selection.log",
+    conda:
+        ANALYSIS_ENV
+    resources:
+        **ANALYSIS_RESOURCES,
+    params:
+        names=config["analysis"]["names"],
+    script:
+        "../scripts/job.py"
+
+
 rule figure_published_comparison:
     input:
         table=rules.published_comparison.output.table,

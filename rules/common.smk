@@ -109,6 +109,16 @@ def across_networks_products():
     ]
 
 
+def critical_difference_products():
+    """The critical-difference diagram of scratch against transfer from the DTW-nearest source,
+    over the study's networks (one network too: its two columns)."""
+    return [
+        "results/critical_difference_networks.csv",
+        "results/critical_difference_networks.png",
+        "results/critical_difference_networks.svg",
+    ]
+
+
 def per_network(path, networks=None):
     """``path`` (with a ``{network}`` wildcard) for each of the study's networks."""
     return expand(path, network=networks or NETWORKS, allow_missing=True)

@@ -269,9 +269,11 @@ def job_recipe(params: dict[str, Any], config: dict[str, Any]) -> Recipe:
 
 def result_config(config: dict[str, Any]) -> dict[str, Any]:
     """A validated config without the keys no result depends on (the training cadence, the
-    ``resources`` a job asks for): what the finished-job records compare."""
+    ``resources`` a job asks for, ``published_analyses``, which only chooses targets): what the
+    finished-job records compare."""
     kept = copy.deepcopy(config)
     kept.pop("resources", None)
+    kept.pop("published_analyses", None)
     for name in CADENCE_FIELDS:
         kept.get("training", {}).pop(name, None)
     return kept

@@ -473,6 +473,23 @@ def test_report_builds_on_the_demo_archive(tmp_path):
     assert len(selection_table) == 7 and (selection_table["n_pairs"] == 6).all()
     _written(analyses / "selection_methods.png")
     _written(analyses / "selection_methods.svg")
+    # the critical-difference diagrams: the 7 methods and scratch over the 3 targets, and the
+    # FCN's scratch against transfer from the DTW-nearest source; 3 datasets draw a diagram
+    for path in (
+        analyses / "critical_difference_selection",
+        tmp_path / "results/critical_difference_networks",
+    ):
+        _written(path.with_suffix(".png"))
+        _written(path.with_suffix(".svg"))
+    cd_selection = pd.read_csv(analyses / "critical_difference_selection.csv")
+    ranks = cd_selection[cd_selection["section"] == "rank"]
+    assert set(ranks["method"]) == {*selection_table["method"], "scratch"}
+    assert (ranks["n_datasets"] == 3).all() and ranks["average_rank"].sum() == pytest.approx(36)
+    assert (cd_selection["section"] == "pair").sum() == 28
+    cd_networks = pd.read_csv(tmp_path / "results/critical_difference_networks.csv")
+    pairs = cd_networks[cd_networks["section"] == "pair"]
+    assert {*pairs["method_a"], *pairs["method_b"]} == {"FCN scratch", "FCN transfer (DTW)"}
+    assert pairs["n_datasets"].tolist() == [3] and not pairs["significant"].any()
     run_snakemake(tmp_path, config, "--report", "results/report.html")
     html = (tmp_path / "results" / "report.html").read_text()
     assert len(html) > 10000
@@ -485,6 +502,8 @@ def test_report_builds_on_the_demo_archive(tmp_path):
         "hfawaz/bigdata18",
         "selection_methods.png",
         "selection_methods.csv",
+        "critical_difference_selection.png",
+        "critical_difference_networks.png",
         "3 targets</strong>",
         "6 fine-tuned pairs</strong>",
     ]:

@@ -486,7 +486,10 @@ def selection_methods_figure(summary: pd.DataFrame, pairs: str = "") -> Figure:
     right.set_xlim(-1.05, 1.05)
     right.set_xlabel("mean rank correlation with the fine-tuned accuracies")
     right.set_title("Ranking the sources (higher is better)")
-    right.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=2)
+    # below the figure, where the constrained layout keeps it clear of the axis labels
+    figure.legend(
+        *right.get_legend_handles_labels(), fontsize=8, loc="outside lower right", ncols=2
+    )
     right.grid(True, axis="x", linewidth=0.3)
     figure.suptitle("Choosing the source without fine-tuning" + (f"\n{pairs}" if pairs else ""))
     return figure

@@ -10,7 +10,9 @@ names. The readers here return them under the 2018 names the study uses, in the 
 ``network_runs`` and ``network_summary`` read the from-scratch test accuracies other papers of
 the same authors published per dataset and run (``published/``, see its README): FCN and ResNet
 from github.com/hfawaz/dl-4-tsc, a single Inception network and the InceptionTime ensemble from
-github.com/hfawaz/InceptionTime, on the 2015 archive (85 datasets) and the 2018 one (128).
+github.com/hfawaz/InceptionTime, on the 2015 archive (85 datasets) and the 2018 one (128);
+``networks_on_paper_datasets`` puts their means on the paper's 85 datasets side by side (the
+table of the published critical-difference diagram).
 
 ``comparison`` compares a run with them over the datasets both have (``shared``), as a long
 table of ``COMPARISON_COLUMNS``:
@@ -242,6 +244,40 @@ def network_summary(network: str, archive: str) -> pd.DataFrame:
     )
     summary["runs"] = summary["runs"].astype(int)
     return summary[list(NETWORK_SUMMARY_COLUMNS)]
+
+
+# The published from-scratch accuracies on the paper's 85 datasets, per network: its column
+# name, network and archive (``network_summary``). dl-4-tsc and InceptionTime published the FCN,
+# ResNet and the InceptionTime ensemble on the 2015 archive; a single Inception network only on
+# the 2018 one, whose files name the 85 by their 2018 names.
+PAPER_DATASET_NETWORKS = (
+    ("FCN", "fcn", "ucr2015"),
+    ("ResNet", "resnet", "ucr2015"),
+    ("Inception", "inception", "ucr2018"),
+    ("InceptionTime", "inceptiontime", "ucr2015"),
+)
+
+
+def networks_on_paper_datasets() -> pd.DataFrame:
+    """The published from-scratch test accuracy of each network of ``PAPER_DATASET_NETWORKS``
+    on the paper's 85 datasets (rows, 2018 names, sorted; the mean over the published runs of
+    ``network_summary``: 10 for FCN and ResNet, 5 for Inception, 1 for the InceptionTime
+    ensemble), one column per network: the table of a critical-difference diagram (higher is
+    better). ``InputError`` when a network lacks one of the 85."""
+    names = sorted(data.ucr2015_names().values())
+    columns = {}
+    for label, network, archive in PAPER_DATASET_NETWORKS:
+        means = network_summary(network, archive).set_index("dataset")["mean"]
+        missing = [n for n in names if n not in means.index]
+        if missing:
+            source = network_source(network, archive)
+            raise InputError(
+                f"published/{source.file}: no {network} accuracy for {len(missing)} of the "
+                f"paper's 85 datasets ({', '.join(missing[:5])}); it should be the file of "
+                f"{source.origin}"
+            )
+        columns[label] = means.reindex(names).to_numpy(dtype=float)
+    return pd.DataFrame(columns, index=pd.Index(names, name="dataset"))
 
 
 @dataclass(frozen=True)

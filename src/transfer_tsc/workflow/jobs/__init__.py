@@ -3,7 +3,7 @@ output, params, wildcards, threads) to the package's calls and the rule's files.
 
 One module per rule file (``rules/<stage>.smk``): ``data``, ``training`` (pretrain.smk and
 finetune.smk), ``similarity``, ``transferability``, ``analysis``, ``recommend``,
-``across_networks``; each registers
+``across_networks``, ``published``; each registers
 its jobs under their rules' names (``@job("pretrain", ...)``, ``registry``). Every rule's
 ``script:`` is ``scripts/job.py``, which sets the job's environment and calls :func:`run`;
 ``run`` picks the rule's job and runs it inside ``runner.rule_script`` (the job's log, one-line
@@ -23,6 +23,7 @@ from transfer_tsc.workflow.jobs import (  # noqa: F401
     across_networks,
     analysis,
     data,
+    published,
     recommend,
     similarity,
     training,

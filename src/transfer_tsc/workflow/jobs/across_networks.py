@@ -1,5 +1,6 @@
-"""The job of rules/across_networks.smk: the agreement of the networks' transfer gains (is the
-transfer independent of the network, as section III-A claims?)."""
+"""The jobs of rules/across_networks.smk: the agreement of the networks' transfer gains (is the
+transfer independent of the network, as section III-A claims?) and the critical-difference
+diagram of scratch against transfer from the DTW-nearest source, per network."""
 
 from __future__ import annotations
 
@@ -35,3 +36,31 @@ def across_networks(snakemake, log: Log) -> None:
         f"{len(networks)} networks, {len(summary)} pairs of networks, {len(table)} "
         f"(pair, target) rows -> {snakemake.output.table}"
     )
+
+
+@job("critical_difference_networks")
+def critical_difference_networks(snakemake, log: Log) -> None:
+    """Each network's accuracy from scratch and with transfer from the DTW-nearest source over the
+    datasets: average ranks, pairwise Wilcoxon-Holm, the critical-difference diagram (or why none
+    could be drawn)."""
+    from transfer_tsc.report import critical_difference, figures
+
+    labels = analysis.name_labels(snakemake.params.names)  # as dtw_vs_random names targets
+    studies = {
+        network(name).title: (
+            analysis.relabel(analysis.read_scratch(scratch), labels),
+            analysis.read_table(dtw, analysis.DTW_COLUMNS),
+        )
+        for name, scratch, dtw in zip(
+            snakemake.params.networks, snakemake.input.scratch, snakemake.input.dtw
+        )
+    }
+    table = critical_difference.networks_table(studies)
+    result, figure, line = critical_difference.diagram(
+        table,
+        f"From scratch and with transfer from the DTW-nearest source: {', '.join(studies)}",
+        label="scratch and DTW-nearest transfer accuracies",
+    )
+    write_csv(result, snakemake.output.table)
+    figures.save_png_svg(figure, snakemake.output)
+    log(f"{line} -> {snakemake.output.table}, {snakemake.output.png}")

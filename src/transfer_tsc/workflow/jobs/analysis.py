@@ -9,7 +9,7 @@ import pandas as pd
 
 from transfer_tsc.console import Log
 from transfer_tsc.io import write_csv
-from transfer_tsc.networks import PAPER_NETWORK
+from transfer_tsc.networks import PAPER_NETWORK, network
 from transfer_tsc.report import analysis
 from transfer_tsc.workflow.jobs.registry import job
 
@@ -109,6 +109,25 @@ def selection_methods(snakemake, log: Log) -> None:
         f"run, {oracle['targets_left_out']} targets with < {selection.MIN_SOURCES} fine-tuned "
         f"sources left out) -> {snakemake.output.table}, {snakemake.output.targets}"
     )
+
+
+@job("critical_difference_selection")
+def critical_difference_selection(snakemake, log: Log) -> None:
+    """The source-selection methods and training from scratch over the targets: average ranks,
+    pairwise Wilcoxon-Holm, the critical-difference diagram (or why none could be drawn)."""
+    from transfer_tsc.report import critical_difference, figures, selection
+
+    labels = analysis.name_labels(snakemake.params.names)  # as selection_methods names targets
+    targets = analysis.read_table(snakemake.input.targets, selection.TARGET_COLUMNS)
+    (scratch,) = _gathered(snakemake, "scratch")
+    table = critical_difference.selection_table(targets, analysis.relabel(scratch, labels))
+    title = f"{network(snakemake.wildcards.network).title}: choosing the source, and scratch"
+    result, figure, line = critical_difference.diagram(
+        table, title, label=f"{snakemake.input.targets} with scratch accuracies"
+    )
+    write_csv(result, snakemake.output.table)
+    figures.save_png_svg(figure, snakemake.output)
+    log(f"{line} -> {snakemake.output.table}, {snakemake.output.png}")
 
 
 # Where each network's published results come from (the figure's subtitle).
