@@ -340,7 +340,7 @@ def test_both_engines_implement_the_engine_interface():
     from transfer_tsc.training.engines import Engine, JaxEngine, TensorFlowEngine
 
     methods = {name for name in vars(Engine) if not name.startswith("_")}
-    assert len(methods) == 11, methods
+    assert len(methods) == 13, methods
     for engine in (TensorFlowEngine, JaxEngine):
         public = {name for name in vars(engine) if not name.startswith("_")}
         assert public == methods, (engine.__name__, public ^ methods)

@@ -2,18 +2,21 @@
 
 The state is each model's record (``ModelRun``: its learning-rate schedule, best loss and
 epoch, history) and what its engine holds (weights, Adam state, best weights), with the epoch
-reached, the seconds spent and the recipe it was written under. A checkpoint written under
-another recipe is refused, as is a file that is not HDF5.
+reached, the seconds spent, the recipe it was written under and each model's shuffle seed. A
+checkpoint written under another recipe or other seeds is refused (one written without seeds,
+before they were recorded, was trained with the recipe's seed for every model), as is a file
+that is not HDF5.
 
-Layout: attributes ``epoch``, ``elapsed``, ``recipe``; per model ``model<k>/`` with datasets
-``weights/<i>``, ``optimizer/<i>``, ``best/<i>`` (none before a best was kept) and
-``history`` (rows epoch, loss, accuracy, lr), and attributes ``lr``, ``plateau_best``,
-``plateau_wait``, ``best_loss``, ``best_epoch``.
+Layout: attributes ``epoch``, ``elapsed``, ``recipe``, ``seeds`` (one integer per model); per
+model ``model<k>/`` with datasets ``weights/<i>``, ``optimizer/<i>``, ``best/<i>`` (none
+before a best was kept) and ``history`` (rows epoch, loss, accuracy, lr), and attributes
+``lr``, ``plateau_best``, ``plateau_wait``, ``best_loss``, ``best_epoch``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -53,12 +56,15 @@ def save_checkpoint(
     engine: Engine,
     runs: list[ModelRun],
     recipe: Recipe,
+    seeds: Sequence[int] | None = None,
 ) -> None:
-    """Write the state after ``epoch`` epochs and ``elapsed`` seconds to ``path`` (atomically)."""
+    """Write the state after ``epoch`` epochs and ``elapsed`` seconds to ``path`` (atomically);
+    ``seeds``: each model's shuffle seed (None: ``recipe.seed`` for every model)."""
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["epoch"] = epoch
         f.attrs["elapsed"] = elapsed
         f.attrs["recipe"] = _recipe_key(recipe)
+        f.attrs["seeds"] = np.array(_seeds(seeds, len(runs), recipe), dtype=np.int64)
         for k, run in enumerate(runs):
             g = f.create_group(f"model{k}")
             for i, w in enumerate(engine.weights(k)):
@@ -77,12 +83,22 @@ def save_checkpoint(
             g["history"] = run.history_frame().to_numpy(dtype=np.float64)
 
 
+def _seeds(seeds: Sequence[int] | None, n_models: int, recipe: Recipe) -> list[int]:
+    """The models' shuffle seeds as plain integers (None: ``recipe.seed`` for every model)."""
+    return [recipe.seed] * n_models if seeds is None else [int(s) for s in seeds]
+
+
 def restore_checkpoint(
-    path: str | Path, engine: Engine, runs: list[ModelRun], recipe: Recipe
+    path: str | Path,
+    engine: Engine,
+    runs: list[ModelRun],
+    recipe: Recipe,
+    seeds: Sequence[int] | None = None,
 ) -> tuple[int, float]:
     """Put the state at ``path`` into ``engine`` and ``runs``; return the epoch reached and
-    the seconds spent. InputError if the file is not HDF5 or was written under another
-    recipe."""
+    the seconds spent. ``seeds``: each model's shuffle seed in the run resumed (None:
+    ``recipe.seed`` for every model). InputError if the file is not HDF5 or was written under
+    another recipe or other seeds."""
     try:
         f = h5py.File(path, "r")
     except OSError as error:
@@ -91,6 +107,15 @@ def restore_checkpoint(
         if f.attrs["recipe"] != _recipe_key(recipe):
             raise InputError(
                 f"{path}: checkpoint was written with other settings; delete it to start over"
+            )
+        seeds = _seeds(seeds, len(runs), recipe)
+        # Written before the seeds were recorded: every model shuffled with the recipe's seed.
+        n_saved = sum(name.startswith("model") for name in f)
+        saved = [int(s) for s in f.attrs.get("seeds", [recipe.seed] * n_saved)]
+        if saved != seeds:
+            raise InputError(
+                f"{path}: checkpoint was written with shuffle seeds {saved}, not {seeds}; "
+                "delete it to start over"
             )
         for k, run in enumerate(runs):
             g = f[f"model{k}"]

@@ -3,9 +3,12 @@
 An engine holds the S models' weights, Adam states and best weights on the device and runs
 their training steps; ``training.train_together`` drives it through the ``Engine`` interface
 and ``checkpoints`` saves and restores its state through the same interface. The S models
-share the batches, and an epoch is one compiled call: its batches go to the device at once and
-a loop inside the compiled function runs every step (small datasets with tiny batches
-otherwise spend most of their time launching steps).
+train on one dataset in one of two ways: they share the batches (``step``, ``epoch``: one
+shuffled order, as the sources fine-tuned on one target), or each model steps on its own batch
+of the same size (``step_each``, ``epoch_each``: the batches of the S models stacked on a model
+axis, as repeated runs of different shuffle seeds). Either way an epoch is one compiled call:
+its batches go to the device at once and a loop inside the compiled function runs every step
+(small datasets with tiny batches otherwise spend most of their time launching steps).
 
 The Keras backend in use (``KERAS_BACKEND``, the config key ``training.backend``) chooses the
 engine: ``TensorFlowEngine`` (the reference: S graph branches) or ``JaxEngine`` (S models as
@@ -37,6 +40,20 @@ class Engine(Protocol):
     ) -> tuple[Any, Any]:
         """One epoch in one compiled call: the whole batches stacked (k, batch, ...), then the
         last partial batch (None: none); per model, the sums of loss and of correct
+        predictions over the epoch's series (device arrays)."""
+        ...
+
+    def step_each(self, x: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
+        """One Adam step of each model k on its own batch (x[k], one-hot y[k]), x of shape
+        (S, batch, ...): per model, the batch's mean loss and accuracy (device arrays)."""
+        ...
+
+    def epoch_each(
+        self, xs: np.ndarray, ys: np.ndarray, x_last: np.ndarray | None, y_last: np.ndarray | None
+    ) -> tuple[Any, Any]:
+        """One epoch of each model on its own batches, in one compiled call: the whole batches
+        stacked (k, S, batch, ...) (step i of model s: ``xs[i, s]``), then the last partial
+        batches (S, rest, ...) (None: none); per model, the sums of loss and of correct
         predictions over the epoch's series (device arrays)."""
         ...
 
@@ -102,64 +119,94 @@ class TensorFlowEngine:
 
     The function holds S graph branches; one backward pass of the summed loss
     ``L = sum_s L_s(theta_s)`` gives each model the gradient of its own loss,
-    ``dL/dtheta_s = dL_s/dtheta_s``, since no model depends on another's weights. An epoch is
-    one call: a graph loop over the epoch's batches. With ``jit_compile`` the step is compiled
-    by XLA inside that loop (faster on tiny batches; a compile of its own per job).
+    ``dL/dtheta_s = dL_s/dtheta_s``, since no model depends on another's weights. Branch s
+    reads the shared batch (``step``, ``epoch``) or its own, ``x[s]`` (``step_each``,
+    ``epoch_each``): the same operations on other inputs, compiled as a second function the
+    first time it is called. An epoch is one call: a graph loop over the epoch's batches. With
+    ``jit_compile`` the step is compiled by XLA inside that loop (faster on tiny batches; a
+    compile of its own per job).
     """
 
     def __init__(self, models: list, recipe: Recipe, jit_compile: bool = False):
         import tensorflow as tf
 
         n_classes = models[0].output_shape[-1]
+        n_models = len(models)
         self.models = models
         self.optimizers = [adam(recipe) for _ in models]
         for optimizer, model in zip(self.optimizers, models):
             optimizer.build(model.trainable_variables)
-        self.best: list[list[np.ndarray] | None] = [None] * len(models)
+        self.best: list[list[np.ndarray] | None] = [None] * n_models
         variables = [m.trainable_variables for m in models]
         models_, optimizers = self.models, self.optimizers
 
-        def train_step(x, y):
+        def branches_step(inputs, labels):
+            # Model k on (inputs[k], labels[k]): one step of every model.
             with tf.GradientTape() as tape:
-                probabilities = [m(x, training=True) for m in models_]
-                losses = [_cross_entropy(y, p) for p in probabilities]
+                probabilities = [m(x, training=True) for m, x in zip(models_, inputs)]
+                losses = [_cross_entropy(y, p) for y, p in zip(labels, probabilities)]
                 total = tf.add_n(losses)
             grads = tape.gradient(total, variables)
             for optimizer, g, v in zip(optimizers, grads, variables):
                 optimizer.apply_gradients(zip(g, v))
             accuracies = [
                 tf.reduce_mean(tf.cast(tf.argmax(p, -1) == tf.argmax(y, -1), tf.float32))
-                for p in probabilities
+                for y, p in zip(labels, probabilities)
             ]
             return tf.stack(losses), tf.stack(accuracies)
 
+        def train_step(x, y):  # the batch shared
+            return branches_step([x] * n_models, [y] * n_models)
+
+        def train_step_each(x, y):  # model k's batch x[k]
+            return branches_step(tf.unstack(x, n_models), tf.unstack(y, n_models))
+
         if jit_compile:
             train_step = tf.function(train_step, jit_compile=True)
+            train_step_each = tf.function(train_step_each, jit_compile=True)
 
-        def whole_batches(xs, ys):
-            # The same sums as the step-by-step loop of train_together, in the same order.
-            loss_sum = tf.zeros([len(models_)])
-            correct = tf.zeros([len(models_)])
-            size = tf.cast(tf.shape(xs)[1], tf.float32)
-            for i in tf.range(tf.shape(xs)[0]):
-                losses, accuracies = train_step(xs[i], ys[i])
-                loss_sum = loss_sum + losses * size
-                correct = correct + accuracies * size
-            return loss_sum, correct
+        def epoch_functions(step):
+            # The batch size is axis -3 of the series, whether shared (batch, length, 1) or
+            # per model (S, batch, length, 1).
+            def whole_batches(xs, ys):
+                # The same sums as the step-by-step loop of train_together, in the same order.
+                loss_sum = tf.zeros([n_models])
+                correct = tf.zeros([n_models])
+                size = tf.cast(tf.shape(xs)[-3], tf.float32)
+                for i in tf.range(tf.shape(xs)[0]):
+                    losses, accuracies = step(xs[i], ys[i])
+                    loss_sum = loss_sum + losses * size
+                    correct = correct + accuracies * size
+                return loss_sum, correct
 
-        def with_last_batch(xs, ys, x_last, y_last):
-            loss_sum, correct = whole_batches(xs, ys)
-            losses, accuracies = train_step(x_last, y_last)
-            size = tf.cast(tf.shape(x_last)[0], tf.float32)
-            return loss_sum + losses * size, correct + accuracies * size
+            def with_last_batch(xs, ys, x_last, y_last):
+                loss_sum, correct = whole_batches(xs, ys)
+                losses, accuracies = step(x_last, y_last)
+                size = tf.cast(tf.shape(x_last)[-3], tf.float32)
+                return loss_sum + losses * size, correct + accuracies * size
+
+            return whole_batches, with_last_batch
+
+        def compiled(step, x_spec, y_spec):
+            whole_batches, with_last_batch = epoch_functions(step)
+            stacked = [tf.TensorSpec([None, *spec.shape], tf.float32) for spec in (x_spec, y_spec)]
+            return (
+                tf.function(step, input_signature=[x_spec, y_spec]),
+                tf.function(whole_batches, input_signature=stacked),
+                tf.function(with_last_batch, input_signature=[*stacked, x_spec, y_spec]),
+            )
 
         # Shapes left open, so the step and the epoch run the same kernels whatever the batch.
         series = tf.TensorSpec([None, None, 1], tf.float32)
         labels = tf.TensorSpec([None, n_classes], tf.float32)
-        stacked = [tf.TensorSpec([None, *spec.shape], tf.float32) for spec in (series, labels)]
-        self._step = tf.function(train_step, input_signature=[series, labels])
-        self._whole = tf.function(whole_batches, input_signature=stacked)
-        self._with_last = tf.function(with_last_batch, input_signature=[*stacked, series, labels])
+        self._step, self._whole, self._with_last = compiled(train_step, series, labels)
+        # One batch per model, on a leading model axis; traced on first use (tf.function
+        # traces when called), so a job that shares its batches never builds this graph.
+        self._step_each, self._whole_each, self._with_last_each = compiled(
+            train_step_each,
+            tf.TensorSpec([n_models, *series.shape], tf.float32),
+            tf.TensorSpec([n_models, *labels.shape], tf.float32),
+        )
 
     def step(self, x: np.ndarray, y: np.ndarray):
         return self._step(x, y)
@@ -168,6 +215,14 @@ class TensorFlowEngine:
         if x_last is None:
             return self._whole(xs, ys)
         return self._with_last(xs, ys, x_last, y_last)
+
+    def step_each(self, x: np.ndarray, y: np.ndarray):
+        return self._step_each(x, y)
+
+    def epoch_each(self, xs, ys, x_last, y_last):
+        if x_last is None:
+            return self._whole_each(xs, ys)
+        return self._with_last_each(xs, ys, x_last, y_last)
 
     def weights(self, k: int) -> list[np.ndarray]:
         return self.models[k].get_weights()
@@ -209,14 +264,16 @@ class JaxEngine:
     model (the first): the forward pass ``stateless_call``, the gradient by
     ``jax.value_and_grad``, the update by one Keras Adam's ``stateless_apply``. ``vmap`` maps it
     over the leading (model) axis of the weights, batch-norm statistics and Adam states, with
-    the batch shared. Each model's learning rate is its Adam state's ``learning_rate`` entry,
-    so each model's schedule reaches its own update. The epoch is ``jax.lax.scan`` over the
-    batches inside the ``jit(vmap(...))``, one call per epoch (``epoch_loop="scan"``); on XLA's
-    CPU backend, where loops run slowly, the steps are written out instead, CPU_UNROLL per call
-    (``"unrolled"``). ``epoch_loop`` None takes the backend's (``default_epoch_loop``); either
-    runs on any backend, so the GPU's scan is tested on the CPU. The best weights are kept
-    stacked on the device, replaced per model by a ``where`` on the improved mask, so nothing
-    leaves the device during training.
+    the batch shared (``step``, ``epoch``: ``in_axes`` None for the batch) or mapped too, one
+    batch per model (``step_each``, ``epoch_each``: a second compiled variant, the batches'
+    model axis mapped as the weights'). Each model's learning rate is its Adam state's
+    ``learning_rate`` entry, so each model's schedule reaches its own update. The epoch is
+    ``jax.lax.scan`` over the batches inside the ``jit(vmap(...))``, one call per epoch
+    (``epoch_loop="scan"``); on XLA's CPU backend, where loops run slowly, the steps are
+    written out instead, CPU_UNROLL per call (``"unrolled"``). ``epoch_loop`` None takes the
+    backend's (``default_epoch_loop``); either runs on any backend, so the GPU's scan is tested
+    on the CPU. The best weights are kept stacked on the device, replaced per model by a
+    ``where`` on the improved mask, so nothing leaves the device during training.
     """
 
     def __init__(self, models: list, recipe: Recipe, epoch_loop: EpochLoop | None = None):
@@ -278,6 +335,7 @@ class JaxEngine:
         self._step = jax.jit(
             jax.vmap(one_step, in_axes=(0, 0, 0, None, None)), donate_argnums=(0, 1, 2)
         )
+        self._step_each = jax.jit(jax.vmap(one_step), donate_argnums=(0, 1, 2))
 
         def batches(trainable, non_trainable, opt_state, loss_sum, correct, xs, ys, x_last, y_last):
             # The same sums as the step-by-step loop of train_together, in the same order.
@@ -310,6 +368,12 @@ class JaxEngine:
             jax.vmap(batches, in_axes=(0, 0, 0, 0, 0, None, None, None, None)),
             donate_argnums=(0, 1, 2, 3, 4),
         )
+        # One batch per model: the whole batches (k, S, batch, ...) mapped on their axis 1 (the
+        # scan runs over axis 0, so no transpose), the last ones (S, rest, ...) on axis 0.
+        self._batches_each = jax.jit(
+            jax.vmap(batches, in_axes=(0, 0, 0, 0, 0, 1, 1, 0, 0)),
+            donate_argnums=(0, 1, 2, 3, 4),
+        )
 
         def where(mask, new, old):
             return [
@@ -325,6 +389,20 @@ class JaxEngine:
         return loss, accuracy
 
     def epoch(self, xs, ys, x_last, y_last):
+        return self._epoch(self._batches, xs, ys, x_last, y_last)
+
+    def step_each(self, x: np.ndarray, y: np.ndarray):
+        self.trainable, self.non_trainable, self.opt_state, loss, accuracy = self._step_each(
+            self.trainable, self.non_trainable, self.opt_state, x, y
+        )
+        return loss, accuracy
+
+    def epoch_each(self, xs, ys, x_last, y_last):
+        return self._epoch(self._batches_each, xs, ys, x_last, y_last)
+
+    def _epoch(self, batches, xs, ys, x_last, y_last):
+        """The epoch's whole batches (stacked on axis 0) in calls of ``batches`` (one, or
+        CPU_UNROLL steps each when unrolled), the last partial batch in the last call."""
         import jax.numpy as jnp
 
         loss_sum = jnp.zeros(len(self.models), jnp.float32)
@@ -333,7 +411,7 @@ class JaxEngine:
         starts = list(range(0, len(xs), chunk)) or [0]
         for start in starts:
             last = start == starts[-1]
-            (self.trainable, self.non_trainable, self.opt_state, loss_sum, correct) = self._batches(
+            (self.trainable, self.non_trainable, self.opt_state, loss_sum, correct) = batches(
                 self.trainable,
                 self.non_trainable,
                 self.opt_state,

@@ -1,10 +1,13 @@
-"""Training: S FCNs trained together on one dataset, each exactly as if trained alone.
+"""Training: S networks trained together on one dataset, each exactly as if trained alone.
 
-``train_together`` runs the epochs of a ``recipe.Recipe`` on an engine (``engines``): the S
-models share the batches (one shuffled order per epoch, drawn from ``(seed, epoch)``), and
-each model has its own Adam state, its own learning-rate schedule on its own epoch train loss,
-its own best weights (the model kept is the one of the lowest train loss) and its own history.
-The state is checkpointed every ``checkpoint_every`` epochs (``checkpoints``) and a run
+``train_together`` runs the epochs of a ``recipe.Recipe`` on an engine (``engines``). Each
+model shuffles the train set with its own seed (``seeds``; by default the recipe's for all):
+models of one seed share the batches (one shuffled order per epoch, drawn from
+``(seed, epoch)``, as the sources fine-tuned on one target), models of different seeds each
+step on their own batches of the same size (as repeated runs of one training). Each model has
+its own Adam state, its own learning-rate schedule on its own epoch train loss, its own best
+weights (the model kept is the one of the lowest train loss) and its own history. The state is
+checkpointed every ``checkpoint_every`` epochs (``checkpoints``, with the seeds) and a run
 started again resumes from it. ``predict`` and ``evaluate`` are the inference side: class
 probabilities in batches sized to the series length.
 """
@@ -12,7 +15,7 @@ probabilities in batches sized to the series length.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +24,7 @@ import pandas as pd
 
 from transfer_tsc.errors import PipelineError
 from transfer_tsc.training.checkpoints import ModelRun, restore_checkpoint, save_checkpoint
-from transfer_tsc.training.engines import EpochLoop, make_engine
+from transfer_tsc.training.engines import Engine, EpochLoop, make_engine
 from transfer_tsc.training.recipe import PlateauSchedule, Recipe
 
 
@@ -63,6 +66,61 @@ def epoch_batches(
     if len(rest) == 0:
         return xs, ys, None, None
     return xs, ys, x[rest], targets[rest]
+
+
+def epoch_batches_each(
+    x: np.ndarray, targets: np.ndarray, orders: np.ndarray, batch: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """One epoch's batches for S models, model s in ``orders[s]`` (shape (S, n)): the k whole
+    batches stacked (k, S, batch, ...) (``epoch_batches`` of each model, on axis 1), and the
+    last partial batches (S, n - k * batch, ...) (None when batch divides n)."""
+    n_models, n = orders.shape
+    whole = n // batch * batch
+    steps = orders[:, :whole].reshape(n_models, -1, batch).transpose(1, 0, 2)  # (k, S, batch)
+    xs, ys = x[steps], targets[steps]
+    if whole == n:
+        return xs, ys, None, None
+    rest = orders[:, whole:]
+    return xs, ys, x[rest], targets[rest]
+
+
+def _model_seeds(seeds: Sequence[int] | None, n_models: int, recipe: Recipe) -> list[int]:
+    """Each model's shuffle seed: ``seeds`` checked (one non-negative integer per model), or
+    ``recipe.seed`` for every model when None. ValueError otherwise."""
+    if seeds is None:
+        return [recipe.seed] * n_models
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__len__"):
+        raise ValueError(f"seeds: a sequence of integers, one per model, not {seeds!r}")
+    if len(seeds) != n_models:
+        raise ValueError(f"seeds: {len(seeds)} given for {n_models} models; one per model")
+    for seed in seeds:
+        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+            raise ValueError(f"seeds: {seed!r} is not an integer")
+        if seed < 0:
+            raise ValueError(f"seeds: {seed} is negative")
+    return [int(seed) for seed in seeds]
+
+
+def _epoch_sums(
+    engine: Engine, x: np.ndarray, targets: np.ndarray, orders: np.ndarray, batch: int, fused: bool
+):
+    """One epoch of ``engine`` in ``orders``: one order (n,) shared by the models, or one per
+    model (S, n); per model, the sums of loss and of correct predictions (device arrays)."""
+    each = orders.ndim == 2
+    if fused:
+        if each:
+            return engine.epoch_each(*epoch_batches_each(x, targets, orders, batch))
+        return engine.epoch(*epoch_batches(x, targets, orders, batch))
+    step = engine.step_each if each else engine.step
+    loss_sum, correct = 0.0, 0.0
+    for lo in range(0, orders.shape[-1], batch):
+        idx = orders[..., lo : lo + batch]
+        size = idx.shape[-1]
+        losses, accuracies = step(x[idx], targets[idx])
+        # Device arrays: summed without waiting for the step (one transfer per epoch).
+        loss_sum = loss_sum + losses * size
+        correct = correct + accuracies * size
+    return loss_sum, correct
 
 
 # Series x time steps per inference batch: the activations (batch x length x 256 channels)
@@ -108,22 +166,33 @@ def train_together(
     fused: bool = True,
     jit_compile: bool = False,
     epoch_loop: EpochLoop | None = None,
+    seeds: Sequence[int] | None = None,
 ) -> list[TrainResult]:
     """Train ``models`` on (x, y) for ``recipe.epochs`` epochs; leave each at its best weights.
 
     ``x`` has shape (n, length, 1), ``y`` holds class codes 0..n_classes-1. On the JAX backend
     the models must share one architecture (as the sources fine-tuned on one target do).
+    ``seeds[k]`` is model k's shuffle seed: its epoch e visits the series in
+    ``epoch_order(seeds[k], e, n)``. None gives every model ``recipe.seed``. Models of one seed
+    share the batches (the engine's ``epoch``: one batch a step for all); when the seeds
+    differ, each model steps on its own batches (``epoch_each``: the same batch size and number
+    of steps, in its own order), and each model's training is the one it would have alone with
+    its seed. ValueError unless ``seeds`` holds one non-negative integer per model. A
+    checkpoint records the seeds and is resumed only with the same ones.
     ``fused`` runs each epoch as one compiled call (all its steps in a loop on the device);
     ``False`` calls one compiled step per batch (the same arithmetic, kept for comparison).
     ``jit_compile`` has TensorFlow compile the step with XLA (JAX always does). ``epoch_loop``
     chooses the JAX engine's fused epoch, "scan" or "unrolled" (``engines.JaxEngine``; None:
     the one for JAX's backend, ``engines.default_epoch_loop``).
     """
+    seeds = _model_seeds(seeds, len(models), recipe)
+    # One seed for all: the shared batches (the cheaper computation, and the same one).
+    shared = len(set(seeds)) == 1
     engine = make_engine(models, recipe, jit_compile, epoch_loop)
     runs = [ModelRun(PlateauSchedule(recipe.learning_rate)) for _ in models]
     start_epoch, elapsed = 0, 0.0
     if checkpoint is not None and Path(checkpoint).exists():
-        start_epoch, elapsed = restore_checkpoint(checkpoint, engine, runs, recipe)
+        start_epoch, elapsed = restore_checkpoint(checkpoint, engine, runs, recipe, seeds)
         log(f"{label}resumed from {checkpoint} at epoch {start_epoch}")
 
     x = np.asarray(x, dtype=np.float32)
@@ -132,17 +201,11 @@ def train_together(
     batch = recipe.batch_size_for(n)
     started = time.perf_counter() - elapsed
     for epoch in range(start_epoch, recipe.epochs):
-        order = epoch_order(recipe.seed, epoch, n)
-        if fused:
-            loss_sum, correct = engine.epoch(*epoch_batches(x, targets, order, batch))
+        if shared:
+            orders = epoch_order(seeds[0], epoch, n)
         else:
-            loss_sum, correct = 0.0, 0.0
-            for lo in range(0, n, batch):
-                idx = order[lo : lo + batch]
-                losses, accuracies = engine.step(x[idx], targets[idx])
-                # Device arrays: summed without waiting for the step (one transfer per epoch).
-                loss_sum = loss_sum + losses * len(idx)
-                correct = correct + accuracies * len(idx)
+            orders = np.stack([epoch_order(seed, epoch, n) for seed in seeds])
+        loss_sum, correct = _epoch_sums(engine, x, targets, orders, batch, fused)
         epoch_loss = np.asarray(loss_sum, dtype=np.float64) / n
         epoch_accuracy = np.asarray(correct, dtype=np.float64) / n
         if not np.isfinite(epoch_loss).all():
@@ -186,7 +249,9 @@ def train_together(
                 + f", {time.perf_counter() - started:.1f} s"
             )
         if checkpoint is not None and done % recipe.checkpoint_every == 0 and done < recipe.epochs:
-            save_checkpoint(checkpoint, done, time.perf_counter() - started, engine, runs, recipe)
+            save_checkpoint(
+                checkpoint, done, time.perf_counter() - started, engine, runs, recipe, seeds
+            )
     seconds = time.perf_counter() - started
     engine.finish()
     results = [
