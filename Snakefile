@@ -51,6 +51,7 @@ rule all:
         "results/similarity/neighbours.csv",
         per_network("results/{network}/scratch_accuracy.csv"),
         per_network("results/{network}/transfer_accuracy.csv"),
+        run_table_products(),
         per_network("results/{network}/transferability/scores.csv"),
         per_network(
             expand(

@@ -11,8 +11,8 @@ ANALYSIS_RESOURCES = {"mem_mb": 1000, "runtime": 10}
 
 
 # The gathered results the analyses read, as their rules name them.
-SCRATCH = rules.scratch_accuracy.output[0]
-TRANSFER = rules.transfer_accuracy.output[0]
+SCRATCH = rules.scratch_accuracy.output.table
+TRANSFER = rules.transfer_accuracy.output.table
 NEIGHBOURS = rules.dtw_neighbours.output.neighbours
 
 

@@ -54,6 +54,18 @@ if MAIN_PROCESS:
         print(f"Note: {_kept}", file=sys.stderr)
 
 DEMO = config["ucr_root"] == settings.DEMO
+
+# Repeated runs (config runs): a training job trains its item's runs together, run r with seed
+# seed + r - 1; above 1, each run's files are in a run<r> folder (plan.run_paths). ensemble:
+# each run also saves its test-set probabilities, only with runs above 1.
+RUNS = config["runs"]
+ENSEMBLE = config["ensemble"] and RUNS > 1
+if config["ensemble"] and RUNS == 1 and MAIN_PROCESS:
+    print(
+        "Note: ensemble: true with runs: 1: an ensemble of one run is the run itself; nothing "
+        "is added (set runs above 1 for an ensemble)",
+        file=sys.stderr,
+    )
 UCR_ROOT = settings.ucr_root(config)
 
 
@@ -195,12 +207,15 @@ def _train_mb(input):
 
 
 def training_mem_mb(wildcards, input):
-    return int(TRAINING["mem_mb"] + TRAINING["mem_mb_per_mb"] * _train_mb(input))
+    """MB of a training job: config resources.training's mem_mb, and mem_mb_per_mb per MB of the
+    TRAIN file for each run (config runs) of its models."""
+    return int(TRAINING["mem_mb"] + TRAINING["mem_mb_per_mb"] * _train_mb(input) * RUNS)
 
 
-def training_runtime(stage, models=lambda wildcards: 1):
-    """Minutes for ``models`` trainings of ``stage``'s epochs (of the job's network); a retried
-    job gets attempt x."""
+def training_runtime(stage, sources=lambda wildcards: 1):
+    """Minutes for the trainings of ``stage``'s epochs (of the job's network) of a job of
+    ``sources`` (a pre-training: one), each its config runs; a retried job gets attempt x."""
+    models = lambda wildcards: plan.models_per_job(sources(wildcards), RUNS)
 
     def runtime(wildcards, input, attempt):
         epochs = settings.recipe(config, stage, wildcards.get("network")).epochs
@@ -208,6 +223,46 @@ def training_runtime(stage, models=lambda wildcards: 1):
         return max(1, math.ceil(models(wildcards) * epochs / 1000 * per_model)) * attempt
 
     return runtime
+
+
+def run_paths(path):
+    """``path`` (``<folder>/<file>``) of every run (config runs): itself for one run, else one
+    ``<folder>/run<r>/<file>`` per run (plan.run_paths)."""
+    return plan.run_paths(path, RUNS)
+
+
+def first_run(path):
+    """``path`` of run 1 (plan.first_run): what reads one pre-trained model per dataset."""
+    return plan.first_run(path, RUNS)
+
+
+def trained_outputs(folder, **names):
+    """A training rule's outputs: ``names`` (name -> file) in ``folder``, of every run, and the
+    test-set probabilities with ensemble; each kept until its job replaces it."""
+    files = plan.trained_outputs(folder, names, RUNS, ENSEMBLE)
+    return {name: kept(path) for name, path in files.items()}
+
+
+def run_table_paths(stem):
+    """A gathered table's companions with runs above 1 (none with one run): ``<stem>_runs.csv``
+    (each run's accuracy and seed) and ``<stem>_spread.csv`` (mean, std, min, max, runs)."""
+    if RUNS == 1:
+        return {}
+    return {name: f"{stem}_{name}.csv" for name in ("runs", "spread")}
+
+
+def run_tables(stem):
+    """``run_table_paths`` as outputs, each kept until its job replaces it."""
+    return {name: kept(path) for name, path in run_table_paths(stem).items()}
+
+
+def run_table_products():
+    """Every network's per-run and spread tables (none with one run)."""
+    return [
+        path
+        for stem in ("scratch_accuracy", "transfer_accuracy")
+        for path in per_network(list(run_table_paths(f"results/{{network}}/{stem}").values()))
+    ]
 
 
 def study_products():

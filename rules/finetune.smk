@@ -49,6 +49,7 @@ if not BATCHED:
             sources=lambda wildcards: [wildcards.source],
             recipe=FINETUNE_RECIPE,
             data=config["data"],
+            runs=RUNS,
             checkpoint="results/checkpoints/{network}/finetune/{target}/{source}.h5",
         script:
             "../scripts/job.py"
@@ -76,6 +77,8 @@ else:
             recipe=FINETUNE_RECIPE,
             data=config["data"],
             save_models=config["finetune"]["save_models"],
+            runs=RUNS,
+            ensemble=ENSEMBLE,
             checkpoint="results/checkpoints/{network}/finetune/{target}/{batch}.h5",
         script:
             "../scripts/job.py"
@@ -90,21 +93,26 @@ else:
         localrule: True
         conda:
             "../envs/coreutils.yaml"
-        # a hard link per file (a copy where the file system has none); a shell command, not
-        # run: (Snakemake runs each run: job in a Snakemake process of its own, which re-reads
-        # the Snakefile: seconds per pair)
+        params:
+            folder="results/{network}/finetune/{source}/{target}/",
+        # a hard link per file (a copy where the file system has none), each run's from its
+        # run<r> folder; a shell command, not run: (Snakemake runs each run: job in a Snakemake
+        # process of its own, which re-reads the Snakefile: seconds per pair)
         shell:
             "for path in {output:q}; do"
-            ' origin={input.batch:q}/{wildcards.source:q}/"$(basename "$path")";'
+            ' origin={input.batch:q}/{wildcards.source:q}/"${{path#{params.folder}}}";'
             ' ln -f "$origin" "$path" 2>> {log:q} || cp -f "$origin" "$path";'
             " done"
 
 
 rule transfer_accuracy:
     input:
-        pair_files("metrics.csv"),
+        metrics=pair_files("metrics.csv"),
+        probabilities=pair_files("test_probabilities.csv") if ENSEMBLE else [],
     output:
-        kept("results/{network}/transfer_accuracy.csv"),
+        **run_tables("results/{network}/transfer_accuracy"),
+        # the mean over the runs; with runs above 1, the per-run table and the spread
+        table=kept("results/{network}/transfer_accuracy.csv"),
     log:
         "logs/{network}/transfer_accuracy.log",
     localrule: True
@@ -112,5 +120,7 @@ rule transfer_accuracy:
         "../envs/analysis.yaml"
     params:
         datasets=DATASETS,
+        runs=RUNS,
+        seed=config["seed"],
     script:
         "../scripts/job.py"

@@ -2,9 +2,13 @@ rule pretrain:
     input:
         unpack(dataset_files),
     output:
-        model=kept("results/{network}/pretrain/{dataset}/model.h5"),
-        history=kept("results/{network}/pretrain/{dataset}/history.csv"),
-        metrics=kept("results/{network}/pretrain/{dataset}/metrics.csv"),
+        # every run's files (config runs; in run<r> folders above 1): the runs train together
+        **trained_outputs(
+            "results/{network}/pretrain/{dataset}",
+            model="model.h5",
+            history="history.csv",
+            metrics="metrics.csv",
+        ),
     log:
         "logs/{network}/pretrain/{dataset}.log",
     benchmark:
@@ -18,6 +22,7 @@ rule pretrain:
     params:
         recipe=PRETRAIN_RECIPE,
         data=config["data"],
+        runs=RUNS,
         checkpoint="results/checkpoints/{network}/pretrain/{dataset}.h5",
     script:
         "../scripts/job.py"
@@ -25,13 +30,28 @@ rule pretrain:
 
 rule scratch_accuracy:
     input:
-        expand("results/{{network}}/pretrain/{dataset}/metrics.csv", dataset=DATASETS),
+        metrics=expand(
+            run_paths("results/{{network}}/pretrain/{dataset}/metrics.csv"), dataset=DATASETS
+        ),
+        probabilities=expand(
+            (
+                run_paths("results/{{network}}/pretrain/{dataset}/test_probabilities.csv")
+                if ENSEMBLE
+                else []
+            ),
+            dataset=DATASETS,
+        ),
     output:
-        kept("results/{network}/scratch_accuracy.csv"),
+        **run_tables("results/{network}/scratch_accuracy"),
+        # the mean over the runs; with runs above 1, the per-run table and the spread
+        table=kept("results/{network}/scratch_accuracy.csv"),
     log:
         "logs/{network}/scratch_accuracy.log",
     localrule: True
     conda:
         "../envs/analysis.yaml"
+    params:
+        runs=RUNS,
+        seed=config["seed"],
     script:
         "../scripts/job.py"

@@ -70,8 +70,13 @@ rule recommend:
 
 rule export_zoo:
     input:
-        models=expand("results/{{network}}/pretrain/{dataset}/model.h5", dataset=DATASETS),
-        metrics=expand("results/{{network}}/pretrain/{dataset}/metrics.csv", dataset=DATASETS),
+        # run 1's with config runs above 1
+        models=expand(
+            first_run("results/{{network}}/pretrain/{dataset}/model.h5"), dataset=DATASETS
+        ),
+        metrics=expand(
+            first_run("results/{{network}}/pretrain/{dataset}/metrics.csv"), dataset=DATASETS
+        ),
         prototypes=expand("results/prototypes/{dataset}.h5", dataset=DATASETS),
     output:
         zoo=kept(directory("results/{network}/zoo")),

@@ -58,7 +58,7 @@ def target_group_size(target, n_sources, network):
     ``network``."""
     length = series_length(target) if FINETUNE_PLAN.gpu_plan else None
     batch_size = settings.recipe(config, "finetune", network).batch_size
-    return plan.group_size(FINETUNE_PLAN, n_sources, length, batch_size, network)
+    return plan.group_size(FINETUNE_PLAN, n_sources, length, batch_size, network, RUNS)
 
 
 @lru_cache(maxsize=None)
@@ -92,11 +92,21 @@ def batch_sources(wildcards):
 
 
 def pretrained_model(network, dataset):
-    return f"{study_folder(network)}/pretrain/{dataset}/model.h5"
+    """The pre-trained model of ``dataset`` that one model per dataset reads (transferability,
+    recommendation, zoo): run 1's with config runs above 1."""
+    return plan.first_run(f"{study_folder(network)}/pretrain/{dataset}/model.h5", RUNS)
+
+
+def pretrained_runs(network, sources):
+    """The pre-trained models of ``sources``, each source's runs in turn (fine-tuning run r
+    starts from the source's pre-training run r)."""
+    return expand(
+        run_paths(f"{study_folder(network)}/pretrain/{{source}}/model.h5"), source=sources
+    )
 
 
 def batch_models(wildcards):
-    return [pretrained_model(wildcards.network, s) for s in batch_sources(wildcards)]
+    return pretrained_runs(wildcards.network, batch_sources(wildcards))
 
 
 def check_pair_selected(wildcards):
@@ -109,7 +119,7 @@ def check_pair_selected(wildcards):
 def pair_source_model(wildcards):
     """The pre-trained model of the pair's source (group_size 1: one job per pair)."""
     check_pair_selected(wildcards)
-    return [pretrained_model(wildcards.network, wildcards.source)]
+    return pretrained_runs(wildcards.network, [wildcards.source])
 
 
 def pair_batch(wildcards):
@@ -122,9 +132,9 @@ def pair_batch(wildcards):
 
 
 def pair_outputs(folder):
-    """A fine-tuned pair's files in ``folder`` (the model only with finetune.save_models), each
-    kept until its job replaces it."""
-    files = plan.pair_outputs(folder, config["finetune"]["save_models"])
+    """A fine-tuned pair's files in ``folder`` (the model only with finetune.save_models), of
+    every run, each kept until its job replaces it."""
+    files = plan.pair_outputs(folder, config["finetune"]["save_models"], RUNS, ENSEMBLE)
     return {name: kept(path) for name, path in files.items()}
 
 
@@ -135,7 +145,7 @@ def pair_files(suffix):
     def files(wildcards):
         network = wildcards.network
         return plan.pair_files(
-            suffix, DATASETS, lambda target: target_sources(target, network), network
+            suffix, DATASETS, lambda target: target_sources(target, network), network, RUNS
         )
 
     return files

@@ -13,7 +13,9 @@ import hashlib
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -229,6 +231,17 @@ def _number(text: object, column: str) -> float:
         raise _Problem(f"{column} is {text[:40]!r}, not a number") from None
 
 
+def _numbers(cells: pd.DataFrame) -> np.ndarray:
+    """A table of cells as numbers (one vectorised conversion: probability tables have a row per
+    test series), or _Problem naming the first cell's column that is not one."""
+    numbers = cells.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    unreadable = np.isnan(numbers) & (cells.apply(lambda c: c.str.strip().str.lower()) != "nan")
+    if unreadable.to_numpy().any():
+        row, column = np.argwhere(unreadable.to_numpy())[0]
+        _number(cells.iat[row, column], str(cells.columns[column]))
+    return numbers
+
+
 def _checked_metrics(row: pd.Series) -> dict[str, object]:
     """The metric values of a metrics.csv row, typed and checked."""
     values = {column: _number(row[column], column) for column in METRICS_COLUMNS}
@@ -313,14 +326,40 @@ def read_metrics(path: str | os.PathLike, **identity: str) -> pd.DataFrame:
     return pd.DataFrame([{**identity, **values}], columns=list(columns))
 
 
-def read_pretrain_metrics(path: str | os.PathLike) -> pd.DataFrame:
-    """``results/<network>/pretrain/<dataset>/metrics.csv``, checked to be ``<dataset>``'s."""
-    return read_metrics(path, dataset=Path(path).parent.name)
-
-
-def read_pair_metrics(path: str | os.PathLike) -> pd.DataFrame:
-    """``results/<network>/finetune/<source>/<target>/metrics.csv``, checked to be that pair's."""
+def item_folder(path: str | os.PathLike, in_run_folder: bool = False) -> tuple[Path, int]:
+    """The folder of a trained item's file (``.../pretrain/<dataset>``,
+    ``.../finetune/<source>/<target>``) and its run: 1 for a file of a single run's study, else
+    from its ``run<r>`` folder (``in_run_folder``; a ValueError for a folder of another name)."""
     folder = Path(path).parent
+    if not in_run_folder:
+        return folder, 1
+    match = re.fullmatch(r"run([1-9][0-9]*)", folder.name)
+    if not match:
+        raise ValueError(f"{path}: not in a run<r> folder")
+    return folder.parent, int(match[1])
+
+
+def pretrained_dataset(path: str | os.PathLike) -> str:
+    """The dataset of a pre-trained model's file, ``.../pretrain/<dataset>/<file>`` or one run's
+    ``.../pretrain/<dataset>/run<r>/<file>`` (config runs above 1)."""
+    folder = Path(path).parent
+    if re.fullmatch(r"run[1-9][0-9]*", folder.name) and folder.parent.parent.name == "pretrain":
+        folder = folder.parent
+    return folder.name
+
+
+def read_pretrain_metrics(path: str | os.PathLike, in_run_folder: bool = False) -> pd.DataFrame:
+    """``results/<network>/pretrain/<dataset>[/run<r>]/metrics.csv``, checked to be
+    ``<dataset>``'s."""
+    if in_run_folder:
+        item_folder(path, in_run_folder)  # a ValueError outside a run<r> folder
+    return read_metrics(path, dataset=pretrained_dataset(path))
+
+
+def read_pair_metrics(path: str | os.PathLike, in_run_folder: bool = False) -> pd.DataFrame:
+    """``results/<network>/finetune/<source>/<target>[/run<r>]/metrics.csv``, checked to be
+    that pair's."""
+    folder = item_folder(path, in_run_folder)[0]
     return read_metrics(path, source=folder.parent.name, target=folder.name)
 
 
@@ -401,6 +440,145 @@ def gather_transfer(paths: Iterable[str], datasets: Sequence[str]) -> pd.DataFra
     ``results/<network>/finetune/<source>/<target>/metrics.csv``, each checked first
     (``read_metrics``)."""
     return transfer_matrix(read_all(paths, read_pair_metrics), datasets)
+
+
+# ------------------------------------------------------------------- repeated runs, ensembles
+
+
+def ensemble_predictions(probabilities: Sequence[np.ndarray]) -> np.ndarray:
+    """The class codes an ensemble predicts (InceptionTime's definition): the argmax of the
+    runs' mean class probabilities, equal weights (each array: test series x classes)."""
+    return np.mean(np.stack(probabilities), axis=0).argmax(axis=1)
+
+
+def read_probabilities(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """A run's ``test_probabilities.csv`` (``transfer.test_probabilities``), checked: its true
+    class codes and its probabilities (series x classes); InputError naming a damaged file."""
+    from transfer_tsc.training.transfer import TRUE_CLASS
+
+    try:
+        cells = _cells(path)
+        if TRUE_CLASS not in cells.columns or len(cells.columns) < 3 or not len(cells):
+            raise _Problem(f"not a probabilities table (a {TRUE_CLASS} column and two classes)")
+        classes = [c for c in cells.columns if c != TRUE_CLASS]
+        values = _numbers(cells[classes])
+        true = _numbers(cells[[TRUE_CLASS]])[:, 0]
+        if not np.isfinite(values).all() or (values < 0).any() or (values > 1).any():
+            raise _Problem("a probability is not a number in [0, 1]")
+        if (true != true.astype(int)).any() or (true < 0).any() or (true >= len(classes)).any():
+            raise _Problem(f"{TRUE_CLASS} is not a class code of its {len(classes)} classes")
+    except _Problem as problem:
+        raise InputError(
+            f"{path}: {problem}; delete it and the run's metrics.csv to have its job make them "
+            "again"
+        ) from None
+    return true.astype(int), values
+
+
+def ensemble_accuracy(paths: Sequence[str | os.PathLike]) -> float:
+    """The test accuracy of the ensemble of the runs whose ``test_probabilities.csv`` are
+    ``paths`` (``ensemble_predictions``); InputError when they are not of one test set."""
+    read = [read_probabilities(path) for path in paths]
+    true = read[0][0]
+    for path, (other, values) in zip(paths, read):
+        if not np.array_equal(other, true) or values.shape != read[0][1].shape:
+            raise InputError(f"{path}: not the test set of {paths[0]} (other classes or series)")
+    return float(np.mean(ensemble_predictions([values for _, values in read]) == true))
+
+
+@dataclass(frozen=True)
+class RunTables:
+    """The gathered tables of repeated runs: ``table`` (today's table, the mean over the runs),
+    ``runs`` (one row per item and run: its seed and test accuracy) and ``spread`` (per item:
+    mean, std with ddof 1, min, max and the number of runs), both with ``ensemble_accuracy``
+    where the runs saved probabilities."""
+
+    table: pd.DataFrame
+    runs: pd.DataFrame
+    spread: pd.DataFrame
+
+
+def _run_tables(
+    paths: Iterable[str],
+    identity: Sequence[str],
+    reader: Callable[..., pd.DataFrame],
+    runs: int,
+    seed: int,
+    probabilities: Sequence[str] | None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The per-run rows, the spread and the per-item mean metrics of ``paths`` (every item's
+    ``runs`` metrics.csv in run folders), each file checked first."""
+    paths = [str(path) for path in paths]
+    frames = read_all(paths, lambda path: reader(path, in_run_folder=True))
+    rows = []
+    for path, frame in zip(paths, frames):
+        run = item_folder(path, True)[1]
+        rows.append(frame.assign(run=run, seed=seed + run - 1))
+    per_run = pd.concat(rows, ignore_index=True).sort_values([*identity, "run"])
+    counts = per_run.groupby(list(identity))["run"].apply(sorted)
+    incomplete = counts[counts.apply(lambda found: found != list(range(1, runs + 1)))]
+    if len(incomplete):
+        item = "/".join(incomplete.index[0] if len(identity) > 1 else [incomplete.index[0]])
+        raise InputError(f"{item}: runs {incomplete.iloc[0]}, expected 1 to {runs}")
+    by_item = per_run.groupby(list(identity), sort=True)
+    accuracy = by_item["test_accuracy"]
+    spread = pd.DataFrame(
+        {
+            "mean": accuracy.mean(),
+            "std": accuracy.std(ddof=1),
+            "min": accuracy.min(),
+            "max": accuracy.max(),
+            "runs": accuracy.size(),
+        }
+    ).reset_index()
+    mean = by_item[list(METRICS_COLUMNS)].mean().reset_index()
+    mean["epochs"] = by_item["epochs"].max().to_numpy()
+    long = per_run[[*identity, "run", "seed", "test_accuracy"]].reset_index(drop=True)
+    if probabilities:
+        files: dict[tuple[str, ...], list[tuple[int, str]]] = {}
+        for path in map(str, probabilities):
+            folder, run = item_folder(path, True)
+            key = (folder.name,) if len(identity) == 1 else (folder.parent.name, folder.name)
+            files.setdefault(key, []).append((run, path))
+        ensemble = {key: ensemble_accuracy([p for _, p in sorted(v)]) for key, v in files.items()}
+        for frame in (long, spread):
+            keys = zip(*(frame[column] for column in identity))
+            frame["ensemble_accuracy"] = [ensemble.get(tuple(key), math.nan) for key in keys]
+    return long, spread, mean
+
+
+def gather_scratch_runs(
+    paths: Iterable[str], runs: int, seed: int, probabilities: Sequence[str] | None = None
+) -> RunTables:
+    """The scratch tables of ``runs`` repeated runs from every
+    ``results/<network>/pretrain/<dataset>/run<r>/metrics.csv`` (and with ``probabilities``, its
+    test_probabilities.csv): the table of ``gather_scratch``'s format holding the mean over the
+    runs (``epochs`` the runs' epochs, ``best_epoch`` their mean), the per-run and the spread
+    tables."""
+    long, spread, mean = _run_tables(
+        paths, PRETRAIN_IDENTITY, read_pretrain_metrics, runs, seed, probabilities
+    )
+    return RunTables(scratch_table([mean]), long, spread)
+
+
+def gather_transfer_runs(
+    paths: Iterable[str],
+    datasets: Sequence[str],
+    runs: int,
+    seed: int,
+    probabilities: Sequence[str] | None = None,
+) -> RunTables:
+    """The transfer tables of ``runs`` repeated runs from every
+    ``results/<network>/finetune/<source>/<target>/run<r>/metrics.csv``: the matrix of
+    ``gather_transfer``'s format holding each pair's mean test accuracy, the per-run and the
+    spread tables (rows by target, then source)."""
+    long, spread, mean = _run_tables(
+        paths, PAIR_IDENTITY, read_pair_metrics, runs, seed, probabilities
+    )
+    order = ["target", "source"]
+    long = long.sort_values([*order, "run"]).reset_index(drop=True)
+    spread = spread.sort_values(order).reset_index(drop=True)
+    return RunTables(transfer_matrix([mean], datasets), long, spread)
 
 
 def gather_scores(paths: Sequence[str]) -> pd.DataFrame:

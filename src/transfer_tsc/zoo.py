@@ -51,6 +51,8 @@ _LOG = logging.getLogger(__name__)
 FORMAT = "transfer-tsc-zoo"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+# A study of repeated runs (config runs above 1) ships run 1's model and metrics.
+RUN1 = "run1/model.h5"
 # kind -> (folder in the zoo, path in a study's results/ folder)
 ARTEFACTS: dict[str, tuple[str, str]] = {
     "model": ("models/{name}.h5", "{network}/pretrain/{name}/model.h5"),
@@ -113,12 +115,15 @@ def study_references(
     if datasets is None:
         found = {p.stem for p in (root / "prototypes").glob("*.h5")}
         found |= {p.parent.name for p in (root / network / "pretrain").glob("*/model.h5")}
+        found |= {p.parent.parent.name for p in (root / network / "pretrain").glob(f"*/{RUN1}")}
         datasets = sorted(found)
     references = []
     for name in datasets:
         paths = {}
         for kind, (_, in_study) in ARTEFACTS.items():
             path = root / in_study.format(name=name, network=network)
+            if kind != "prototypes" and not path.is_file():  # a study of repeated runs: run 1's
+                path = path.parent / "run1" / path.name
             paths[kind] = path if path.is_file() else None
         if any(paths.values()):
             references.append(

@@ -205,14 +205,26 @@ class Outputs(list):
         return self[0]
 
 
+class Inputs(list):
+    """A job's inputs, by position and as the metrics files (one run: no probabilities)."""
+
+    @property
+    def metrics(self) -> list[str]:
+        return list(self)
+
+    def get(self, name: str, default=None):
+        return default
+
+
 class Job(SimpleNamespace):
-    """The parts of a gather job's ``snakemake`` object it reads: input, output, params."""
+    """The parts of a gather job's ``snakemake`` object it reads: input, output, params (a
+    study of one run unless ``runs`` is given)."""
 
     def __init__(self, inputs: list[Path], output: Path, **params):
         super().__init__(
-            input=[str(p) for p in inputs],
+            input=Inputs(str(p) for p in inputs),
             output=Outputs([str(output)]),
-            params=SimpleNamespace(**params),
+            params=SimpleNamespace(**{"runs": 1, "seed": 0, **params}),
         )
 
 
@@ -489,3 +501,37 @@ def test_rank_curves_refuse_a_target_without_scratch_accuracy():
         analysis.rank_curves(transfer, neighbours, scratch)
     curves = analysis.rank_curves(transfer, neighbours, pd.Series({"Coffee": 0.7, "GunPoint": 0.6}))
     assert curves["scratch_accuracy"].tolist() == [0.7, 0.6]
+
+
+def test_the_gather_of_repeated_runs_names_a_damaged_run_file(tmp_path):
+    folder = tmp_path / "results/fcn/pretrain"
+    paths = [
+        write_metrics(folder / f"{name}/run{run}/metrics.csv", GOOD.replace("Coffee", name))
+        for name in ("Chinatown", "Coffee")
+        for run in (1, 2)
+    ]
+    tables = study.gather_scratch_runs(paths, 2, seed=5)
+    assert tables.runs["seed"].tolist() == [5, 6, 5, 6]
+    assert tables.spread["std"].tolist() == [0.0, 0.0]
+    damaged = write_metrics(folder / "Coffee/run2/metrics.csv", HEADER + "Coffee,x,0.7,0.6,3,2,1\n")
+    with pytest.raises(InputError, match=f"^{re.escape(str(damaged))}: test_accuracy is 'x'"):
+        study.gather_scratch_runs(paths, 2, seed=5)
+    with pytest.raises(InputError, match="runs \\[1\\], expected 1 to 2"):
+        study.gather_scratch_runs([p for p in paths if "run2" not in str(p)], 2, seed=5)
+
+
+def test_the_ensemble_of_saved_probabilities_and_a_damaged_probabilities_file(tmp_path):
+    one, two = tmp_path / "run1.csv", tmp_path / "run2.csv"
+    one.write_text("true_class,a,b\n0,0.9,0.1\n1,0.6,0.4\n1,0.45,0.55\n")
+    two.write_text("true_class,a,b\n0,0.4,0.6\n1,0.1,0.9\n1,0.7,0.3\n")
+    # mean probabilities: (0.65, 0.35), (0.35, 0.65), (0.575, 0.425): classes 0, 1, 0
+    assert study.ensemble_accuracy([one, two]) == pytest.approx(2 / 3)
+    two.write_text("true_class,a,b\n0,0.4,0.6\n1,,0.9\n1,0.7,0.3\n")
+    with pytest.raises(InputError, match=f"^{re.escape(str(two))}: a has no value"):
+        study.ensemble_accuracy([one, two])
+    two.write_text("true_class,a,b\n0,0.4,0.6\n1,1.5,0.9\n1,0.7,0.3\n")
+    with pytest.raises(InputError, match="a probability is not a number in \\[0, 1\\]"):
+        study.ensemble_accuracy([one, two])
+    two.write_text("true_class,a,b\n1,0.4,0.6\n1,0.1,0.9\n1,0.7,0.3\n")
+    with pytest.raises(InputError, match="not the test set of"):
+        study.ensemble_accuracy([one, two])

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +42,17 @@ from transfer_tsc.transferability import TABLE_COLUMNS, scores
 MODEL_FILE = "model.h5"
 METRICS_FILE = "metrics.csv"
 HISTORY_FILE = "history.csv"
+# With config ensemble (and runs above 1): a run's class probabilities on the target's test set.
+PROBABILITIES_FILE = "test_probabilities.csv"
+TRUE_CLASS = "true_class"
+
+
+def run_folder(folder: str | os.PathLike, run: int, runs: int) -> str:
+    """The folder of run ``run`` (1-based) of ``runs``: ``folder`` itself for a single run (the
+    paths of a study without repeated runs), else ``folder/run<run>``."""
+    return str(folder) if runs == 1 else f"{folder}/run{run}"
+
+
 NETWORK: NetworkSpec = network(PAPER_NETWORK)
 
 
@@ -167,9 +178,11 @@ def _train_and_evaluate(
     checkpoint: str | Path | None,
     log: Callable[[str], None],
     label: str,
+    seeds: Sequence[int],
 ) -> list[Outcome]:
-    """Train ``models`` together on ``dataset``'s train set (``train_together``), then evaluate
-    each on its test set; one outcome per model, in order."""
+    """Train ``models`` together on ``dataset``'s train set (``train_together``, model k
+    shuffling with ``seeds[k]``), then evaluate each on its test set; one outcome per model, in
+    order."""
     results = train_together(
         models,
         dataset.network_input("train"),
@@ -179,12 +192,41 @@ def _train_and_evaluate(
         checkpoint=checkpoint,
         log=log,
         label=label,
+        seeds=seeds,
     )
     x_test = dataset.network_input("test")
     return [
         Outcome.evaluated(model, x_test, dataset.y_test, result)
         for model, result in zip(models, results)
     ]
+
+
+def run_seeds(seed: int, runs: int) -> list[int]:
+    """The seeds of ``runs`` repeated runs (config ``runs``): run r (1-based) has
+    ``seed + r - 1`` for its initial weights, its new head and its shuffle."""
+    if runs < 1:
+        raise ValueError(f"runs: {runs}; at least 1")
+    return [seed + r for r in range(runs)]
+
+
+def pretrain_runs(
+    dataset: Dataset,
+    recipe: Recipe,
+    seeds: Sequence[int],
+    checkpoint: str | Path | None = None,
+    log: Callable[[str], None] = print,
+    spec: NetworkSpec = NETWORK,
+) -> list[tuple[object, Outcome]]:
+    """Train one network ``spec`` per seed of ``seeds`` from scratch on the train set together
+    (each with its seed's initial weights and shuffle, as if alone: ``train_together``), and
+    evaluate each on the test set; one (model, outcome) per seed, in order."""
+    check_trainable(dataset, spec)
+    _seed_everything(seeds[0])
+    models = [spec.build(dataset.n_classes, seed=seed) for seed in seeds]
+    outcomes = _train_and_evaluate(
+        models, dataset, recipe, checkpoint, log, f"[pretrain {dataset.name}] ", seeds
+    )
+    return list(zip(models, outcomes))
 
 
 def pretrain(
@@ -195,13 +237,51 @@ def pretrain(
     spec: NetworkSpec = NETWORK,
 ) -> tuple[object, Outcome]:
     """Train the network ``spec`` from scratch on the train set, evaluate it on the test set."""
-    check_trainable(dataset, spec)
-    _seed_everything(recipe.seed)
-    model = spec.build(dataset.n_classes, seed=recipe.seed)
-    (outcome,) = _train_and_evaluate(
-        [model], dataset, recipe, checkpoint, log, f"[pretrain {dataset.name}] "
-    )
+    ((model, outcome),) = pretrain_runs(dataset, recipe, [recipe.seed], checkpoint, log, spec)
     return model, outcome
+
+
+def finetune_runs(
+    source_models: Mapping[str, Sequence[str | os.PathLike]],
+    target: Dataset,
+    recipe: Recipe,
+    seeds: Sequence[int],
+    checkpoint: str | Path | None = None,
+    log: Callable[[str], None] = print,
+    spec: NetworkSpec = NETWORK,
+) -> dict[str, list[tuple[object, Outcome]]]:
+    """Fine-tune every source's runs (name -> one model file per seed of ``seeds``, run r's
+    from the source's pre-training run r) on ``target`` together: run r gets a new head drawn
+    from ``seeds[r]`` and shuffles with it. One list of (model, outcome) per source, by run.
+
+    A source's run gets its head from its run's seed whatever the other sources of its batch,
+    so a pair's result does not depend on which other sources share its batch.
+    """
+    check_trainable(target, spec)
+    _seed_everything(seeds[0])
+    models, model_seeds = {}, []
+    for name, paths in source_models.items():
+        if len(paths) != len(seeds):
+            raise ValueError(f"{name}: {len(paths)} models for {len(seeds)} runs")
+        for run, (path, seed) in enumerate(zip(paths, seeds)):
+            models[name, run] = with_new_head(load_model(path, spec), target.n_classes, seed=seed)
+            model_seeds.append(seed)
+    names = list(source_models)
+    runs = f" x {len(seeds)} runs" if len(seeds) > 1 else ""
+    outcomes = _train_and_evaluate(
+        list(models.values()),
+        target,
+        recipe,
+        checkpoint,
+        log,
+        f"[finetune {'+'.join(names) if len(names) <= 3 else f'{len(names)} sources'}{runs} -> "
+        f"{target.name}] ",
+        model_seeds,
+    )
+    result: dict[str, list[tuple[object, Outcome]]] = {name: [] for name in names}
+    for (name, _), model, outcome in zip(models, models.values(), outcomes):
+        result[name].append((model, outcome))
+    return result
 
 
 def finetune(
@@ -213,26 +293,27 @@ def finetune(
     spec: NetworkSpec = NETWORK,
 ) -> dict[str, tuple[object, Outcome]]:
     """Fine-tune every source model (each a ``spec`` network) on ``target`` together; one
-    outcome per source name.
-
-    Every source gets a new head drawn from the same seed, so a pair's result does not depend
-    on which other sources share its batch.
-    """
-    check_trainable(target, spec)
-    _seed_everything(recipe.seed)
-    models = {}
-    for name, path in source_models.items():
-        models[name] = with_new_head(load_model(path, spec), target.n_classes, seed=recipe.seed)
-    outcomes = _train_and_evaluate(
-        list(models.values()),
+    outcome per source name (``finetune_runs`` of one run, the recipe's seed)."""
+    runs = finetune_runs(
+        {name: [path] for name, path in source_models.items()},
         target,
         recipe,
+        [recipe.seed],
         checkpoint,
         log,
-        f"[finetune {'+'.join(models) if len(models) <= 3 else f'{len(models)} sources'} -> "
-        f"{target.name}] ",
+        spec,
     )
-    return {name: (model, outcome) for (name, model), outcome in zip(models.items(), outcomes)}
+    return {name: outcomes[0] for name, outcomes in runs.items()}
+
+
+def test_probabilities(model, dataset: Dataset) -> pd.DataFrame:
+    """``model``'s class probabilities on ``dataset``'s test set (``loop.predict``): one row per
+    test series, in the file's order: its true class code (``TRUE_CLASS``), then one column per
+    class in class-code order, named by the class's label."""
+    p = np.asarray(predict(model, dataset.network_input("test")), dtype=np.float64)
+    frame = pd.DataFrame(p, columns=[str(label) for label in dataset.classes])
+    frame.insert(0, TRUE_CLASS, np.asarray(dataset.y_test, dtype=int))
+    return frame
 
 
 def write_outcome(
@@ -241,42 +322,54 @@ def write_outcome(
     model_path: str | None,
     metrics_path: str,
     history_path: str,
+    probabilities: pd.DataFrame | None = None,
+    probabilities_path: str | None = None,
     **identity: str,
 ) -> None:
-    """Write a model's HDF5 (when a path is given), metrics and history files."""
+    """Write a model's HDF5 (when a path is given), metrics and history files, and its test-set
+    probabilities when given."""
     if model_path:
         save_model(model, model_path)
     write_csv(outcome.train.history, history_path)
     write_csv(outcome.metrics(**identity), metrics_path)
+    if probabilities is not None:
+        write_csv(probabilities, probabilities_path)
 
 
-def write_pair(
-    outcomes: dict[str, tuple[object, Outcome]],
-    target: str,
-    outputs,
+def write_runs(
+    runs: Sequence[tuple[object, Outcome]],
+    outputs: Mapping[str, Sequence[str]],
+    test_set: Dataset,
+    **identity: str,
 ) -> None:
-    """Write the one fine-tuned pair of ``outcomes`` to ``outputs`` (``metrics``, ``history`` and,
-    when named, ``model``), each file atomically."""
-    ((source, (model, outcome)),) = outcomes.items()
-    write_outcome(
-        model,
-        outcome,
-        outputs.get("model"),
-        outputs["metrics"],
-        outputs["history"],
-        source=source,
-        target=target,
-    )
+    """Write each run of ``runs`` (its (model, outcome)) to its files: ``outputs`` maps
+    ``metrics``, ``history`` and, when named, ``model`` and ``probabilities`` (its
+    probabilities on ``test_set``'s test series) to one path per run; each file atomically."""
+    for run, (model, outcome) in enumerate(runs):
+        probabilities = outputs.get("probabilities")
+        write_outcome(
+            model,
+            outcome,
+            outputs["model"][run] if "model" in outputs else None,
+            outputs["metrics"][run],
+            outputs["history"][run],
+            test_probabilities(model, test_set) if probabilities else None,
+            probabilities[run] if probabilities else None,
+            **identity,
+        )
 
 
 def write_batch(
-    outcomes: dict[str, tuple[object, Outcome]],
-    target: str,
+    outcomes: Mapping[str, Sequence[tuple[object, Outcome]]],
+    target: Dataset,
     folder: str | os.PathLike,
     save_models: bool,
+    ensemble: bool = False,
 ) -> None:
-    """Write a fine-tuning batch as ``folder/<source>/{metrics,history}.csv`` (and model.h5),
-    assembled under a temporary name and renamed into place whole."""
+    """Write a fine-tuning batch (source -> its runs' (model, outcome)) as
+    ``folder/<source>/{metrics,history}.csv`` (and model.h5), in ``run<r>`` folders with more
+    than one run (and test_probabilities.csv with ``ensemble``), assembled under a temporary
+    name and renamed into place whole."""
     import shutil
     import tempfile
 
@@ -284,16 +377,20 @@ def write_batch(
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        for source, (model, outcome) in outcomes.items():
-            write_outcome(
-                model,
-                outcome,
-                str(staging / source / MODEL_FILE) if save_models else None,
-                str(staging / source / METRICS_FILE),
-                str(staging / source / HISTORY_FILE),
-                source=source,
-                target=target,
-            )
+        for source, runs in outcomes.items():
+            for run, (model, outcome) in enumerate(runs, start=1):
+                files = Path(run_folder(staging / source, run, len(runs)))
+                write_outcome(
+                    model,
+                    outcome,
+                    str(files / MODEL_FILE) if save_models else None,
+                    str(files / METRICS_FILE),
+                    str(files / HISTORY_FILE),
+                    test_probabilities(model, target) if ensemble else None,
+                    str(files / PROBABILITIES_FILE),
+                    source=source,
+                    target=target.name,
+                )
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(staging, folder)

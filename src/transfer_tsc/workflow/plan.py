@@ -20,14 +20,17 @@ from transfer_tsc import settings, study
 from transfer_tsc.errors import InputError
 from transfer_tsc.networks import PAPER_NETWORK, network
 from transfer_tsc.training import gpu_plan
+from transfer_tsc.training.transfer import METRICS_FILE, PROBABILITIES_FILE, run_folder
 
 # finetune.sources modes whose selection is the select_sources checkpoint's table (made from
 # the DTW neighbours or the transferability scores); all and random:K are known when planning.
 SELECTED_BY_CHECKPOINT = ("nearest", *study.SCORES)
 
-# A fine-tuned pair's file as named on the command line: network, source, target.
+# A fine-tuned pair's file as named on the command line (of one run, with config runs above 1):
+# network, source, target.
 PAIR_FILE = re.compile(
-    r"results/([^/]+)/finetune/([^/]+)/([^/]+)/(?:metrics\.csv|history\.csv|model\.h5)"
+    r"results/([^/]+)/finetune/([^/]+)/([^/]+)/(?:run[1-9][0-9]*/)?"
+    r"(?:metrics\.csv|history\.csv|model\.h5|test_probabilities\.csv)"
 )
 
 
@@ -164,17 +167,25 @@ def group_size(
     length: int | None,
     batch_size: int,
     network_name: str = PAPER_NETWORK,
+    runs: int = 1,
 ) -> int:
     """Sources of one target fine-tuned together: the configured number (1 for auto off a GPU),
     or under the GPU plan as many networks ``network_name`` as fit the GPU for the target's
-    series ``length`` (``gpu_plan.group_size_for``; ``length`` is read only then)."""
+    series ``length`` (``gpu_plan.group_size_for``; ``length`` is read only then), counted as
+    models: each source brings its ``runs``, so a group holds the sources whose runs fit (at
+    least one source)."""
     if not plan.gpu_plan:
         return 1 if plan.group_size == "auto" else int(plan.group_size)
     if length is None:
         raise ValueError("the GPU plan needs the target's series length")
-    return gpu_plan.group_size_for(
-        length, batch_size, plan.gpu_memory_mb, n_sources, spec=network(network_name)
+    models = gpu_plan.group_size_for(
+        length,
+        batch_size,
+        plan.gpu_memory_mb,
+        models_per_job(n_sources, runs),
+        spec=network(network_name),
     )
+    return max(1, models // runs)
 
 
 def source_batches(sources: Sequence[str], size: int) -> dict[str, list[str]]:
@@ -233,16 +244,55 @@ def pair_batch(
     return f"{study_folder(network_name)}/finetune_batches/{target}/{batch}"
 
 
+# -- repeated runs (config runs, ensemble) ---------------------------------------------------
+
+
+def run_paths(path: str, runs: int) -> str | list[str]:
+    """``path`` (``<folder>/<file>``) of each of ``runs`` runs: ``path`` itself for one run
+    (the paths of a study without repeated runs), else ``<folder>/run<r>/<file>`` for r = 1 to
+    ``runs`` (``transfer.run_folder``)."""
+    if runs == 1:
+        return path
+    folder, name = path.rsplit("/", 1)
+    return [f"{run_folder(folder, run, runs)}/{name}" for run in range(1, runs + 1)]
+
+
+def first_run(path: str, runs: int) -> str:
+    """``path`` of run 1: what reads one pre-trained model per dataset (the transferability
+    scores, the recommendation, the zoo) reads run 1's with config runs above 1."""
+    paths = run_paths(path, runs)
+    return paths if isinstance(paths, str) else paths[0]
+
+
+def trained_outputs(
+    folder: str, names: Mapping[str, str], runs: int, ensemble: bool
+) -> dict[str, str | list[str]]:
+    """A training rule's files in ``folder`` (name -> file: ``model``: model.h5, ...), of each
+    run (``run_paths``), and ``probabilities`` (test_probabilities.csv) with ``ensemble`` and
+    more than one run."""
+    files = {name: f"{folder}/{file}" for name, file in names.items()}
+    if ensemble and runs > 1:
+        files["probabilities"] = f"{folder}/{PROBABILITIES_FILE}"
+    return {name: run_paths(path, runs) for name, path in files.items()}
+
+
+def models_per_job(sources: int, runs: int) -> int:
+    """Models a training job trains together: each source's runs (a pre-training: 1 source)."""
+    return sources * runs
+
+
 # -- the pair files ---------------------------------------------------------------------------
 
 
-def pair_outputs(folder: str, save_models: bool) -> dict[str, str]:
+def pair_outputs(
+    folder: str, save_models: bool, runs: int = 1, ensemble: bool = False
+) -> dict[str, str | list[str]]:
     """A fine-tuned pair's files in ``folder``: metrics and history, and the model with
-    finetune.save_models."""
-    files = {"metrics": f"{folder}/metrics.csv", "history": f"{folder}/history.csv"}
+    finetune.save_models, of each run (``trained_outputs``)."""
+    names = {"metrics": METRICS_FILE, "history": "history.csv"}
     if save_models:
-        files["model"] = f"{folder}/model.h5"
-    return files
+        names["model"] = "model.h5"
+    return trained_outputs(folder, names, runs, ensemble)
 
 
 def pair_files(
@@ -250,11 +300,15 @@ def pair_files(
     datasets: Sequence[str],
     sources_of: Callable[[str], Sequence[str]],
     network_name: str = PAPER_NETWORK,
+    runs: int = 1,
 ) -> list[str]:
     """Every fine-tuned pair's file ``suffix`` (metrics.csv, ...) of ``network_name``'s study,
-    target by target, each target's ``sources_of(target)`` in turn."""
-    return [
-        f"{study_folder(network_name)}/finetune/{source}/{target}/{suffix}"
-        for target in datasets
-        for source in sources_of(target)
-    ]
+    target by target, each target's ``sources_of(target)`` in turn (each pair's runs in turn)."""
+    files = []
+    for target in datasets:
+        for source in sources_of(target):
+            path = run_paths(
+                f"{study_folder(network_name)}/finetune/{source}/{target}/{suffix}", runs
+            )
+            files.extend([path] if isinstance(path, str) else path)
+    return files

@@ -4,7 +4,7 @@ ones fine-tuned on it), and the study's models and prototypes as a model zoo.
 The study's files a job uses are its rule's inputs, named by kind (``prototypes``, ``models``,
 ``metrics``); each dataset's name is read from its path as the rules write it
 (``results/prototypes/<Name>.h5``, ``results/<network>/pretrain/<Name>/model.h5`` and
-``metrics.csv``).
+``metrics.csv``, run 1's ``<Name>/run1/`` with config runs above 1).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _references(
     found: dict[str, dict[str, Path]] = {}
     for kind, paths in (("prototypes", prototypes), ("model", models), ("metrics", metrics)):
         for path in map(Path, paths):
-            name = path.stem if kind == "prototypes" else path.parent.name
+            name = path.stem if kind == "prototypes" else study.pretrained_dataset(path)
             found.setdefault(name, {})[kind] = path
     return [
         Reference(name, files.get("prototypes"), files.get("model"), files.get("metrics"))

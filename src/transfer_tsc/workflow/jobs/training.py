@@ -14,30 +14,56 @@ from transfer_tsc.workflow.jobs.registry import input_dataset, job, job_network
 # rules/pretrain.smk
 
 
+def _per_run(outputs) -> dict[str, list[str]]:
+    """A training rule's named outputs as one path per run (a single run's: a plain path)."""
+    return {
+        name: [str(value)] if isinstance(value, str) else [str(path) for path in value]
+        for name, value in outputs.items()
+    }
+
+
+def _run_label(run: int, seeds: list[int]) -> str:
+    """How a log line names run ``run`` (1-based): nothing for a single run."""
+    return f" (run {run}, seed {seeds[run - 1]})" if len(seeds) > 1 else ""
+
+
 @job("pretrain", keep_finished=True, keras=True)
 def pretrain(snakemake, log: Log, recipe: Recipe) -> None:
-    """Train the job's network on one dataset from scratch (section III-A); resumable from its
-    checkpoint."""
-    from transfer_tsc.training.transfer import pretrain as train_from_scratch
-    from transfer_tsc.training.transfer import write_outcome
+    """Train the job's network on one dataset from scratch (section III-A), its config ``runs``
+    together (run r with seed + r - 1); resumable from its checkpoint."""
+    from transfer_tsc.training.transfer import pretrain_runs, run_seeds, write_runs
 
     name = snakemake.wildcards.dataset
     dataset = input_dataset(snakemake, name)
-    model, outcome = train_from_scratch(
-        dataset, recipe, snakemake.params.checkpoint, log, job_network(snakemake)
+    seeds = run_seeds(recipe.seed, snakemake.params.runs)
+    runs = pretrain_runs(
+        dataset, recipe, seeds, snakemake.params.checkpoint, log, job_network(snakemake)
     )
-    output = snakemake.output
-    write_outcome(model, outcome, output.model, output.metrics, output.history, dataset=name)
-    log(f"{name}: test accuracy {outcome.test_accuracy:.4f}")
+    write_runs(runs, _per_run(snakemake.output), dataset, dataset=name)
+    for run, (_, outcome) in enumerate(runs, start=1):
+        log(f"{name}{_run_label(run, seeds)}: test accuracy {outcome.test_accuracy:.4f}")
 
 
 @job("scratch_accuracy")
 def scratch_accuracy(snakemake, log: Log) -> None:
-    """Every dataset's test accuracy trained from scratch, in one table; every metrics.csv is
-    checked before the table is written (a damaged one is named)."""
-    table = study.gather_scratch(snakemake.input)
-    write_csv(table, snakemake.output[0])
-    log(f"{len(table)} datasets -> {snakemake.output[0]}")
+    """Every dataset's test accuracy trained from scratch, in one table (the mean over the
+    runs; with runs above 1, the per-run and spread tables beside it); every metrics.csv is
+    checked before a table is written (a damaged one is named)."""
+    runs = snakemake.params.runs
+    if runs == 1:
+        table = study.gather_scratch(snakemake.input.metrics)
+        write_csv(table, snakemake.output.table)
+        log(f"{len(table)} datasets -> {snakemake.output.table}")
+        return
+    tables = study.gather_scratch_runs(
+        snakemake.input.metrics,
+        runs,
+        snakemake.params.seed,
+        snakemake.input.get("probabilities"),
+    )
+    for name in ("table", "runs", "spread"):
+        write_csv(getattr(tables, name), snakemake.output[name])
+    log(f"{len(tables.table)} datasets x {runs} runs -> {', '.join(snakemake.output)}")
 
 
 # rules/finetune.smk
@@ -46,22 +72,37 @@ def scratch_accuracy(snakemake, log: Log) -> None:
 @job("finetune", "finetune_batch", keep_finished=True, keras=True)
 def finetune(snakemake, log: Log, recipe: Recipe) -> None:
     """Fine-tune one source's model (rule finetune) or a batch of them (rule finetune_batch) on
-    a target (section III-B)."""
-    from transfer_tsc.training.transfer import finetune as fine_tune
-    from transfer_tsc.training.transfer import write_batch, write_pair
+    a target (section III-B), each its config ``runs`` (run r from the source's pre-training run
+    r, with seed + r - 1), all together."""
+    from transfer_tsc.training.transfer import finetune_runs, run_seeds, write_batch, write_runs
 
     target = input_dataset(snakemake, snakemake.wildcards.target)
-    sources = dict(zip(snakemake.params.sources, snakemake.input.sources))
-    outcomes = fine_tune(
-        sources, target, recipe, snakemake.params.checkpoint, log, job_network(snakemake)
+    seeds = run_seeds(recipe.seed, snakemake.params.runs)
+    models = [str(path) for path in snakemake.input.sources]
+    sources = {
+        source: models[k * len(seeds) : (k + 1) * len(seeds)]
+        for k, source in enumerate(snakemake.params.sources)
+    }
+    outcomes = finetune_runs(
+        sources, target, recipe, seeds, snakemake.params.checkpoint, log, job_network(snakemake)
     )
-    output = dict(snakemake.output.items())
     if snakemake.rule == "finetune_batch":
-        write_batch(outcomes, target.name, output["batch"], snakemake.params.save_models)
+        write_batch(
+            outcomes,
+            target,
+            snakemake.output.batch,
+            snakemake.params.save_models,
+            snakemake.params.ensemble,
+        )
     else:
-        write_pair(outcomes, target.name, output)
-    for source, (_, outcome) in outcomes.items():
-        log(f"{source} -> {target.name}: test accuracy {outcome.test_accuracy:.4f}")
+        ((source, runs),) = outcomes.items()
+        write_runs(runs, _per_run(snakemake.output), target, source=source, target=target.name)
+    for source, runs in outcomes.items():
+        for run, (_, outcome) in enumerate(runs, start=1):
+            log(
+                f"{source} -> {target.name}{_run_label(run, seeds)}: test accuracy "
+                f"{outcome.test_accuracy:.4f}"
+            )
 
 
 @job("select_sources")
@@ -87,8 +128,23 @@ def select_sources(snakemake, log: Log) -> None:
 
 @job("transfer_accuracy")
 def transfer_accuracy(snakemake, log: Log) -> None:
-    """The source x target matrix of fine-tuned test accuracies; every pair's metrics.csv is
-    checked before the matrix is written (a damaged one is named)."""
-    matrix = study.gather_transfer(snakemake.input, snakemake.params.datasets)
-    write_csv(matrix, snakemake.output[0], index=True)
-    log(f"{int(matrix.notna().sum().sum())} pairs -> {snakemake.output[0]}")
+    """The source x target matrix of fine-tuned test accuracies (the mean over the runs; with
+    runs above 1, the per-run and spread tables beside it); every pair's metrics.csv is checked
+    before a table is written (a damaged one is named)."""
+    runs, datasets = snakemake.params.runs, snakemake.params.datasets
+    if runs == 1:
+        matrix = study.gather_transfer(snakemake.input.metrics, datasets)
+        write_csv(matrix, snakemake.output.table, index=True)
+        log(f"{int(matrix.notna().sum().sum())} pairs -> {snakemake.output.table}")
+        return
+    tables = study.gather_transfer_runs(
+        snakemake.input.metrics,
+        datasets,
+        runs,
+        snakemake.params.seed,
+        snakemake.input.get("probabilities"),
+    )
+    write_csv(tables.table, snakemake.output.table, index=True)
+    for name in ("runs", "spread"):
+        write_csv(getattr(tables, name), snakemake.output[name])
+    log(f"{len(tables.spread)} pairs x {runs} runs -> {', '.join(snakemake.output)}")
