@@ -11,9 +11,14 @@ generators, ``write_variant_archive`` below):
    seconds, so up to 1 s too long) to its shell command running, after the job step has re-read
    the Snakefile of the 85-dataset study; goal under 5 s.
 
-Run: .venv/bin/python benchmarks/bench_dag.py [--datasets 128] [--repeats 0]   (prints each
-figure with its goal and ratio, and the machine's load average before and after; --datasets 128
-is the size of the 2018 archive; --repeats 0 skips the start-up inside SLURM)
+Run: .venv/bin/python benchmarks/bench_dag.py [--datasets 128] [--repeats 0]
+[--networks fcn resnet inception] [--runs 5]   (prints each figure with its goal and ratio, and the
+machine's load average before and after; --datasets 128 is the size of the 2018 archive;
+--repeats 0 skips the start-up inside SLURM; --networks also measures the study of several
+networks together against the first one's alone: issue 24's goal of at most that many times the
+submissions and the ``-q`` dry run's time; --runs N also measures the study of N repeated runs
+(config runs) against one run: issue 25's goal of at most 200 submissions and a ``-q`` dry run
+within 2x of one run's)
 """
 
 from __future__ import annotations
@@ -139,8 +144,6 @@ def dry_run(workdir: Path, *flags: str) -> tuple[float, float, str]:
         *flags,
         "--profile",
         "profiles/slurm",
-        "--configfile",
-        "bench.yaml",
     ]
     cpu, started = _children_cpu(), time.perf_counter()
     result = subprocess.run(command, cwd=workdir, env=env(), capture_output=True, text=True)
@@ -201,10 +204,57 @@ def load() -> str:
         return "unknown"
 
 
+def measure_study(workdir: Path, configfile: str, goal: float) -> tuple[int, float]:
+    """Dry-run the study of ``configfile`` twice (every job listed, then ``-q``), printing the
+    job stats, the SLURM submissions and both times; returns the submissions and the ``-q``
+    wall seconds."""
+    seconds, cpu, text = dry_run(workdir, "--configfile", configfile)
+    stats = re.search(r"Job stats:\n(.*?)\n\n", text, re.S)
+    print(stats.group(0).strip() if stats else text[-1500:])
+    print(
+        f"dry run, every job listed (snakemake -n --profile profiles/slurm): {seconds:.1f} s "
+        f"wall, {cpu:.1f} s CPU; goal {goal:.0f} s, ratio "
+        f"{seconds / goal:.2f} (wall) {cpu / goal:.2f} (CPU)"
+    )
+    total, per = count_submissions(text, local_rules(workdir))
+    kinds: dict[str, int] = {}
+    for name, count in per.items():  # a target's group: one line for them all
+        kind = re.sub(r"^group finetune_gpu_.+", "group finetune_gpu_{target}", name)
+        kinds[kind] = kinds.get(kind, 0) + count
+    print(
+        "SLURM submissions by rule or group: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
+    )
+    print(
+        f"SLURM submissions: {total}, goal <= {SUBMISSIONS_GOAL}, "
+        f"ratio {total / SUBMISSIONS_GOAL:.2f}"
+    )
+    seconds, cpu, _ = dry_run(workdir, "--configfile", configfile, "--quiet")
+    print(
+        f"dry run, summary only (snakemake -n -q --profile profiles/slurm): {seconds:.1f} s "
+        f"wall, {cpu:.1f} s CPU; goal {goal:.0f} s, ratio "
+        f"{seconds / goal:.2f} (wall) {cpu / goal:.2f} (CPU)"
+    )
+    return total, seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", type=int, default=85)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--networks",
+        nargs="+",
+        default=None,
+        metavar="NETWORK",
+        help="also the study of these networks together, against the first one's alone",
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="also the study of this many repeated runs (config runs), against one run",
+    )
     args = parser.parse_args()
     print(
         f"machine: {os.cpu_count()} CPUs, {sys.platform}; snakemake from {VENV_BIN}; "
@@ -216,39 +266,37 @@ def main() -> None:
         workdir.mkdir()
         names = write_variant_archive(archive, args.datasets)
         load_cluster_module().copy_workflow(REPO, workdir)
-        (workdir / "bench.yaml").write_text(f"ucr_root: {archive}\ndatasets: all\n")
+        study = f"ucr_root: {archive}\ndatasets: all\n"
+        first = args.networks[0] if args.networks else None
+        (workdir / "bench.yaml").write_text(study + (f"networks: [{first}]\n" if first else ""))
         n = len(names)
         goal = DRY_RUN_GOALS_S.get(n, DRY_RUN_GOALS_S[85])
         print(f"{n} generated datasets: {n} pre-trains, {n * (n - 1)} fine-tuned pairs")
-
-        seconds, cpu, text = dry_run(workdir)
-        stats = re.search(r"Job stats:\n(.*?)\n\n", text, re.S)
-        print(stats.group(0).strip() if stats else text[-1500:])
-        print(
-            f"dry run, every job listed (snakemake -n --profile profiles/slurm): {seconds:.1f} s "
-            f"wall, {cpu:.1f} s CPU; goal {goal:.0f} s, ratio "
-            f"{seconds / goal:.2f} (wall) {cpu / goal:.2f} (CPU)"
-        )
-        total, per = count_submissions(text, local_rules(workdir))
-        kinds: dict[str, int] = {}
-        for name, count in per.items():  # a target's group: one line for them all
-            kind = re.sub(r"^group finetune_gpu_.+", "group finetune_gpu_{target}", name)
-            kinds[kind] = kinds.get(kind, 0) + count
-        print(
-            "SLURM submissions by rule or group: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
-        )
-        print(
-            f"SLURM submissions: {total}, goal <= {SUBMISSIONS_GOAL}, "
-            f"ratio {total / SUBMISSIONS_GOAL:.2f}"
-        )
-        seconds, cpu, _ = dry_run(workdir, "--quiet")
-        print(
-            f"dry run, summary only (snakemake -n -q --profile profiles/slurm): {seconds:.1f} s "
-            f"wall, {cpu:.1f} s CPU; goal {goal:.0f} s, ratio "
-            f"{seconds / goal:.2f} (wall) {cpu / goal:.2f} (CPU)"
-        )
-
+        print(f"-- the study of {first or 'the config'}'s network")
+        submissions, seconds = measure_study(workdir, "bench.yaml", goal)
+        if args.networks and len(args.networks) > 1:
+            together = ", ".join(args.networks)
+            (workdir / "bench_networks.yaml").write_text(study + f"networks: [{together}]\n")
+            print(f"-- the study of {len(args.networks)} networks together: {together}")
+            submissions_all, seconds_all = measure_study(workdir, "bench_networks.yaml", goal)
+            limit = len(args.networks)
+            print(
+                f"networks {together} against {first} alone: submissions {submissions_all} / "
+                f"{submissions} = {submissions_all / submissions:.2f}x, `-n -q` "
+                f"{seconds_all:.1f} / {seconds:.1f} s = {seconds_all / seconds:.2f}x "
+                f"(goal <= {limit}x each)"
+            )
+        if args.runs > 1:
+            (workdir / "bench_runs.yaml").write_text(
+                study + (f"networks: [{first}]\n" if first else "") + f"runs: {args.runs}\n"
+            )
+            print(f"-- the study of {args.runs} runs (config runs)")
+            submissions_runs, seconds_runs = measure_study(workdir, "bench_runs.yaml", goal)
+            print(
+                f"runs {args.runs} against 1: submissions {submissions_runs} / {submissions} = "
+                f"{submissions_runs / submissions:.2f}x (goal <= {SUBMISSIONS_GOAL}), `-n -q` "
+                f"{seconds_runs:.1f} / {seconds:.1f} s = {seconds_runs / seconds:.2f}x (goal <= 2x)"
+            )
         print(f"load average after the dry runs: {load()}")
         startups = job_startup(workdir, tmp / "cluster", args.repeats) if args.repeats else []
         if startups:
