@@ -444,6 +444,12 @@ def gather_transfer(paths: Iterable[str], datasets: Sequence[str]) -> pd.DataFra
 
 # ------------------------------------------------------------------- repeated runs, ensembles
 
+# With config ensemble (and runs above 1): a run's class probabilities on its test set
+# (``transfer.test_probabilities``), one row per test series: its true class code, then one
+# column per class.
+PROBABILITIES_FILE = "test_probabilities.csv"
+TRUE_CLASS = "true_class"
+
 
 def ensemble_predictions(probabilities: Sequence[np.ndarray]) -> np.ndarray:
     """The class codes an ensemble predicts (InceptionTime's definition): the argmax of the
@@ -454,8 +460,6 @@ def ensemble_predictions(probabilities: Sequence[np.ndarray]) -> np.ndarray:
 def read_probabilities(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """A run's ``test_probabilities.csv`` (``transfer.test_probabilities``), checked: its true
     class codes and its probabilities (series x classes); InputError naming a damaged file."""
-    from transfer_tsc.training.transfer import TRUE_CLASS
-
     try:
         cells = _cells(path)
         if TRUE_CLASS not in cells.columns or len(cells.columns) < 3 or not len(cells):

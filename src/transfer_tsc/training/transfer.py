@@ -35,6 +35,7 @@ from transfer_tsc.networks import (
     network,
     with_new_head,
 )
+from transfer_tsc.study import PROBABILITIES_FILE, TRUE_CLASS
 from transfer_tsc.training.loop import TrainResult, evaluate, predict, train_together
 from transfer_tsc.training.recipe import Recipe
 from transfer_tsc.transferability import TABLE_COLUMNS, scores
@@ -42,9 +43,6 @@ from transfer_tsc.transferability import TABLE_COLUMNS, scores
 MODEL_FILE = "model.h5"
 METRICS_FILE = "metrics.csv"
 HISTORY_FILE = "history.csv"
-# With config ensemble (and runs above 1): a run's class probabilities on the target's test set.
-PROBABILITIES_FILE = "test_probabilities.csv"
-TRUE_CLASS = "true_class"
 
 
 def run_folder(folder: str | os.PathLike, run: int, runs: int) -> str:

@@ -19,8 +19,9 @@ from functools import lru_cache
 from transfer_tsc import settings, study
 from transfer_tsc.errors import InputError
 from transfer_tsc.networks import PAPER_NETWORK, network
+from transfer_tsc.study import PROBABILITIES_FILE
 from transfer_tsc.training import gpu_plan
-from transfer_tsc.training.transfer import METRICS_FILE, PROBABILITIES_FILE, run_folder
+from transfer_tsc.training.transfer import METRICS_FILE, run_folder
 
 # finetune.sources modes whose selection is the select_sources checkpoint's table (made from
 # the DTW neighbours or the transferability scores); all and random:K are known when planning.
