@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "transfer_tsc"
 NAME = "transfer_tsc"
 
 # Layer of each folder (a module at the top is in the core unless named here).
-APPLICATIONS = {"settings", "zoo", "recommend", "cli"}
+APPLICATIONS = {"settings", "zoo", "recommend", "cli", "classifier"}
 LAYER = {"core": 0, "networks": 1, "similarity": 1, "report": 1, "training": 2}
 LAYER |= {"applications": 3, "workflow": 4}
 # Folders of one layer that may not import each other.

@@ -21,9 +21,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from transfer_tsc.console import package_log_to, stamped_log
 from transfer_tsc.errors import InputError, PipelineError
+
+if TYPE_CHECKING:
+    from transfer_tsc.data import Dataset
+    from transfer_tsc.training.recipe import Recipe
 
 # the command's log lines: time-stamped, on stderr
 _log = stamped_log()
@@ -61,9 +66,11 @@ def _read_config(path: str | None) -> dict | None:
         raise InputError(f"{path}: {error}") from None
 
 
-def _recipe(study_config: dict | None, epochs: int | None, seed: int | None, network: str):
-    """The training recipe of ``network``: the study's (from a zoo's manifest) or the paper's
-    defaults, with ``--epochs`` / ``--seed`` on top."""
+def finetune_recipe(
+    study_config: dict | None, epochs: int | None, seed: int | None, network: str
+) -> Recipe:
+    """The fine-tuning recipe of ``network``: the study's (from a zoo's manifest) or the paper's
+    defaults, with ``epochs`` / ``seed`` (``--epochs`` / ``--seed``) on top when given."""
     from transfer_tsc import settings
 
     base = settings.validate({})
@@ -131,39 +138,29 @@ def cmd_recommend(args: argparse.Namespace) -> None:
                 f"--score {args.score} needs the sources' pre-trained models and the {where}; "
                 "--score dtw ranks by the prototypes alone"
             )
-        prototype_settings = rec.study_settings([r.prototypes for r in usable])
-        data_options = {
-            **rec.DATA_OPTIONS,
-            **((study_config or {}).get("data") or {}),
-            **prototype_settings.data,
-        }
-        if args.fill_missing:
-            data_options["fill_missing"] = True
-        if args.znormalise is not None:
-            data_options["znormalise"] = {"true": True, "false": False}.get(
-                args.znormalise, args.znormalise
-            )
-        dataset = _load_user_dataset(args.dataset, data_options)
-        ranking = rec.recommend(dataset, usable, 0, _log, prototype_settings)
-        scores = bool(with_model) and not args.no_scores
-        if scores:
-            _log(
-                f"transferability scores of the {len(with_model)} of {len(ranking)} sources with a "
-                f"pre-trained model, from {dataset.name}'s train split"
-            )
-        elif not with_model:
-            _log(
-                "no source has a pre-trained model (yet): ranked by DTW only, no transferability "
-                "scores"
-            )
-        recipe = _recipe(study_config, args.epochs, args.seed, network) if args.finetune else None
-        ranking, table = rec.recommendation(
-            dataset,
-            ranking,
-            usable,
+
+        def load(data_options: dict) -> Dataset:
+            if args.fill_missing:
+                data_options["fill_missing"] = True
+            if args.znormalise is not None:
+                data_options["znormalise"] = {"true": True, "false": False}.get(
+                    args.znormalise, args.znormalise
+                )
+            return _load_user_dataset(args.dataset, data_options)
+
+        recipe = (
+            finetune_recipe(study_config, args.epochs, args.seed, network)
+            if args.finetune
+            else None
+        )
+        _, ranking, table = rec.recommend_for(
+            name,
+            load,
+            references,
+            study_config,
             args.score,
             args.top,
-            scores=scores,
+            scores=not args.no_scores,
             recipe=recipe,
             log=_log,
             network_name=network,

@@ -333,6 +333,62 @@ def recommendation(
     return ranking, table
 
 
+def data_options(
+    study_config: Mapping | None, settings: PrototypeSettings
+) -> dict[str, bool | str]:
+    """The data options a new dataset is read with, so that its prototypes are computed as the
+    study's were: the pipeline's defaults (``DATA_OPTIONS``), then the study's config, then what
+    its prototype files record."""
+    return {**DATA_OPTIONS, **((study_config or {}).get("data") or {}), **settings.data}
+
+
+def recommend_for(
+    name: str,
+    load: Callable[[dict[str, bool | str]], Dataset],
+    references: Sequence[Reference],
+    study_config: Mapping | None = None,
+    method: str = "dtw",
+    top: int = 0,
+    scores: bool = True,
+    recipe: Recipe | None = None,
+    log: Callable[[str], None] = print,
+    network_name: str = PAPER_NETWORK,
+) -> tuple[Dataset, pd.DataFrame, pd.DataFrame]:
+    """``transfer-tsc recommend`` from the references on, for the command and the estimator
+    (``classifier``) alike: the dataset ``name`` read by ``load(data_options)`` with the study's
+    data options, ranked against the ``references`` with prototypes (``recommend``, every
+    source), every transferability score added when ``scores`` and a source has a model, then
+    ordered by ``method``, cut to ``top`` and fine-tuned with ``recipe`` (``recommendation``).
+    Returns the dataset, the ordered ranking, uncut (for ``picks``), and the table."""
+    usable = rankable(references, name)
+    settings = study_settings([r.prototypes for r in usable])
+    dataset = load(data_options(study_config, settings))
+    ranking = recommend(dataset, usable, 0, log, settings)
+    with_model = [r.name for r in usable if r.model is not None]
+    scores = bool(with_model) and scores
+    if scores:
+        log(
+            f"transferability scores of the {len(with_model)} of {len(ranking)} sources with a "
+            f"pre-trained model, from {dataset.name}'s train split"
+        )
+    elif not with_model:
+        log(
+            "no source has a pre-trained model (yet): ranked by DTW only, no transferability scores"
+        )
+    ranking, table = recommendation(
+        dataset,
+        ranking,
+        usable,
+        method,
+        top,
+        scores=scores,
+        recipe=recipe,
+        log=log,
+        network_name=network_name,
+    )
+    return dataset, ranking, table
+
+
 def format_table(table: pd.DataFrame) -> str:
     """The recommendation as a terminal table."""
     shown = table.drop(columns=["dataset"], errors="ignore")
