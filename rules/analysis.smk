@@ -42,6 +42,7 @@ rule accuracy_variation:
 
 rule aggregates:
     input:
+        **run_inputs("scratch", "transfer"),
         scratch=SCRATCH,
         transfer=TRANSFER,
     output:
@@ -66,6 +67,7 @@ rule aggregates:
 
 rule dtw_vs_random:
     input:
+        **run_inputs("transfer"),
         transfer=TRANSFER,
         neighbours=NEIGHBOURS,
     output:
@@ -120,6 +122,7 @@ rule rank_curves:
 # the oracle, compared on the targets whose sources were fine-tuned (transfer_tsc.report.selection).
 rule selection_methods:
     input:
+        **run_inputs("transfer"),
         transfer=TRANSFER,
         neighbours=NEIGHBOURS,
         scores=rules.transferability_scores.output.table,
@@ -178,6 +181,7 @@ rule published_comparison:
 
 rule figure_accuracy_variation:
     input:
+        **run_inputs("transfer"),
         table=rules.accuracy_variation.output.table,
         transfer=TRANSFER,
     output:

@@ -1,5 +1,5 @@
-# Helpers of rules/analysis.smk: the datasets compared with the paper's published results and
-# the counts the selection captions show.
+# Helpers of rules/analysis.smk: the datasets compared with the paper's published results, the
+# counts the selection captions show and, with runs above 1, the per-run tables of the spread.
 
 from transfer_tsc.report import selection
 
@@ -18,3 +18,17 @@ def paper_shared(wildcards):
 def selection_counts(wildcards):
     """What the selection comparison rests on, for its report captions (selection.Counts)."""
     return selection.Counts(f"{study_folder(wildcards.network)}/analysis/selection_methods.csv")
+
+
+def run_inputs(*names):
+    """With runs above 1, the per-run tables the analyses' spread and every-run wins come from,
+    as inputs ``<name>_runs`` for ``names`` (``scratch``, ``transfer``: the
+    ``*_accuracy_runs.csv`` their gathering rules write); none with one run, so that a rule is
+    then as it always was."""
+    if RUNS == 1:
+        return {}
+    gathered = {
+        "scratch": rules.scratch_accuracy.output,
+        "transfer": rules.transfer_accuracy.output,
+    }
+    return {f"{name}_runs": gathered[name].runs for name in names}

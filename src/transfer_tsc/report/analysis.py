@@ -10,6 +10,13 @@ Inputs, all accuracies in [0, 1]:
 * ``scores``: transferability scores per (target, source), higher = better source
   (``results/<network>/transferability/scores.csv``; used by ``transfer_tsc.report.selection``).
 
+With config ``runs`` above 1, ``scratch`` and ``transfer`` hold the mean over the runs, and the
+per-run tables beside them (``*_runs.csv``: one row per item and run) give the spread: the
+``*_spread`` functions add, to Figs 5 and 6's tables, the std over runs (ddof 1, as the gathered
+spread tables) and, to the win counts, the wins that hold in every run (the comparison made on
+each run's accuracies alone, the random draws seeded as for the mean). With one run nothing is
+added: every table is as it was.
+
 A missing pair stays missing (NaN) in every table and is left out of every statistic, so a
 partial study (budget runs, ``finetune.sources: nearest:K``) is analysed as far as it goes;
 ``coverage`` says how many pairs of how many were used.
@@ -64,6 +71,12 @@ DTW_TARGET_COLUMNS = (
     "second_accuracy",
 )
 DTW_COLUMNS = DTW_TARGET_COLUMNS + ("wins", "ties", "losses", "n_targets", "wilcoxon_p")
+# Added with runs above 1 (``aggregates_spread``, ``dtw_vs_random_spread``).
+AGGREGATE_SPREAD_COLUMNS = ("scratch_std", "min_std", "max_std", "runs")
+DTW_SPREAD_COLUMNS = ("dtw_std", "random_std", "runs_won", "runs", "wins_every_run")
+# The per-run tables' columns the analyses read (``study.gather_*_runs``).
+SCRATCH_RUN_COLUMNS = ("dataset", "run", "test_accuracy")
+TRANSFER_RUN_COLUMNS = ("source", "target", "run", "test_accuracy")
 RANK_CURVE_COLUMNS = (
     "target",
     "rank",
@@ -231,6 +244,18 @@ def read_scores(path: str | os.PathLike) -> pd.DataFrame:
     return _checked(path, score_table)
 
 
+def read_scratch_runs(path: str | os.PathLike, mean: pd.Series) -> pd.DataFrame:
+    """``results/<network>/scratch_accuracy_runs.csv`` as ``scratch_runs`` lays it out against
+    the mean table ``mean``, checked."""
+    return _checked(path, lambda frame, label: scratch_runs(frame, mean, label))
+
+
+def read_transfer_runs(path: str | os.PathLike, mean: pd.DataFrame) -> list[pd.DataFrame]:
+    """``results/<network>/transfer_accuracy_runs.csv`` as ``transfer_runs`` lays it out against
+    the mean matrix ``mean``, checked."""
+    return _checked(path, lambda frame, label: transfer_runs(frame, mean, label))
+
+
 def read_variation(path: str | os.PathLike) -> pd.DataFrame:
     """``results/<network>/analysis/accuracy_variation.csv`` (percent), checked."""
     return _checked(path, lambda frame, label: transfer_table(frame, label, accuracies=False))
@@ -244,6 +269,105 @@ def read_table(path: str | os.PathLike, columns: Sequence[str]) -> pd.DataFrame:
         return frame
 
     return _checked(path, check)
+
+
+# --------------------------------------------------------------------------- repeated runs
+
+
+def _run_numbers(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    """The per-run rows with ``run`` an integer from 1 and accuracies in [0, 1], checked."""
+    frame = frame.copy()
+    try:
+        frame["run"] = pd.to_numeric(frame["run"])
+        frame["test_accuracy"] = pd.to_numeric(frame["test_accuracy"]).astype(float)
+    except (ValueError, TypeError) as error:
+        raise InputError(f"{label}: run and test_accuracy must be numbers: {error}") from None
+    if frame["run"].isna().any() or (frame["run"] != frame["run"].round()).any():
+        raise InputError(f"{label}: a run is not a whole number")
+    if frame["test_accuracy"].isna().any():
+        raise InputError(f"{label}: a row has no test_accuracy")
+    frame["run"] = frame["run"].astype(int)
+    _accuracies(frame["test_accuracy"], label)
+    return frame
+
+
+def _every_run(frame: pd.DataFrame, identity: list[str], label: str) -> list[int]:
+    """The runs 1..R of the table, checked: each item (``identity``) has each run once."""
+    runs = sorted(set(frame["run"]))
+    if not runs or runs != list(range(1, len(runs) + 1)):
+        raise InputError(f"{label}: runs {runs}, expected 1 to {max(runs, default=1)}")
+    if frame.duplicated([*identity, "run"]).any():
+        row = frame[frame.duplicated([*identity, "run"])].iloc[0]
+        item = " -> ".join(str(row[c]) for c in identity)
+        raise InputError(f"{label}: {item} has run {row['run']} twice")
+    counts = frame.groupby(identity)["run"].size()
+    if (counts != len(runs)).any():
+        item = counts.index[counts != len(runs)][0]
+        item = " -> ".join(item) if isinstance(item, tuple) else item
+        raise InputError(
+            f"{label}: {item} has {counts[counts != len(runs)].iloc[0]} of {len(runs)} runs"
+        )
+    return runs
+
+
+def scratch_runs(
+    frame: pd.DataFrame, mean: pd.Series, label: str = "scratch accuracy per run"
+) -> pd.DataFrame:
+    """Each run's from-scratch accuracy (rows dataset, as ``mean``; columns run 1..R) from the
+    per-run table (``SCRATCH_RUN_COLUMNS``), checked: every dataset of ``mean`` has every run
+    and none other is there."""
+    _require(frame, SCRATCH_RUN_COLUMNS, label)
+    frame = _run_numbers(frame.assign(dataset=frame["dataset"].astype(str)), label)
+    runs = _every_run(frame, ["dataset"], label)
+    wide = frame.pivot(index="dataset", columns="run", values="test_accuracy")
+    if set(wide.index) != set(mean.index):
+        odd = sorted(set(wide.index) ^ set(mean.index))[0]
+        raise InputError(
+            f"{label}: dataset {odd} is in one of it and the mean scratch table, not both"
+        )
+    return wide.reindex(index=mean.index, columns=runs)
+
+
+def transfer_runs(
+    frame: pd.DataFrame, mean: pd.DataFrame, label: str = "transfer accuracy per run"
+) -> list[pd.DataFrame]:
+    """Each run's fine-tuned accuracy matrix (run r at index r - 1), laid out as the mean matrix
+    ``mean`` (same rows, columns and order; NaN where ``mean`` is), from the per-run table
+    (``TRANSFER_RUN_COLUMNS``), checked: the pairs with a result are the same in both and each
+    has every run."""
+    _require(frame, TRANSFER_RUN_COLUMNS, label)
+    frame = frame.assign(source=frame["source"].astype(str), target=frame["target"].astype(str))
+    frame = _run_numbers(frame, label)
+    runs = _every_run(frame, ["source", "target"], label)
+    pairs = set(zip(frame["source"], frame["target"]))
+    present = mean.notna().to_numpy()
+    expected = {
+        (source, target)
+        for i, source in enumerate(mean.index)
+        for j, target in enumerate(mean.columns)
+        if present[i, j]
+    }
+    if pairs != expected:
+        source, target = sorted(pairs ^ expected)[0]
+        raise InputError(
+            f"{label}: pair {source} -> {target} is in one of it and the mean transfer table, "
+            "not both"
+        )
+    matrices = []
+    for run in runs:
+        rows = frame[frame["run"] == run]
+        matrix = rows.pivot(index="source", columns="target", values="test_accuracy")
+        matrix = matrix.reindex(index=mean.index, columns=mean.columns).where(mean.notna())
+        matrix.index.name, matrix.columns.name = "source", None
+        matrices.append(matrix)
+    return matrices
+
+
+def std_over_runs(values: Sequence[float]) -> float:
+    """The sample standard deviation over runs, ``sqrt(sum (x_r - mean)^2 / (R - 1))`` (ddof 1,
+    as the gathered spread tables); NaN with fewer than 2 values."""
+    values = np.asarray(values, dtype=float)
+    return float(np.std(values, ddof=1)) if values.size > 1 else float("nan")
 
 
 # --------------------------------------------------------------------------- coverage
@@ -333,6 +457,30 @@ def aggregates(transfer: pd.DataFrame, scratch: pd.Series) -> pd.DataFrame:
             )
         rows.append(row)
     return pd.DataFrame(rows, columns=list(AGGREGATE_COLUMNS))
+
+
+def aggregates_spread(
+    table: pd.DataFrame, scratch_by_run: pd.DataFrame, transfer_by_run: Sequence[pd.DataFrame]
+) -> pd.DataFrame:
+    """Fig. 5's table (``aggregates`` on the means) with the spread over the R runs
+    (``AGGREGATE_SPREAD_COLUMNS``): ``scratch_std``, the std over runs of the target's scratch
+    accuracy; ``min_std`` and ``max_std``, of the fine-tuned accuracy of the worst and of the best
+    source (chosen on the means: the pairs of ``min_accuracy`` and ``max_accuracy``); ``runs``,
+    R. Each std is ``std_over_runs`` of run r's values, r = 1..R."""
+    table = table.copy()
+    table["scratch_std"] = [
+        std_over_runs(scratch_by_run.loc[t]) if t in scratch_by_run.index else np.nan
+        for t in table["target"]
+    ]
+    for column, source_column in (("min_std", "worst_source"), ("max_std", "best_source")):
+        table[column] = [
+            std_over_runs([run.loc[source, target] for run in transfer_by_run])
+            if isinstance(source, str)
+            else np.nan
+            for source, target in zip(table[source_column], table["target"])
+        ]
+    table["runs"] = len(transfer_by_run)
+    return table[[*AGGREGATE_COLUMNS, *AGGREGATE_SPREAD_COLUMNS]]
 
 
 # --------------------------------------------------------------------------- Fig. 6
@@ -440,6 +588,41 @@ def dtw_vs_random(
     for column in ("nearest_rank", "second_rank", "wins", "ties", "losses", "n_targets"):
         table[column] = table[column].astype("Int64")
     return table
+
+
+def dtw_vs_random_spread(table: pd.DataFrame, by_run: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Fig. 6's table on the means (``dtw_vs_random``) with the spread over the R runs, from
+    ``by_run``, the same comparison made on each run's accuracies alone (``dtw_vs_random`` of run
+    r's matrix, seed and draws as for the means) (``DTW_SPREAD_COLUMNS``): per row (the summary
+    row too: the std of its per-run means) ``dtw_std`` and ``random_std``, the std over runs
+    (``std_over_runs``) of ``dtw_accuracy`` and ``random_accuracy``; per compared target
+    ``runs_won``, the runs where DTW wins, and ``runs``, R; in the summary row ``wins_every_run``,
+    the targets won in each of the R runs (``runs_won`` = R), beside ``wins`` counted on the
+    means."""
+    if not by_run:
+        raise ValueError("dtw_vs_random_spread: no run")
+    table = table.copy()
+    runs = [run.set_index("target") for run in by_run]
+    for run in runs:
+        picks = run["nearest_source"].reindex(table["target"]).fillna("").tolist()
+        if picks != table["nearest_source"].fillna("").tolist():
+            raise ValueError("dtw_vs_random_spread: the runs chose other sources than the means")
+    for column, spread in (("dtw_accuracy", "dtw_std"), ("random_accuracy", "random_std")):
+        values = np.stack([run[column].reindex(table["target"]).to_numpy(float) for run in runs])
+        table[spread] = [std_over_runs(v) if np.isfinite(v).all() else np.nan for v in values.T]
+    won = np.sum(
+        [(run["outcome"].reindex(table["target"]) == "win").to_numpy() for run in runs], axis=0
+    )
+    compared = table["outcome"].notna() & (table["target"] != SUMMARY)
+    table["runs_won"] = pd.array(np.where(compared, won, pd.NA), dtype="Int64")
+    table["runs"] = pd.array(
+        np.where(compared | (table["target"] == SUMMARY), len(runs), pd.NA), dtype="Int64"
+    )
+    every = int((table.loc[compared, "runs_won"] == len(runs)).sum())
+    table["wins_every_run"] = pd.array(
+        np.where(table["target"] == SUMMARY, every, pd.NA), dtype="Int64"
+    )
+    return table[[*DTW_COLUMNS, *DTW_SPREAD_COLUMNS]]
 
 
 def compared_targets(table: pd.DataFrame) -> pd.DataFrame:
@@ -591,8 +774,9 @@ def flatten(config: dict, prefix: str = "") -> dict[str, str]:
 
 
 def run_info(config: dict, covered: Coverage, versions: dict[str, str]) -> pd.DataFrame:
-    """The run's provenance as rows (section, key, value): coverage of the study, the config
-    used (every key, defaults filled in) and the software versions."""
+    """The run's provenance as rows (section, key, value): coverage of the study (with config
+    ``runs`` above 1, how many runs each accuracy is the mean of), the config used (every key,
+    defaults filled in) and the software versions."""
     rows = [
         ("coverage", "datasets", str(covered.datasets)),
         ("coverage", "pairs used", covered.describe()),
@@ -602,6 +786,17 @@ def run_info(config: dict, covered: Coverage, versions: dict[str, str]) -> pd.Da
             f"{covered.targets_with_results} of {covered.datasets}",
         ),
     ]
+    runs = int(config.get("runs", 1))
+    if runs > 1:
+        rows.append(
+            (
+                "coverage",
+                "runs",
+                f"every accuracy is the mean over {runs} runs (seeds {config.get('seed', 0)} to "
+                f"{config.get('seed', 0) + runs - 1}); spread in the *_runs.csv and *_spread.csv "
+                "tables",
+            )
+        )
     rows += [("config", key, value) for key, value in sorted(flatten(config).items())]
     rows += [("software", key, value) for key, value in versions.items()]
     return pd.DataFrame(rows, columns=["section", "key", "value"])

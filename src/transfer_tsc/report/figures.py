@@ -70,6 +70,41 @@ def _percent(values) -> np.ndarray:
     return np.asarray(values, dtype=float) * 100.0
 
 
+def runs_note(runs: int) -> str:
+    """How many runs each accuracy is the mean of, for a figure's subtitle: "" for one run."""
+    return f"mean over {runs} runs, bars +- 1 std over runs" if runs > 1 else ""
+
+
+def _table_runs(table: pd.DataFrame) -> int:
+    """R of a table with the spread columns (``runs``), 1 without them."""
+    if "runs" not in table.columns or not table["runs"].notna().any():
+        return 1
+    return int(table["runs"].dropna().max())
+
+
+def _error_bars(ax, x, y, xerr=None, yerr=None, color: str = "#555555") -> np.ndarray:
+    """Error bars (+- ``xerr``, ``yerr``, NaN drawn as none) behind the dots at (``x``, ``y``);
+    the bars' ends, for the axis limits."""
+    ends = [np.asarray(x, dtype=float), np.asarray(y, dtype=float)]
+    for centre, error in ((x, xerr), (y, yerr)):
+        if error is not None:
+            error = np.nan_to_num(error)
+            ends += [np.asarray(centre) - error, np.asarray(centre) + error]
+    ax.errorbar(
+        x,
+        y,
+        xerr=None if xerr is None else np.nan_to_num(xerr),
+        yerr=None if yerr is None else np.nan_to_num(yerr),
+        fmt="none",
+        ecolor=color,
+        elinewidth=0.8,
+        capsize=2,
+        alpha=0.7,
+        zorder=1,
+    )
+    return np.concatenate(ends)
+
+
 # --------------------------------------------------------------------------- Fig. 4
 
 
@@ -201,22 +236,38 @@ def _dots(ax, x, y, label: str, color: str = "#1f77b4", **style) -> None:
     )
 
 
+# Fig. 5's error bars with runs above 1: per aggregate, the columns of its std over runs (x, y):
+# the scratch accuracy's once per target (on the median), the worst and best source's.
+AGGREGATE_SPREAD = {
+    "min_accuracy": (None, "min_std"),
+    "median_accuracy": ("scratch_std", None),
+    "max_accuracy": (None, "max_std"),
+}
+
+
 def aggregates_figure(table: pd.DataFrame, pairs: str = "") -> Figure:
     """Fig. 5: per target, the minimum, median and maximum fine-tuned accuracy over sources
-    against the accuracy from scratch, with the diagonal (above it transfer helps)."""
+    against the accuracy from scratch, with the diagonal (above it transfer helps). With the
+    spread columns (runs above 1, ``analysis.aggregates_spread``): error bars of +- 1 std over
+    runs on the scratch accuracy (x, once per target: on the median) and on the worst and best
+    source's accuracy (y)."""
     figure = _figure(6.4, 6.4)
     ax = figure.add_subplot()
     present = table[table["n_sources"] > 0]
     x = _percent(present["scratch_accuracy"])
+    runs = _table_runs(present)
     everything = [x]
     for column, (name, colour, marker) in AGGREGATE_STYLE.items():
         y = _percent(present[column])
         everything.append(y)
+        if runs > 1:
+            xerr, yerr = (_percent(present[c]) if c else None for c in AGGREGATE_SPREAD[column])
+            everything.append(_error_bars(ax, x, y, xerr, yerr, color=colour))
         _dots(ax, x, y, f"{name} over sources", color=colour, marker=marker)
     _square_limits(ax, np.concatenate(everything))
     ax.set_xlabel("test accuracy trained from scratch (%)")
     ax.set_ylabel("test accuracy fine-tuned from a source (%)")
-    detail = f"{len(present)} targets" + (f", {pairs}" if pairs else "")
+    detail = ", ".join(filter(None, [f"{len(present)} targets", pairs, runs_note(runs)]))
     ax.set_title(f"Transfer learning vs no transfer (Fig. 5)\n{detail}")
     ax.legend(loc="lower right", fontsize=9)
     ax.grid(True, linewidth=0.3)
@@ -243,12 +294,19 @@ def dtw_vs_random_figure(
     """Fig. 6: per target, fine-tuned accuracy with the DTW-nearest source (y) against the mean
     over random sources (x), the diagonal, and the win / tie / loss counts and the Wilcoxon
     signed-rank p-value in the legend; for targets whose second-nearest source gains at least
-    ``second_nn_gain`` over the nearest, a named "2nd NN" dot above theirs."""
+    ``second_nn_gain`` over the nearest, a named "2nd NN" dot above theirs. With the spread
+    columns (runs above 1, ``analysis.dtw_vs_random_spread``): error bars of +- 1 std over runs
+    on both accuracies, and the wins that hold in every run in the legend."""
     summary = dtw_summary(table)
     rows = compared_targets(table)
+    runs = _table_runs(table)
     figure = _figure(6.4, 6.4)
     ax = figure.add_subplot()
     x, y = _percent(rows["random_accuracy"]), _percent(rows["dtw_accuracy"])
+    bar_ends = np.empty(0)
+    if runs > 1:
+        xerr, yerr = _percent(rows["random_std"]), _percent(rows["dtw_std"])
+        bar_ends = _error_bars(ax, x, y, xerr, yerr)
     _dots(ax, x, y, f"target datasets (n = {len(rows)})")
     gains = second_nn_gains(table, second_nn_gain)
     if len(gains):
@@ -267,7 +325,7 @@ def dtw_vs_random_figure(
         )
         for name, px, py in zip(gains["target"], gx, gy):
             ax.annotate(name, (px, py), xytext=(4, 3), textcoords="offset points", fontsize=8)
-    _square_limits(ax, np.concatenate([x, y, _percent(gains["second_accuracy"])]))
+    _square_limits(ax, np.concatenate([x, y, _percent(gains["second_accuracy"]), bar_ends]))
     handles, labels = ax.get_legend_handles_labels()
     blank = Line2D([], [], linestyle="none")
     handles += [blank, blank]
@@ -276,11 +334,15 @@ def dtw_vs_random_figure(
         + " / ".join(str(int(summary[k])) for k in ("wins", "ties", "losses")),
         f"Wilcoxon signed-rank p = {_p_text(float(summary['wilcoxon_p']))}",
     ]
+    if runs > 1:
+        handles.append(blank)
+        labels.append(f"DTW wins in every one of the {runs} runs: {int(summary['wins_every_run'])}")
     ax.legend(handles, labels, loc="lower right", fontsize=9)
     random_label = "random source" + (f", mean of {draws} draws" if draws else "")
     ax.set_xlabel(f"test accuracy, {random_label} (%)")
     ax.set_ylabel("test accuracy, DTW-nearest source (%)")
-    ax.set_title("Source chosen by DTW vs at random (Fig. 6)" + (f"\n{pairs}" if pairs else ""))
+    detail = ", ".join(filter(None, [pairs, runs_note(runs)]))
+    ax.set_title("Source chosen by DTW vs at random (Fig. 6)" + (f"\n{detail}" if detail else ""))
     ax.text(0.03, 0.97, "DTW better", transform=ax.transAxes, va="top", fontsize=9, color="#555555")
     ax.text(
         0.97, 0.30, "random better", transform=ax.transAxes, ha="right", fontsize=9, color="#555555"
@@ -433,8 +495,8 @@ def selection_methods_figure(summary: pd.DataFrame, pairs: str = "") -> Figure:
     """The source-selection comparison (``selection.summarise``'s table): per method, the mean
     regret in accuracy points (bars, left), annotated with the wins / ties / losses against
     random, the Wilcoxon p-value, the mean accuracy of the source chosen and the targets it
-    rests on; and the mean Kendall tau and
-    weighted tau between its ranking and the fine-tuned accuracies (right; n/a for random)."""
+    rests on (with runs above 1, also the wins that hold in every run); and the mean Kendall tau
+    and weighted tau between its ranking and the fine-tuned accuracies (right; n/a for random)."""
     rows = summary.reset_index(drop=True)
     labels = [SELECTION_LABELS.get(m, m) for m in rows["method"]]
     y = np.arange(len(rows))
@@ -456,6 +518,8 @@ def selection_methods_figure(summary: pd.DataFrame, pairs: str = "") -> Figure:
                 f", W/T/L {int(row['wins'])}/{int(row['ties'])}/{int(row['losses'])}, "
                 f"p = {_p_text(float(row['wilcoxon_p']))}"
             )
+            if pd.notna(row.get("wins_every_run", pd.NA)):
+                note += f", wins in every run {int(row['wins_every_run'])}"
         value = regret[i] if np.isfinite(regret[i]) else 0.0
         left.text(value + 0.01 * max(top, 1e-9), i, note, va="center", fontsize=8)
     left.set_xlim(0, max(top, 1e-9) * 2.2 + 0.5)

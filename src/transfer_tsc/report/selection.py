@@ -50,6 +50,12 @@ where they are defined, ``n_tau``), counts the wins / ties / losses (not for ``r
 the two-sided Wilcoxon signed-rank p-value of the paired (accuracy, random accuracy)
 (``analysis.wilcoxon_p``). On the same inputs the ``dtw`` row equals ``analysis.dtw_vs_random``'s
 summary over the targets with at least 2 fine-tuned sources.
+
+With config ``runs`` above 1 the accuracies are the means over the runs, and ``selection_spread``
+adds a second count: the comparison is made again on each run's accuracies alone (``by_target``
+of run r's matrix, the random draws seeded as for the means; the oracle is run r's best), and
+a (target, method) "wins in every run" when it is a win in each of them: ``runs_won`` per target
+and method, ``wins_every_run`` per method (NA for random), beside ``wins`` counted on the means.
 """
 
 from __future__ import annotations
@@ -103,6 +109,10 @@ SUMMARY_COLUMNS = (
     "weighted_tau",
     "n_tau",
 )
+
+# Added with runs above 1 (``selection_spread``).
+TARGET_SPREAD_COLUMNS = ("runs_won", "runs")
+SUMMARY_SPREAD_COLUMNS = ("wins_every_run", "runs")
 
 
 def _tau(function, ranking: np.ndarray, accuracy: np.ndarray) -> float:
@@ -284,6 +294,41 @@ def selection_methods(
     """The summary (one row per method) and the per-target table of the comparison."""
     targets = by_target(transfer, neighbours, scores, draws=draws, seed=seed)
     return summarise(targets, transfer), targets
+
+
+def selection_spread(
+    summary: pd.DataFrame, targets: pd.DataFrame, targets_by_run: list[pd.DataFrame]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The comparison on the means (``selection_methods``: ``summary``, ``targets``) with the wins
+    that hold in every one of the R runs, from ``targets_by_run`` (``by_target`` of each run's
+    matrix, draws and seed as for the means): per (target, method) ``runs_won``, the runs where
+    the method's pick beats random (NA for random), and ``runs``, R
+    (``TARGET_SPREAD_COLUMNS``); per method ``wins_every_run``, the targets with ``runs_won`` = R
+    (NA for random), and ``runs`` (``SUMMARY_SPREAD_COLUMNS``)."""
+    if not targets_by_run:
+        raise ValueError("selection_spread: no run")
+    key = ["target", "method"]
+    runs = len(targets_by_run)
+    index = pd.MultiIndex.from_frame(targets[key])
+    won = sum(
+        (run.set_index(key)["outcome"] == "win").reindex(index, fill_value=False).to_numpy(int)
+        for run in targets_by_run
+    )
+    targets = targets.copy()
+    scored = (targets["method"] != "random").to_numpy()
+    targets["runs_won"] = pd.array(np.where(scored, won, pd.NA), dtype="Int64")
+    targets["runs"] = runs
+    every = targets[(targets["runs_won"] == runs).fillna(False)].groupby("method").size()
+    summary = summary.copy()
+    summary["wins_every_run"] = pd.array(
+        [pd.NA if m == "random" else int(every.get(m, 0)) for m in summary["method"]],
+        dtype="Int64",
+    )
+    summary["runs"] = runs
+    return (
+        summary[[*SUMMARY_COLUMNS, *SUMMARY_SPREAD_COLUMNS]],
+        targets[[*TARGET_COLUMNS, *TARGET_SPREAD_COLUMNS]],
+    )
 
 
 def method_row(summary: pd.DataFrame, method: str) -> pd.Series:

@@ -34,6 +34,22 @@ def _gathered(snakemake, *names: str) -> list[pd.DataFrame]:
     return [READERS[name](snakemake.input[name]) for name in names]
 
 
+def _transfer_by_run(snakemake, transfer: pd.DataFrame) -> list[pd.DataFrame] | None:
+    """Each run's fine-tuned accuracy matrix, laid out as the mean matrix ``transfer``, from the
+    job's ``transfer_runs`` input (runs above 1); None without it (one run)."""
+    path = snakemake.input.get("transfer_runs")
+    return None if path is None else analysis.read_transfer_runs(path, transfer)
+
+
+def _mean_over_runs(snakemake) -> str:
+    """ ", mean over R runs" from the job's ``transfer_runs`` input (runs above 1), else ""."""
+    path = snakemake.input.get("transfer_runs")
+    if path is None:
+        return ""
+    runs = analysis.read_table(path, analysis.TRANSFER_RUN_COLUMNS)["run"].nunique()
+    return f", mean over {runs} runs"
+
+
 def _coverage(snakemake) -> analysis.Coverage:
     """Which pairs the study has run, from the job's ``transfer`` input."""
     (transfer,) = _gathered(snakemake, "transfer")
@@ -45,7 +61,8 @@ def _coverage(snakemake) -> analysis.Coverage:
 
 @job("accuracy_variation")
 def accuracy_variation(snakemake, log: Log) -> None:
-    """Fig. 4's matrix: the fine-tuned accuracy's variation over training from scratch."""
+    """Fig. 4's matrix: the fine-tuned accuracy's variation over training from scratch (of the
+    means, with runs above 1: the gathered tables are the means)."""
     transfer, scratch = _gathered(snakemake, "transfer", "scratch")
     variation = analysis.accuracy_variation(transfer, scratch)
     _write_labelled(variation, snakemake, snakemake.output.table, index=True)
@@ -54,9 +71,14 @@ def accuracy_variation(snakemake, log: Log) -> None:
 
 @job("aggregates")
 def aggregates(snakemake, log: Log) -> None:
-    """Fig. 5's table: min / median / max fine-tuned accuracy per target, and from scratch."""
+    """Fig. 5's table: min / median / max fine-tuned accuracy per target, and from scratch; with
+    runs above 1 (inputs ``scratch_runs``, ``transfer_runs``), their std over runs."""
     transfer, scratch = _gathered(snakemake, "transfer", "scratch")
     table = analysis.aggregates(transfer, scratch)
+    transfer_by_run = _transfer_by_run(snakemake, transfer)
+    if transfer_by_run is not None:
+        scratch_by_run = analysis.read_scratch_runs(snakemake.input.scratch_runs, scratch)
+        table = analysis.aggregates_spread(table, scratch_by_run, transfer_by_run)
     _write_labelled(table, snakemake, snakemake.output.table)
     log(
         f"{len(table)} targets, {analysis.coverage(transfer).describe()} -> "
@@ -66,16 +88,23 @@ def aggregates(snakemake, log: Log) -> None:
 
 @job("dtw_vs_random")
 def dtw_vs_random(snakemake, log: Log) -> None:
-    """Fig. 6's table: the DTW-nearest source against random sources, per target."""
-    table = analysis.dtw_vs_random(
-        *_gathered(snakemake, "transfer", "neighbours"),
-        draws=snakemake.params.draws,
-        seed=snakemake.params.seed,
-    )
+    """Fig. 6's table: the DTW-nearest source against random sources, per target; with runs
+    above 1 (input ``transfer_runs``), the spread and the wins that hold in every run."""
+    transfer, neighbours = _gathered(snakemake, "transfer", "neighbours")
+    draws, seed = snakemake.params.draws, snakemake.params.seed
+    table = analysis.dtw_vs_random(transfer, neighbours, draws=draws, seed=seed)
+    transfer_by_run = _transfer_by_run(snakemake, transfer)
+    if transfer_by_run is not None:
+        by_run = [
+            analysis.dtw_vs_random(run, neighbours, draws=draws, seed=seed)
+            for run in transfer_by_run
+        ]
+        table = analysis.dtw_vs_random_spread(table, by_run)
     _write_labelled(table, snakemake, snakemake.output.table)
     s = analysis.dtw_summary(table)
+    every = "" if transfer_by_run is None else f" ({s['wins_every_run']} in every run)"
     log(
-        f"{s['n_targets']} targets: DTW wins / ties / losses {s['wins']} / {s['ties']} / "
+        f"{s['n_targets']} targets: DTW wins / ties / losses {s['wins']}{every} / {s['ties']} / "
         f"{s['losses']}, Wilcoxon p = {s['wilcoxon_p']:.3g} -> {snakemake.output.table}"
     )
 
@@ -93,14 +122,22 @@ def rank_curves(snakemake, log: Log) -> None:
 
 @job("selection_methods")
 def selection_methods(snakemake, log: Log) -> None:
-    """Source-selection methods compared (DTW, transferability scores, random, oracle)."""
+    """Source-selection methods compared (DTW, transferability scores, random, oracle); with
+    runs above 1 (input ``transfer_runs``), the wins that hold in every run."""
     from transfer_tsc.report import selection
 
+    transfer, neighbours, scores = _gathered(snakemake, "transfer", "neighbours", "scores")
+    draws, seed = snakemake.params.draws, snakemake.params.seed
     summary, targets = selection.selection_methods(
-        *_gathered(snakemake, "transfer", "neighbours", "scores"),
-        draws=snakemake.params.draws,
-        seed=snakemake.params.seed,
+        transfer, neighbours, scores, draws=draws, seed=seed
     )
+    transfer_by_run = _transfer_by_run(snakemake, transfer)
+    if transfer_by_run is not None:
+        by_run = [
+            selection.by_target(run, neighbours, scores, draws=draws, seed=seed)
+            for run in transfer_by_run
+        ]
+        summary, targets = selection.selection_spread(summary, targets, by_run)
     _write_labelled(summary, snakemake, snakemake.output.table)
     _write_labelled(targets, snakemake, snakemake.output.targets)
     oracle = selection.method_row(summary, "oracle")
@@ -191,7 +228,7 @@ def figure_accuracy_variation(snakemake, log: Log) -> None:
     from transfer_tsc.report import figures
 
     variation = analysis.read_variation(snakemake.input.table)
-    pairs = _coverage(snakemake).describe()
+    pairs = _coverage(snakemake).describe() + _mean_over_runs(snakemake)
     figure = figures.variation_figure(variation, limit=snakemake.params.limit, pairs=pairs)
     png = figures.save_png_svg(figure, snakemake.output)
     log(f"{variation.shape[0]} x {variation.shape[1]}, {pairs} -> {png}")
@@ -251,6 +288,8 @@ def figure_selection_methods(snakemake, log: Log) -> None:
         f"{int(oracle['n_targets'])} targets, {int(oracle['n_pairs'])} fine-tuned pairs "
         f"(pairs of these targets not run: {int(oracle['pairs_not_run'])})"
     )
+    if "runs" in summary.columns:
+        pairs += f", mean over {int(oracle['runs'])} runs"
     figure = figures.selection_methods_figure(summary, pairs=pairs)
     png = figures.save_png_svg(figure, snakemake.output)
     log(f"{pairs} -> {png}")
