@@ -3,7 +3,9 @@
 computation from the per-run tables the study gathered; the figures are drawn; the selection
 comparison reads the per-run table too (its every-run wins, computed by the same job code, are
 checked by hand in tests/report/test_spread.py, which also runs each job with one run: the
-tables keep their columns); with one run no analysis reads a per-run table."""
+tables keep their columns); with one run no analysis reads a per-run table; and, with ensemble,
+the study's per-run files and tables against a hand computation
+(test_runs_workflow.check_runs_and_ensemble)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import job_counts, run_snakemake
+from test_runs_workflow import check_runs_and_ensemble
 
 from transfer_tsc.report import analysis
 
@@ -42,7 +45,14 @@ def std(values) -> float:
 
 
 def test_two_runs_give_the_analyses_their_spread_and_every_run_wins(tmp_path, ucr_root):
-    config = {"ucr_root": str(ucr_root), "datasets": DATASETS, **TINY, "seed": 5, "runs": 2}
+    config = {
+        "ucr_root": str(ucr_root),
+        "datasets": DATASETS,
+        **TINY,
+        "seed": 5,
+        "runs": 2,
+        "ensemble": True,
+    }
     per_run = "results/fcn/transfer_accuracy_runs.csv"
     selection = "results/fcn/analysis/selection_methods.csv"
     one = run_snakemake(tmp_path / "one", {**config, "runs": 1}, *ANALYSES, selection, "-n")
@@ -95,3 +105,6 @@ def test_two_runs_give_the_analyses_their_spread_and_every_run_wins(tmp_path, uc
 
     for png in [p for p in ANALYSES if p.endswith(".png")]:
         assert (tmp_path / png).stat().st_size > 10_000, png
+
+    # the study's own files and tables (test_runs_workflow.check_runs_and_ensemble)
+    check_runs_and_ensemble(results, DATASETS, seed=5)
