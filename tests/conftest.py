@@ -79,3 +79,75 @@ def job_counts(dry_run_output: str) -> dict[str, int]:
     """The 'Job stats' table of a dry run as {rule: count}."""
     table = dry_run_output.split("Job stats:")[1].split("total")[0]
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
+
+
+# The Python API's tests (tests/api): a tiny model zoo made once per session without Snakemake:
+# the package's own pre-training (``transfer.pretrain``, 2 epochs), prototypes and export
+# (``zoo.export_zoo``) on three small datasets, laid out as a study's ``results`` folder.
+TINY_ZOO_SOURCES = ["Chinatown", "Coffee", "ItalyPowerDemand"]
+TINY_ZOO_EPOCHS = 2
+
+
+def make_tiny_study(results: Path, ucr_root: Path) -> dict:
+    """Pre-trained FCNs (``TINY_ZOO_EPOCHS`` epochs), their metrics and the class prototypes of
+    ``TINY_ZOO_SOURCES`` under ``results`` as a study writes them; the study's config."""
+    from transfer_tsc import settings
+    from transfer_tsc.data import load_dataset
+    from transfer_tsc.similarity.prototypes import class_prototypes, write_prototypes
+    from transfer_tsc.training.backend import import_keras_quietly
+    from transfer_tsc.training.transfer import pretrain, write_outcome
+
+    import_keras_quietly()
+    config = settings.validate(
+        {
+            "ucr_root": str(ucr_root),
+            "datasets": TINY_ZOO_SOURCES,
+            "pretrain": {"epochs": TINY_ZOO_EPOCHS},
+            "finetune": {"epochs": TINY_ZOO_EPOCHS},
+        }
+    )
+    recipe = settings.recipe(config, "pretrain")
+    dtw = config["dtw"]
+    for name in TINY_ZOO_SOURCES:
+        dataset = load_dataset(ucr_root, name, **config["data"])
+        model, outcome = pretrain(dataset, recipe, log=lambda line: None)
+        folder = results / "fcn" / "pretrain" / name
+        write_outcome(
+            model,
+            outcome,
+            str(folder / "model.h5"),
+            str(folder / "metrics.csv"),
+            str(folder / "history.csv"),
+            dataset=name,
+        )
+        found = class_prototypes(
+            name,
+            dataset.series("train"),
+            dataset.y_train,
+            dataset.classes,
+            window=dtw["window"],
+            iterations=dtw["dba_iterations"],
+        )
+        write_prototypes(results / "prototypes" / f"{name}.h5", found, **config["data"])
+    return config
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory, ucr_root) -> tuple[Path, dict]:
+    """A study's ``results`` folder of the three sources, and its config."""
+    results = tmp_path_factory.mktemp("study") / "results"
+    return results, make_tiny_study(results, ucr_root)
+
+
+@pytest.fixture(scope="session")
+def tiny_zoo(tiny_study, tmp_path_factory, ucr_root) -> Path:
+    """The tiny study exported as a checksummed zoo archive (``transfer-tsc export-zoo``)."""
+    from transfer_tsc import zoo
+    from transfer_tsc.data import load_dataset
+
+    results, config = tiny_study
+    references = zoo.study_references(results)
+    out = tmp_path_factory.mktemp("zoo") / "zoo.tar.gz"
+    describe = zoo.describer(lambda name: load_dataset(ucr_root, name, **config["data"]))
+    zoo.export_zoo(references, out, config, describe)
+    return out

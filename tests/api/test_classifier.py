@@ -1,7 +1,7 @@
 """``TransferClassifier`` and ``recommend_sources`` on the real UCR subset with a tiny zoo
-(``conftest.tiny_zoo``): the source "auto" picks is the one ``transfer-tsc recommend`` ranks first,
-every input form gives the same predictions, bad input gets one clear error, a saved estimator
-loads to the same probabilities and an altered one is refused."""
+(``tiny_zoo`` of tests/conftest.py): the source "auto" picks is the one ``transfer-tsc
+recommend`` ranks first, every input form gives the same predictions, bad input gets one clear
+error, a saved estimator loads to the same probabilities and an altered one is refused."""
 
 from __future__ import annotations
 
