@@ -6,6 +6,7 @@ every source fine-tuned on every target: 5 pre-trained and 20 fine-tuned models.
     .venv/bin/python benchmarks/reproduce.py            # about an hour on 2 cores
     .venv/bin/python benchmarks/reproduce.py --cores 8 --ucr-root /data/UCRArchive_2018
     .venv/bin/python benchmarks/reproduce.py --network resnet     # or inception
+    .venv/bin/python benchmarks/reproduce.py --runs 5             # every model 5 times
 
 It is one Snakemake call in its own working directory (``--out``, default
 benchmarks/out/reproduce), so it resumes where a stopped run left off: run the same command
@@ -31,6 +32,12 @@ dataset) instead, in ``<out>/table1/``: the measurement behind config.yaml's def
 ``scratch:CBF`` or ``MoteStrain->CBF``) in ``<out>/seed<N>/``, to show the run-to-run spread.
 A fine-tuned pair starts from the main run's pre-trained source (copied in), so only the
 fine-tuning's seed (new head, batch order) changes.
+
+``--runs 5`` trains every model 5 times (config ``runs: 5``, ``ensemble: true``; seeds 0 to 4,
+fine-tuning run r from the source's pre-training run r) in ``<out>-runs5/``, and prints per pair
+the mean and standard deviation of the fine-tuned accuracy over the runs, the mean and standard
+deviation of the run-by-run gain over scratch (run r's fine-tuned minus the target's run r from
+scratch), and how many of the pairs' gains are outside two standard deviations of zero.
 
 A quick check of the whole path: ``--epochs 2 --datasets CBF ItalyPowerDemand`` (every
 training 2 epochs, two datasets); with ``--epochs`` the default ``--out`` gets ``-epochs<N>``
@@ -177,6 +184,44 @@ def network_report(out: Path, network: str) -> None:
         )
 
 
+def runs_report(out: Path, network: str) -> None:
+    """A study of several runs: per pair, the fine-tuned accuracy's mean and sd over the runs and
+    the run-by-run gain over scratch (run r's fine-tuning minus the target's run r from scratch,
+    the same seed), and the pairs whose mean gain is more than 2 sd of the gains from zero."""
+    import pandas as pd
+
+    folder = out / "results" / network
+    scratch = pd.read_csv(folder / "scratch_accuracy_runs.csv")
+    transfer = pd.read_csv(folder / "transfer_accuracy_runs.csv")
+    paired = transfer.merge(
+        scratch[["dataset", "run", "test_accuracy"]].rename(
+            columns={"dataset": "target", "test_accuracy": "scratch"}
+        ),
+        on=["target", "run"],
+    )
+    paired["gain"] = paired["test_accuracy"] - paired["scratch"]
+    runs = int(paired["run"].max())
+    print(
+        f"\n{folder}: {runs} runs per model; accuracy mean +- sd over the runs, gain = run r "
+        f"fine-tuned - the target's run r from scratch (points):\n"
+    )
+    print("| source -> target | fine-tuned | scratch | gain | gain outside 2 sd |")
+    print("|---|---|---|---|---|")
+    outside = 0
+    for (target, source), pair in paired.groupby(["target", "source"], sort=True):
+        gain_mean, gain_sd = pair["gain"].mean() * 100, pair["gain"].std(ddof=1) * 100
+        beyond = abs(gain_mean) > 2 * gain_sd
+        outside += beyond
+        print(
+            f"| {source} -> {target} | {pair['test_accuracy'].mean():.4f} +- "
+            f"{pair['test_accuracy'].std(ddof=1):.4f} | {pair['scratch'].mean():.4f} +- "
+            f"{pair['scratch'].std(ddof=1):.4f} | {gain_mean:+.2f} +- {gain_sd:.2f} | "
+            f"{'yes' if beyond else 'no'} |"
+        )
+    pairs = paired.groupby(["target", "source"]).ngroups
+    print(f"\n{outside} of {pairs} gains over scratch are outside 2 sd of zero")
+
+
 def _matrix(frame, names: list[str], cell) -> str:
     """A source x target table as Markdown; "-" on the diagonal, "" where a pair was not run."""
     lines = [f"| source \\ target | {' | '.join(names)} |", "|---|" + "---|" * len(names)]
@@ -215,6 +260,9 @@ def main() -> int:
     parser.add_argument(
         "--datasets", nargs="+", default=None, help="these datasets instead of the five"
     )
+    parser.add_argument(
+        "--runs", type=int, default=1, help="train every model this many times (config runs)"
+    )
     args = parser.parse_args()
     network = args.network
     out = args.out
@@ -225,6 +273,8 @@ def main() -> int:
             / "out"
             / ("reproduce" if network == "fcn" else f"reproduce-{network}")
         )
+        if args.runs > 1:
+            out = out.with_name(f"{out.name}-runs{args.runs}")
         if args.epochs is not None:
             out = out.with_name(f"{out.name}-epochs{args.epochs}")
     overlay = {
@@ -233,6 +283,8 @@ def main() -> int:
         "networks": [network],
         "training": {"backend": args.backend},
     }
+    if args.runs > 1:
+        overlay["runs"], overlay["ensemble"] = args.runs, True
     if args.epochs is not None:
         overlay["pretrain"], overlay["finetune"] = {"epochs": args.epochs}, {"epochs": args.epochs}
         # network_settings (dl4tsc.yaml) overrides the shared epochs: set the network's too
@@ -262,6 +314,8 @@ def main() -> int:
     code = snakemake(out, overlay, args.cores, targets, network)
     if code != 0:
         return code
+    if args.runs > 1 and not args.scratch_only:
+        runs_report(out, network)
     if network == "fcn":
         comparison = out / "results" / "fcn" / "analysis" / "published_comparison.csv"
         if comparison.exists():

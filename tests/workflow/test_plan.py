@@ -103,6 +103,28 @@ def test_a_gpu_for_finetune_batch_turns_the_gpu_plan_on():
         plan.finetune_plan(config(), {**GPU, "gpu_mem_mb": "lots"})
 
 
+@pytest.mark.parametrize("runs", [2, 5])
+def test_the_gpu_plan_counts_each_sources_runs_as_models(runs):
+    """A group of the GPU plan holds sources whose runs all fit (config runs: a source brings one
+    model per run), at least one source whatever the GPU."""
+    finetune = plan.finetune_plan(config(), GPU)
+    for length in (24, 720, 2709):
+        fits = gpu_plan.group_size_for(length, 16, 16000, 10_000)  # models, unbounded by sources
+        sources = plan.group_size(finetune, 84, length, 16, runs=runs)
+        alone = plan.group_size(finetune, 84, length, 16)
+        assert 1 <= sources <= alone
+        if fits >= runs:
+            assert sources * runs <= fits < (sources + 1) * runs or sources == 84
+        else:
+            assert sources == 1  # one source's runs are the smallest job
+    # a GPU on which 12 models of length 720 fit: 6 sources of 2 runs, 2 sources of 5 runs
+    memory = next(
+        m for m in range(1000, 20000, 10) if gpu_plan.group_size_for(720, 16, m, 84) == 12
+    )
+    small = plan.finetune_plan(config(), {**GPU, "gpu_mem_mb": memory})
+    assert plan.group_size(small, 84, 720, 16, runs=runs) == 12 // runs
+
+
 def test_a_number_as_group_size_wins_over_the_plan():
     one = plan.finetune_plan(config(group_size=1), GPU)
     assert not one.gpu_plan and not one.batched

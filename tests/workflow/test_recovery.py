@@ -1,8 +1,9 @@
 """Interruption: real processes killed with SIGKILL, started again, compared with runs that were
 never interrupted (same seed, CPU): the same histories, weights and accuracies.
 
-* a training process (``transfer.pretrain`` with a checkpoint every few epochs) killed once a
-  checkpoint exists resumes from it and ends exactly as the uninterrupted run;
+* a training process of two runs (``transfer.pretrain_runs``, config ``runs: 2``: two seeds
+  trained together, a checkpoint every few epochs) killed once a checkpoint exists resumes from
+  it and ends exactly as the uninterrupted run, each run with its own history and weights;
 * the whole ``snakemake`` run (its process group, as a pre-emption does) killed during
   pre-training and again during fine-tuning (and during DBA when the workflow has that step):
   the same command run again finishes the study, leaves every output finished before a kill
@@ -47,25 +48,35 @@ import numpy as np
 from transfer_tsc.data import load_dataset
 from transfer_tsc.settings import default_recipe
 from transfer_tsc.training.engines import use_threads
-from transfer_tsc.training.transfer import pretrain
+from transfer_tsc.training.transfer import pretrain_runs, run_seeds
 
-root, name, out, checkpoint = sys.argv[1:5]
+root, name, out, checkpoint, runs = sys.argv[1:6]
 use_threads(2)  # as the rule scripts (threads: 2)
 recipe = default_recipe(epochs=60, checkpoint_every=10, progress_every=10, lr_patience=4, seed=3)
-model, outcome = pretrain(load_dataset(root, name), recipe,
-                          None if checkpoint == "-" else checkpoint,
-                          log=lambda line: print(line, flush=True))
-np.savez(out + ".npz", *model.get_weights())
-outcome.train.history.to_csv(out + ".csv", index=False)
-print("test accuracy", outcome.test_accuracy, flush=True)
+runs = pretrain_runs(load_dataset(root, name), recipe, run_seeds(recipe.seed, int(runs)),
+                     None if checkpoint == "-" else checkpoint,
+                     log=lambda line: print(line, flush=True))
+for run, (model, outcome) in enumerate(runs, start=1):
+    np.savez(f"{out}-run{run}.npz", *model.get_weights())
+    outcome.train.history.to_csv(f"{out}-run{run}.csv", index=False)
+    print("test accuracy", run, outcome.test_accuracy, flush=True)
 """
+RUNS = 2  # config runs: 2, seeds 3 and 4 trained together
 
 
 def train(tmp_path: Path, out: str, checkpoint: str = "-") -> subprocess.Popen:
     script = tmp_path / "train.py"
     script.write_text(TRAIN_SCRIPT)
     return subprocess.Popen(
-        [sys.executable, str(script), str(UCR), "Chinatown", str(tmp_path / out), checkpoint],
+        [
+            sys.executable,
+            str(script),
+            str(UCR),
+            "Chinatown",
+            str(tmp_path / out),
+            checkpoint,
+            str(RUNS),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -86,14 +97,14 @@ def wait_for(predicate, process: subprocess.Popen, what: str, timeout: float = 6
         time.sleep(POLL)
 
 
-def test_killed_training_resumes_to_the_uninterrupted_result(tmp_path):
+def test_killed_training_of_two_runs_resumes_to_the_uninterrupted_result(tmp_path):
     reference = train(tmp_path, "reference")
     checkpoint = tmp_path / "checkpoint.h5"
     killed = train(tmp_path, "resumed", str(checkpoint))
     wait_for(checkpoint.exists, killed, "the first checkpoint")
     killed.send_signal(signal.SIGKILL)
     assert killed.wait() == -signal.SIGKILL
-    assert not (tmp_path / "resumed.npz").exists(), "the run finished before the kill"
+    assert not list(tmp_path.glob("resumed-run*")), "the run finished before the kill"
     assert checkpoint.exists()
 
     resumed = train(tmp_path, "resumed", str(checkpoint))
@@ -105,19 +116,23 @@ def test_killed_training_resumes_to_the_uninterrupted_result(tmp_path):
     ref_out, _ = reference.communicate(timeout=600)
     assert reference.returncode == 0, ref_out[-3000:]
 
-    expected = pd.read_csv(tmp_path / "reference.csv")
-    history = pd.read_csv(tmp_path / "resumed.csv")
-    assert history["epoch"].tolist() == list(range(1, 61))
-    assert expected["lr"].nunique() > 1, "the schedule should change the learning rate"
-    pd.testing.assert_frame_equal(history, expected, check_exact=True)
-    weights, expected_weights = (
-        np.load(tmp_path / "resumed.npz"),
-        np.load(tmp_path / "reference.npz"),
-    )
-    assert len(weights.files) == len(expected_weights.files) > 0
-    for key in expected_weights.files:  # bit for bit: same seed, same threads, CPU
-        np.testing.assert_array_equal(weights[key], expected_weights[key])
-    assert out.splitlines()[-1] == ref_out.splitlines()[-1]  # test accuracy
+    histories = []
+    for run in range(1, RUNS + 1):
+        expected = pd.read_csv(tmp_path / f"reference-run{run}.csv")
+        history = pd.read_csv(tmp_path / f"resumed-run{run}.csv")
+        assert history["epoch"].tolist() == list(range(1, 61))
+        assert expected["lr"].nunique() > 1, "the schedule should change the learning rate"
+        pd.testing.assert_frame_equal(history, expected, check_exact=True)
+        histories.append(history)
+        weights = np.load(tmp_path / f"resumed-run{run}.npz")
+        expected_weights = np.load(tmp_path / f"reference-run{run}.npz")
+        assert len(weights.files) == len(expected_weights.files) > 0
+        for key in expected_weights.files:  # bit for bit: same seed, same threads, CPU
+            np.testing.assert_array_equal(weights[key], expected_weights[key])
+    assert not histories[0]["loss"].equals(histories[1]["loss"]), "the runs' seeds differ"
+    accuracies = [line for line in out.splitlines() if line.startswith("test accuracy")]
+    assert len(accuracies) == RUNS
+    assert accuracies == [line for line in ref_out.splitlines() if line.startswith("test accuracy")]
 
 
 # -- the whole snakemake run killed and re-run -----------------------------------------------------
