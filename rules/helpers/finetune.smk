@@ -98,15 +98,30 @@ def pretrained_model(network, dataset):
 
 
 def pretrained_runs(network, sources):
-    """The pre-trained models of ``sources``, each source's runs in turn (fine-tuning run r
-    starts from the source's pre-training run r)."""
-    return expand(
-        run_paths(f"{study_folder(network)}/pretrain/{{source}}/model.h5"), source=sources
-    )
+    """Each of ``sources``' pre-trained models, one per run: source -> its runs' files
+    (fine-tuning run r starts from the source's pre-training run r)."""
+    return {
+        source: plan.as_list(run_paths(f"{study_folder(network)}/pretrain/{source}/model.h5"))
+        for source in sources
+    }
+
+
+def tracked_runs(by_item):
+    """Run 1's file of each item of ``by_item`` (item -> its runs' files): what a rule that
+    reads every run lists as input. One job makes all the runs of an item, so run 1's file
+    brings in the same jobs with 1/runs of the files for Snakemake to match (the dry run of
+    runs: 5 within 2x of runs: 1); the job reads every run's from its params."""
+    return [files[0] for files in by_item.values()]
+
+
+def batch_source_models(wildcards):
+    """Source -> its runs' pre-trained models, for the batch's sources (params source_models)."""
+    return pretrained_runs(wildcards.network, batch_sources(wildcards))
 
 
 def batch_models(wildcards):
-    return pretrained_runs(wildcards.network, batch_sources(wildcards))
+    """Run 1's pre-trained model of each source of the batch (``tracked_runs``)."""
+    return tracked_runs(batch_source_models(wildcards))
 
 
 def check_pair_selected(wildcards):
@@ -116,10 +131,17 @@ def check_pair_selected(wildcards):
     return sources
 
 
-def pair_source_model(wildcards):
-    """The pre-trained model of the pair's source (group_size 1: one job per pair)."""
-    check_pair_selected(wildcards)
+def pair_source_models(wildcards):
+    """Source -> its runs' pre-trained models, for the pair's source (group_size 1: one job per
+    pair; params source_models)."""
     return pretrained_runs(wildcards.network, [wildcards.source])
+
+
+def pair_source_model(wildcards):
+    """Run 1's pre-trained model of the pair's source (``tracked_runs``), once the pair is known
+    to be one that finetune.sources fine-tunes."""
+    check_pair_selected(wildcards)
+    return tracked_runs(pair_source_models(wildcards))
 
 
 def pair_batch(wildcards):
@@ -138,14 +160,20 @@ def pair_outputs(folder):
     return {name: kept(path) for name, path in files.items()}
 
 
-def pair_files(suffix):
-    """Every fine-tuned pair's file of the job's network (an input function: for nearest:K and
-    <score>:K it waits for the select_sources checkpoint)."""
+def pair_files(suffix, every_run=True):
+    """Every fine-tuned pair's file of the job's network, of every run, or of run 1 alone
+    (``tracked_runs``). An input function, which for nearest:K and <score>:K waits for the
+    select_sources checkpoint."""
 
     def files(wildcards):
         network = wildcards.network
         return plan.pair_files(
-            suffix, DATASETS, lambda target: target_sources(target, network), network, RUNS
+            suffix,
+            DATASETS,
+            lambda target: target_sources(target, network),
+            network,
+            RUNS,
+            every_run,
         )
 
     return files

@@ -108,3 +108,29 @@ def test_two_runs_give_the_analyses_their_spread_and_every_run_wins(tmp_path, uc
 
     # the study's own files and tables (test_runs_workflow.check_runs_and_ensemble)
     check_runs_and_ensemble(results, DATASETS, seed=5)
+    check_each_source_fine_tunes_its_own_runs(results, config)
+
+
+def check_each_source_fine_tunes_its_own_runs(results, config: dict) -> None:
+    """A batch job of two sources x 2 runs (group_size 2) fine-tunes run r of each source from
+    that source's pre-training run r: each pair fine-tuned again alone here, from its source's
+    own runs' models, gives the batch's per-run histories (batched equals alone)."""
+    from transfer_tsc import settings
+    from transfer_tsc.data import load_dataset
+    from transfer_tsc.training.transfer import finetune_runs, run_seeds
+
+    validated = settings.validate(config)
+    recipe = settings.recipe(validated, "finetune", "fcn")
+    target = DATASETS[0]
+    dataset = load_dataset(config["ucr_root"], target, **validated["data"])
+    for source in DATASETS[1:]:  # one batch: both sources of the target
+        models = [str(results / f"pretrain/{source}/run{r}/model.h5") for r in (1, 2)]
+        alone = finetune_runs({source: models}, dataset, recipe, run_seeds(5, 2), log=lambda _: 0)
+        for run, (_, outcome) in enumerate(alone[source], start=1):
+            batched = pd.read_csv(results / f"finetune/{source}/{target}/run{run}/history.csv")
+            np.testing.assert_allclose(
+                outcome.train.history["loss"].to_numpy(),
+                batched["loss"].to_numpy(),
+                rtol=1e-4,
+                err_msg=f"{source} -> {target} run {run}",
+            )

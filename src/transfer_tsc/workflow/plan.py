@@ -258,6 +258,11 @@ def run_paths(path: str, runs: int) -> str | list[str]:
     return [f"{run_folder(folder, run, runs)}/{name}" for run in range(1, runs + 1)]
 
 
+def as_list(paths: str | list[str]) -> list[str]:
+    """``run_paths``' answer as a list (one run's path in a list of one)."""
+    return [paths] if isinstance(paths, str) else list(paths)
+
+
 def first_run(path: str, runs: int) -> str:
     """``path`` of run 1: what reads one pre-trained model per dataset (the transferability
     scores, the recommendation, the zoo) reads run 1's with config runs above 1."""
@@ -302,14 +307,14 @@ def pair_files(
     sources_of: Callable[[str], Sequence[str]],
     network_name: str = PAPER_NETWORK,
     runs: int = 1,
+    every_run: bool = True,
 ) -> list[str]:
     """Every fine-tuned pair's file ``suffix`` (metrics.csv, ...) of ``network_name``'s study,
-    target by target, each target's ``sources_of(target)`` in turn (each pair's runs in turn)."""
+    target by target, each target's ``sources_of(target)`` in turn (each pair's runs in turn,
+    or run 1's alone without ``every_run``)."""
     files = []
     for target in datasets:
         for source in sources_of(target):
-            path = run_paths(
-                f"{study_folder(network_name)}/finetune/{source}/{target}/{suffix}", runs
-            )
-            files.extend([path] if isinstance(path, str) else path)
+            path = f"{study_folder(network_name)}/finetune/{source}/{target}/{suffix}"
+            files.extend(as_list(run_paths(path, runs)) if every_run else [first_run(path, runs)])
     return files

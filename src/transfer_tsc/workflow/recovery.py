@@ -98,7 +98,13 @@ def study_record_path(snakemake) -> Path:
 
 
 def _input_digests(snakemake) -> dict[str, str]:
-    return {str(path): _digest(Path(path)) for path in getattr(snakemake, "input", ())}
+    """sha256 of every file the job reads: its inputs, and each run's source model (params
+    ``source_models``: the rule lists run 1's alone as input)."""
+    paths = [str(path) for path in getattr(snakemake, "input", ())]
+    params = getattr(snakemake, "params", None)
+    source_models = getattr(params, "source_models", None) or {}
+    paths += [str(path) for runs in source_models.values() for path in runs]
+    return {path: _digest(Path(path)) for path in dict.fromkeys(paths)}
 
 
 def params_digest(snakemake) -> str:

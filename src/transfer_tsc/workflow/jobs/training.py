@@ -78,10 +78,9 @@ def finetune(snakemake, log: Log, recipe: Recipe) -> None:
 
     target = input_dataset(snakemake, snakemake.wildcards.target)
     seeds = run_seeds(recipe.seed, snakemake.params.runs)
-    models = [str(path) for path in snakemake.input.sources]
     sources = {
-        source: models[k * len(seeds) : (k + 1) * len(seeds)]
-        for k, source in enumerate(snakemake.params.sources)
+        source: [str(path) for path in snakemake.params.source_models[source]]
+        for source in snakemake.params.sources
     }
     outcomes = finetune_runs(
         sources, target, recipe, seeds, snakemake.params.checkpoint, log, job_network(snakemake)
@@ -132,17 +131,14 @@ def transfer_accuracy(snakemake, log: Log) -> None:
     runs above 1, the per-run and spread tables beside it); every pair's metrics.csv is checked
     before a table is written (a damaged one is named)."""
     runs, datasets = snakemake.params.runs, snakemake.params.datasets
+    metrics = snakemake.params.metrics  # every run's (the input lists run 1's)
     if runs == 1:
-        matrix = study.gather_transfer(snakemake.input.metrics, datasets)
+        matrix = study.gather_transfer(metrics, datasets)
         write_csv(matrix, snakemake.output.table, index=True)
         log(f"{int(matrix.notna().sum().sum())} pairs -> {snakemake.output.table}")
         return
     tables = study.gather_transfer_runs(
-        snakemake.input.metrics,
-        datasets,
-        runs,
-        snakemake.params.seed,
-        snakemake.input.get("probabilities"),
+        metrics, datasets, runs, snakemake.params.seed, snakemake.params.probabilities
     )
     write_csv(tables.table, snakemake.output.table, index=True)
     for name in ("runs", "spread"):
