@@ -584,10 +584,13 @@ def test_a_cluster_left_behind_is_stopped_when_the_next_one_starts(tmp_path):
         while not _sleeping(first.job_processes()) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert _sleeping(first.job_processes()), first.jobs()
+        assert len(first.still_running()) >= 4, first.still_running()  # 2 daemons, the job's
         for daemon in ("slurmd", "slurmctld"):  # killed with the test process
             os.kill(cluster_module._pid(first.root / f"{daemon}.pid"), signal.SIGKILL)
+        # what outlives the daemons: the job's processes (how many of its steps stay while the
+        # daemons are gone depends on timing: on a loaded machine some end with them)
         left = first.still_running()
-        assert len(left) >= 3, left
+        assert left, "nothing of the first cluster was left behind to stop"
         with cluster_module.Cluster(tmp_path / "second") as second:
             assert not [pid for pid in left if cluster_module._alive(pid)], first.still_running()
             assert second.jobs() == [] and len(second.still_running()) == 2  # its two daemons
