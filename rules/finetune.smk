@@ -47,7 +47,7 @@ if not BATCHED:
             runtime=training_runtime("finetune"),
         params:
             sources=lambda wildcards: [wildcards.source],
-            source_models=pair_source_models,
+            source_models=source_models(lambda wildcards: [wildcards.source]),
             recipe=FINETUNE_RECIPE,
             data=config["data"],
             runs=RUNS,
@@ -75,7 +75,7 @@ else:
             runtime=training_runtime("finetune", lambda wildcards: len(batch_sources(wildcards))),
         params:
             sources=batch_sources,
-            source_models=batch_source_models,
+            source_models=source_models(batch_sources),
             recipe=FINETUNE_RECIPE,
             data=config["data"],
             save_models=config["finetune"]["save_models"],
@@ -109,9 +109,9 @@ else:
 
 rule transfer_accuracy:
     input:
-        # run 1's of each pair (tracked_runs); the job reads every run's (params)
-        metrics=pair_files("metrics.csv", every_run=False),
-        probabilities=(pair_files("test_probabilities.csv", every_run=False) if ENSEMBLE else []),
+        # run 1's of each pair; the job reads every run's (params)
+        metrics=pair_files("metrics.csv"),
+        probabilities=pair_files("test_probabilities.csv") if ENSEMBLE else [],
     output:
         **run_tables("results/{network}/transfer_accuracy"),
         # the mean over the runs; with runs above 1, the per-run table and the spread
@@ -125,7 +125,7 @@ rule transfer_accuracy:
         datasets=DATASETS,
         runs=RUNS,
         seed=config["seed"],
-        metrics=pair_files("metrics.csv"),
-        probabilities=pair_files("test_probabilities.csv") if ENSEMBLE else [],
+        metrics=every_run("metrics"),
+        probabilities=every_run("probabilities"),
     script:
         "../scripts/job.py"

@@ -98,30 +98,30 @@ def pretrained_model(network, dataset):
 
 
 def pretrained_runs(network, sources):
-    """Each of ``sources``' pre-trained models, one per run: source -> its runs' files
-    (fine-tuning run r starts from the source's pre-training run r)."""
-    return {
-        source: plan.as_list(run_paths(f"{study_folder(network)}/pretrain/{source}/model.h5"))
-        for source in sources
-    }
+    """Run 1's pre-trained model of each of ``sources``: what a fine-tuning job lists as input.
+    One job makes all the runs of a dataset, so run 1's file brings in the same jobs with 1/runs
+    of the files for Snakemake to match (the dry run of runs: 5 within 2x of runs: 1); the job
+    reads every run's from params source_models (``source_models``)."""
+    return [pretrained_model(network, source) for source in sources]
 
 
-def tracked_runs(by_item):
-    """Run 1's file of each item of ``by_item`` (item -> its runs' files): what a rule that
-    reads every run lists as input. One job makes all the runs of an item, so run 1's file
-    brings in the same jobs with 1/runs of the files for Snakemake to match (the dry run of
-    runs: 5 within 2x of runs: 1); the job reads every run's from its params."""
-    return [files[0] for files in by_item.values()]
+def source_models(sources):
+    """A params function: source -> its runs' pre-trained models (fine-tuning run r starts from
+    the source's pre-training run r), from the job's input ``sources`` (run 1's, in the order of
+    ``sources(wildcards)``). Derived from the input, it is not among the params Snakemake keeps
+    for each output (every run's path would be)."""
 
+    def models(wildcards, input):
+        return {
+            source: plan.every_run(first, RUNS)
+            for source, first in zip(sources(wildcards), input.sources, strict=True)
+        }
 
-def batch_source_models(wildcards):
-    """Source -> its runs' pre-trained models, for the batch's sources (params source_models)."""
-    return pretrained_runs(wildcards.network, batch_sources(wildcards))
+    return models
 
 
 def batch_models(wildcards):
-    """Run 1's pre-trained model of each source of the batch (``tracked_runs``)."""
-    return tracked_runs(batch_source_models(wildcards))
+    return pretrained_runs(wildcards.network, batch_sources(wildcards))
 
 
 def check_pair_selected(wildcards):
@@ -131,17 +131,11 @@ def check_pair_selected(wildcards):
     return sources
 
 
-def pair_source_models(wildcards):
-    """Source -> its runs' pre-trained models, for the pair's source (group_size 1: one job per
-    pair; params source_models)."""
-    return pretrained_runs(wildcards.network, [wildcards.source])
-
-
 def pair_source_model(wildcards):
-    """Run 1's pre-trained model of the pair's source (``tracked_runs``), once the pair is known
-    to be one that finetune.sources fine-tunes."""
+    """Run 1's pre-trained model of the pair's source (group_size 1: one job per pair), once the
+    pair is known to be one that finetune.sources fine-tunes."""
     check_pair_selected(wildcards)
-    return tracked_runs(pair_source_models(wildcards))
+    return pretrained_runs(wildcards.network, [wildcards.source])
 
 
 def pair_batch(wildcards):
@@ -160,9 +154,9 @@ def pair_outputs(folder):
     return {name: kept(path) for name, path in files.items()}
 
 
-def pair_files(suffix, every_run=True):
-    """Every fine-tuned pair's file of the job's network, of every run, or of run 1 alone
-    (``tracked_runs``). An input function, which for nearest:K and <score>:K waits for the
+def pair_files(suffix):
+    """Run 1's file ``suffix`` of every fine-tuned pair of the job's network (the job reads every
+    run's: ``every_run``). An input function, which for nearest:K and <score>:K waits for the
     select_sources checkpoint."""
 
     def files(wildcards):
@@ -173,7 +167,7 @@ def pair_files(suffix, every_run=True):
             lambda target: target_sources(target, network),
             network,
             RUNS,
-            every_run,
+            every_run=False,
         )
 
     return files

@@ -137,6 +137,17 @@ def test_a_single_run_keeps_todays_paths():
     assert plan.first_run("a/b/model.h5", 3) == "a/b/run1/model.h5"
 
 
+def test_every_run_of_an_item_from_its_run_1_path():
+    """What a job reads of an input listed by run 1's file (fine-tuning's source models, the
+    gathered pair files)."""
+    assert plan.every_run("a/b/model.h5", 1) == ["a/b/model.h5"]
+    assert plan.every_run("a/b/run1/model.h5", 3) == [f"a/b/run{r}/model.h5" for r in (1, 2, 3)]
+    first = plan.first_run("a/b/metrics.csv", 5)
+    assert plan.every_run(first, 5) == plan.run_paths("a/b/metrics.csv", 5)
+    with pytest.raises(ValueError, match="a/b/run2/model.h5: not a path of run 1 of 3"):
+        plan.every_run("a/b/run2/model.h5", 3)
+
+
 @pytest.mark.parametrize(
     "runs, message",
     [

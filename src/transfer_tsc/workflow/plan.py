@@ -270,6 +270,17 @@ def first_run(path: str, runs: int) -> str:
     return paths if isinstance(paths, str) else paths[0]
 
 
+def every_run(first: str, runs: int) -> list[str]:
+    """Every run's path of the item whose run-1 path is ``first`` (``first_run``'s answer):
+    ``[first]`` for one run, else ``<folder>/run<r>/<file>`` for r = 1 to ``runs``."""
+    if runs == 1:
+        return [first]
+    folder, run_1, name = first.rsplit("/", 2)
+    if run_1 != run_folder("", 1, runs).lstrip("/"):
+        raise ValueError(f"{first}: not a path of run 1 of {runs}")
+    return as_list(run_paths(f"{folder}/{name}", runs))
+
+
 def trained_outputs(
     folder: str, names: Mapping[str, str], runs: int, ensemble: bool
 ) -> dict[str, str | list[str]]:
