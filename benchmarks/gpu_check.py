@@ -81,7 +81,7 @@ QUICK_S = (1, 8)
 # Real datasets for the accuracy runs: the FCN reaches ~100% on both (Wang et al. 2017).
 DATASETS = ("Coffee", "GunPoint")
 # --quick: the shortest series of the archive (bf16 convolutions are emulated on the CPU).
-QUICK_DATASETS = ("Chinatown", "ItalyPowerDemand")
+QUICK_DATASETS = ("Chinatown",)
 
 # What --prepare downloads: Keras and the two of its needs the GPU machine's image lacks
 # (it has jax, numpy, h5py, pandas, scipy, absl-py, rich, ml-dtypes, packaging and
