@@ -231,17 +231,6 @@ def run_paths(path):
     return plan.run_paths(path, RUNS)
 
 
-def every_run(name):
-    """A params function: every run's files of the job's input ``name`` (run 1's of each item),
-    item by item (plan.every_run). Derived from the input, it is not among the params Snakemake
-    keeps for each output."""
-
-    def files(wildcards, input):
-        return [path for first in input[name] for path in plan.every_run(first, RUNS)]
-
-    return files
-
-
 def first_run(path):
     """``path`` of run 1 (plan.first_run): what reads one pre-trained model per dataset."""
     return plan.first_run(path, RUNS)

@@ -47,7 +47,7 @@ if not BATCHED:
             runtime=training_runtime("finetune"),
         params:
             sources=lambda wildcards: [wildcards.source],
-            source_models=source_models(lambda wildcards: [wildcards.source]),
+            source_models=pair_source_models,
             recipe=FINETUNE_RECIPE,
             data=config["data"],
             runs=RUNS,
@@ -75,7 +75,7 @@ else:
             runtime=training_runtime("finetune", lambda wildcards: len(batch_sources(wildcards))),
         params:
             sources=batch_sources,
-            source_models=source_models(batch_sources),
+            source_models=batch_source_models,
             recipe=FINETUNE_RECIPE,
             data=config["data"],
             save_models=config["finetune"]["save_models"],
@@ -109,7 +109,7 @@ else:
 
 rule transfer_accuracy:
     input:
-        # run 1's of each pair; the job reads every run's (params)
+        # run 1's of each pair; the job reads every run's (plan.every_run)
         metrics=pair_files("metrics.csv"),
         probabilities=pair_files("test_probabilities.csv") if ENSEMBLE else [],
     output:
@@ -125,7 +125,5 @@ rule transfer_accuracy:
         datasets=DATASETS,
         runs=RUNS,
         seed=config["seed"],
-        metrics=every_run("metrics"),
-        probabilities=every_run("probabilities"),
     script:
         "../scripts/job.py"

@@ -105,19 +105,21 @@ def pretrained_runs(network, sources):
     return [pretrained_model(network, source) for source in sources]
 
 
-def source_models(sources):
-    """A params function: source -> its runs' pre-trained models (fine-tuning run r starts from
-    the source's pre-training run r), from the job's input ``sources`` (run 1's, in the order of
-    ``sources(wildcards)``). Derived from the input, it is not among the params Snakemake keeps
-    for each output (every run's path would be)."""
+def source_models(network, sources):
+    """Source -> its runs' pre-trained models, for each of ``sources`` (params source_models:
+    fine-tuning run r starts from the source's pre-training run r)."""
+    return {
+        source: plan.as_list(run_paths(f"{study_folder(network)}/pretrain/{source}/model.h5"))
+        for source in sources
+    }
 
-    def models(wildcards, input):
-        return {
-            source: plan.every_run(first, RUNS)
-            for source, first in zip(sources(wildcards), input.sources, strict=True)
-        }
 
-    return models
+def batch_source_models(wildcards):
+    return source_models(wildcards.network, batch_sources(wildcards))
+
+
+def pair_source_models(wildcards):
+    return source_models(wildcards.network, [wildcards.source])
 
 
 def batch_models(wildcards):

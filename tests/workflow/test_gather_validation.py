@@ -263,15 +263,13 @@ def test_transfer_accuracy_checks_every_pair_before_it_writes(tmp_path):
         if s != t
     ]
     out = tmp_path / "results/fcn/transfer_accuracy.csv"
-    # one run: every run's metrics (params) are the input's
-    job = Job(paths, out, datasets=names, metrics=[str(p) for p in paths], probabilities=[])
-    training.transfer_accuracy(job, log=lambda line: None)
+    training.transfer_accuracy(Job(paths, out, datasets=names), log=lambda line: None)
     before = out.read_bytes()
     paths[0].write_text(pair_text("Chinatown", "Coffee", accuracy=1.5))
     with pytest.raises(
         InputError, match=f"^{re.escape(str(paths[0]))}: test_accuracy is 1.5, outside"
     ):
-        training.transfer_accuracy(job, log=lambda line: None)
+        training.transfer_accuracy(Job(paths, out, datasets=names), log=lambda line: None)
     assert out.read_bytes() == before
 
 

@@ -9,6 +9,7 @@ from transfer_tsc.errors import InputError
 from transfer_tsc.io import write_csv
 from transfer_tsc.report import analysis
 from transfer_tsc.training.recipe import Recipe
+from transfer_tsc.workflow import plan
 from transfer_tsc.workflow.jobs.registry import input_dataset, job, job_network
 
 # rules/pretrain.smk
@@ -20,6 +21,12 @@ def _per_run(outputs) -> dict[str, list[str]]:
         name: [str(value)] if isinstance(value, str) else [str(path) for path in value]
         for name, value in outputs.items()
     }
+
+
+def every_run(first_runs, runs: int) -> list[str]:
+    """Every run's file of each item whose run-1 file is in ``first_runs`` (what a rule lists as
+    input where its job reads every run: the job that made run 1 made them all), item by item."""
+    return [path for first in first_runs for path in plan.every_run(str(first), runs)]
 
 
 def _run_label(run: int, seeds: list[int]) -> str:
@@ -131,14 +138,18 @@ def transfer_accuracy(snakemake, log: Log) -> None:
     runs above 1, the per-run and spread tables beside it); every pair's metrics.csv is checked
     before a table is written (a damaged one is named)."""
     runs, datasets = snakemake.params.runs, snakemake.params.datasets
-    metrics = snakemake.params.metrics  # every run's (the input lists run 1's)
+    metrics = every_run(snakemake.input.metrics, runs)
     if runs == 1:
         matrix = study.gather_transfer(metrics, datasets)
         write_csv(matrix, snakemake.output.table, index=True)
         log(f"{int(matrix.notna().sum().sum())} pairs -> {snakemake.output.table}")
         return
     tables = study.gather_transfer_runs(
-        metrics, datasets, runs, snakemake.params.seed, snakemake.params.probabilities
+        metrics,
+        datasets,
+        runs,
+        snakemake.params.seed,
+        every_run(snakemake.input.get("probabilities", []), runs),
     )
     write_csv(tables.table, snakemake.output.table, index=True)
     for name in ("runs", "spread"):
