@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import sys
 import tempfile
 import warnings
@@ -44,7 +43,7 @@ from transfer_tsc.archive import DataError
 from transfer_tsc.cli import finetune_recipe
 from transfer_tsc.data import ZNORMALISE_AUTO, Dataset
 from transfer_tsc.errors import InputError
-from transfer_tsc.io import sha256
+from transfer_tsc.io import atomic_folder, sha256
 from transfer_tsc.networks import NETWORKS, PAPER_NETWORK
 from transfer_tsc.recommend import DATA_OPTIONS, RANKINGS, data_options, recommend_for
 from transfer_tsc.recommend import study_settings as prototype_settings
@@ -516,9 +515,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         from transfer_tsc.training.transfer import save_model
 
         folder = Path(path)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        try:
+        with atomic_folder(folder) as staging:
             save_model(self.model_, staging / MODEL_FILE)
             sidecar = self._sidecar()
             sidecar["model_sha256"] = sha256(staging / MODEL_FILE)
@@ -526,12 +523,6 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             (staging / CHECKSUMS_FILE).write_text(
                 "".join(f"{sha256(staging / f)}  {f}\n" for f in (MODEL_FILE, SIDECAR_FILE))
             )
-            if folder.is_dir():
-                shutil.rmtree(folder)
-            os.replace(staging, folder)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging)
         return folder
 
     @classmethod

@@ -10,6 +10,7 @@ import glob
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,6 +54,23 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         f".{glob.escape(target.name)}.*.tmp{glob.escape(target.suffix)}"
     ):
         stale.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; on success it replaces the folder ``path``
+    whole (an older one removed first), so a reader sees the old folder or the new one."""
+    folder = Path(path)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        yield staging
+        if folder.is_dir():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
 
 
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike, index: bool = False) -> None:

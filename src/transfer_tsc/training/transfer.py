@@ -25,7 +25,7 @@ import pandas as pd
 
 from transfer_tsc.data import Dataset
 from transfer_tsc.errors import InputError
-from transfer_tsc.io import atomic_path, write_csv
+from transfer_tsc.io import atomic_folder, atomic_path, write_csv
 from transfer_tsc.networks import (
     FEATURES,
     HEAD,
@@ -368,13 +368,7 @@ def write_batch(
     ``folder/<source>/{metrics,history}.csv`` (and model.h5), in ``run<r>`` folders with more
     than one run (and test_probabilities.csv with ``ensemble``), assembled under a temporary
     name and renamed into place whole."""
-    import shutil
-    import tempfile
-
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with atomic_folder(folder) as staging:
         for source, runs in outcomes.items():
             for run, (model, outcome) in enumerate(runs, start=1):
                 files = Path(run_folder(staging / source, run, len(runs)))
@@ -389,12 +383,6 @@ def write_batch(
                     source=source,
                     target=target.name,
                 )
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
 
 
 def source_outputs(model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
