@@ -97,7 +97,7 @@ def pretrained_model(network, dataset):
     return plan.first_run(f"{study_folder(network)}/pretrain/{dataset}/model.h5", RUNS)
 
 
-def pretrained_runs(network, sources):
+def pretrained_models(network, sources):
     """Run 1's pre-trained model of each of ``sources``: what a fine-tuning job lists as input.
     One job makes all the runs of a dataset, so run 1's file brings in the same jobs with 1/runs
     of the files for Snakemake to match (the dry run of runs: 5 within 2x of runs: 1); the job
@@ -108,10 +108,7 @@ def pretrained_runs(network, sources):
 def source_models(network, sources):
     """Source -> its runs' pre-trained models, for each of ``sources`` (params source_models:
     fine-tuning run r starts from the source's pre-training run r)."""
-    return {
-        source: plan.as_list(run_paths(f"{study_folder(network)}/pretrain/{source}/model.h5"))
-        for source in sources
-    }
+    return {source: plan.every_run(pretrained_model(network, source), RUNS) for source in sources}
 
 
 def batch_source_models(wildcards):
@@ -123,7 +120,7 @@ def pair_source_models(wildcards):
 
 
 def batch_models(wildcards):
-    return pretrained_runs(wildcards.network, batch_sources(wildcards))
+    return pretrained_models(wildcards.network, batch_sources(wildcards))
 
 
 def check_pair_selected(wildcards):
@@ -137,7 +134,7 @@ def pair_source_model(wildcards):
     """Run 1's pre-trained model of the pair's source (group_size 1: one job per pair), once the
     pair is known to be one that finetune.sources fine-tunes."""
     check_pair_selected(wildcards)
-    return pretrained_runs(wildcards.network, [wildcards.source])
+    return pretrained_models(wildcards.network, [wildcards.source])
 
 
 def pair_batch(wildcards):
@@ -158,7 +155,7 @@ def pair_outputs(folder):
 
 def pair_files(suffix):
     """Run 1's file ``suffix`` of every fine-tuned pair of the job's network (the job reads every
-    run's: ``every_run``). An input function, which for nearest:K and <score>:K waits for the
+    run's: ``plan.every_run``). An input function, which for nearest:K and <score>:K waits for the
     select_sources checkpoint."""
 
     def files(wildcards):

@@ -266,8 +266,7 @@ def as_list(paths: str | list[str]) -> list[str]:
 def first_run(path: str, runs: int) -> str:
     """``path`` of run 1: what reads one pre-trained model per dataset (the transferability
     scores, the recommendation, the zoo) reads run 1's with config runs above 1."""
-    paths = run_paths(path, runs)
-    return paths if isinstance(paths, str) else paths[0]
+    return as_list(run_paths(path, runs))[0]
 
 
 def every_run(first: str, runs: int) -> list[str]:
@@ -275,10 +274,11 @@ def every_run(first: str, runs: int) -> list[str]:
     ``[first]`` for one run, else ``<folder>/run<r>/<file>`` for r = 1 to ``runs``."""
     if runs == 1:
         return [first]
-    folder, run_1, name = first.rsplit("/", 2)
-    if run_1 != run_folder("", 1, runs).lstrip("/"):
+    folder, _, name = first.rsplit("/", 2)
+    paths = as_list(run_paths(f"{folder}/{name}", runs))
+    if paths[0] != first:
         raise ValueError(f"{first}: not a path of run 1 of {runs}")
-    return as_list(run_paths(f"{folder}/{name}", runs))
+    return paths
 
 
 def trained_outputs(
