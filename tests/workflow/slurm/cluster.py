@@ -244,7 +244,10 @@ class Cluster:
                 pass  # the processes are stopped below all the same
         _stop_pid(_pid(self.root / "slurmd.pid"))
         _stop_pid(ctld)
-        _stop_pids(self.job_processes(), timeout=5)
+        # again until none is left: a step that is stopped may start one more (seen under load)
+        deadline = time.monotonic() + DRAIN_LIMIT_S
+        while (left := self.job_processes()) and time.monotonic() < deadline:
+            _stop_pids(left, timeout=5)
         if self.started_munged:
             _stop_pid(self.started_munged)
             self.started_munged = None
