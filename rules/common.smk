@@ -1,3 +1,4 @@
+import gc
 import math
 import os
 import re
@@ -15,6 +16,12 @@ def _stop(error):
 
 
 recovery.quiet_missing_backup_warnings()  # every output is kept() until replaced
+
+# A full study's DAG is millions of long-lived objects, and with the default thresholds
+# (700, 10, 10) Python's cyclic collector walks them so often that it grows faster than the
+# study: about 12 s of a 128-dataset, three-network dry run of 84 s, 1.5 s of one network's 26 s
+# (benchmarks/RESULTS.md, "Cluster scale"). Snakemake's objects need no prompt collection.
+gc.set_threshold(100_000, 10, 10)
 
 
 # A run killed by SIGKILL (pre-emption, power loss) leaves Snakemake's lock behind: remove it
