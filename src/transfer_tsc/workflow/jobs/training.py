@@ -23,7 +23,7 @@ def _per_run(outputs) -> dict[str, list[str]]:
     }
 
 
-def every_run(first_runs, runs: int) -> list[str]:
+def _every_run(first_runs, runs: int) -> list[str]:
     """Every run's file of each item whose run-1 file is in ``first_runs`` (what a rule lists as
     input where its job reads every run: the job that made run 1 made them all), item by item."""
     return [path for first in first_runs for path in plan.every_run(str(first), runs)]
@@ -138,7 +138,7 @@ def transfer_accuracy(snakemake, log: Log) -> None:
     runs above 1, the per-run and spread tables beside it); every pair's metrics.csv is checked
     before a table is written (a damaged one is named)."""
     runs, datasets = snakemake.params.runs, snakemake.params.datasets
-    metrics = every_run(snakemake.input.metrics, runs)
+    metrics = _every_run(snakemake.input.metrics, runs)
     if runs == 1:
         matrix = study.gather_transfer(metrics, datasets)
         write_csv(matrix, snakemake.output.table, index=True)
@@ -149,7 +149,7 @@ def transfer_accuracy(snakemake, log: Log) -> None:
         datasets,
         runs,
         snakemake.params.seed,
-        every_run(snakemake.input.get("probabilities", []), runs),
+        _every_run(snakemake.input.get("probabilities", []), runs),
     )
     write_csv(tables.table, snakemake.output.table, index=True)
     for name in ("runs", "spread"):
