@@ -252,3 +252,30 @@ def test_importing_the_package_imports_neither_keras_nor_scikit_learn():
         env={**os.environ},
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_a_score_chooses_the_source_and_a_jax_fit_prints_nothing(target, tiny_zoo, ucr_root):
+    """In a fresh interpreter on the JAX backend, where TensorFlow is first imported when the
+    seeds are set (Keras seeds TensorFlow's generator too) and its C++ start-up notices would
+    reach the console; ``selection="logme"`` fine-tunes the score's first source."""
+    X, y, _, _ = target
+    expected = recommend_sources(X, y, zoo=tiny_zoo, top=1, score="logme", name=TARGET)
+    code = (
+        "import sys\n"
+        "from transfer_tsc import TransferClassifier, load_ucr\n"
+        f"X, y = load_ucr({TARGET!r}, sys.argv[1])\n"
+        "fitted = TransferClassifier(zoo=sys.argv[2], selection='logme', backend='jax',\n"
+        "                            n_epochs=1, random_state=0).fit(X, y)\n"
+        "import keras\n"
+        "print(fitted.source_, keras.backend.backend(), 'tensorflow' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(ucr_root), str(tiny_zoo)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "JAX_PLATFORMS": "cpu"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [expected["source"].iloc[0], "jax", "True"]
+    assert result.stderr == ""

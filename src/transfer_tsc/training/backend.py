@@ -3,8 +3,11 @@ without TensorFlow's start-up notices."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
 import sys
+from collections.abc import Iterator
 
 
 def use_backend(name: str) -> str:
@@ -24,24 +27,34 @@ def use_backend(name: str) -> str:
 
 
 def import_keras_quietly() -> None:
-    """Import Keras (which imports TensorFlow when installed) and let TensorFlow look for its
-    devices with the process's stderr (file descriptor 2) on /dev/null. TensorFlow's C++
-    libraries print start-up notices through absl before they read TF_CPP_MIN_LOG_LEVEL
-    (oneDNN, CUDA stubs, "failed call to cuInit" on a machine without a GPU), about 20 lines a
-    job; a failed import still raises its exception, printed once stderr is back."""
+    """Import Keras and, where it is installed, TensorFlow with the process's stderr (file
+    descriptor 2) on /dev/null, and on the TensorFlow backend let it look for its devices there
+    too. TensorFlow's C++ libraries print start-up notices through absl before they read
+    TF_CPP_MIN_LOG_LEVEL (oneDNN, CUDA stubs, "failed call to cuInit" on a machine without a
+    GPU), about 20 lines a job. On another backend Keras imports TensorFlow later, on its own,
+    when it seeds the generators or reads an HDF5 model, so it is imported here first. A failed
+    import still raises its exception, printed once stderr is back."""
     if "keras" in sys.modules:
         return
+    with _stderr_to_devnull():
+        import keras
+
+        if importlib.util.find_spec("tensorflow") is not None:
+            import tensorflow as tf
+
+            if keras.backend.backend() == "tensorflow":
+                tf.config.list_physical_devices()
+
+
+@contextlib.contextmanager
+def _stderr_to_devnull() -> Iterator[None]:
+    """File descriptor 2 on /dev/null for the block (what C++ libraries write there too)."""
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
-        import keras
-
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()
+        yield
     finally:
         sys.stderr.flush()
         os.dup2(saved, 2)
