@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -79,6 +80,48 @@ def job_counts(dry_run_output: str) -> dict[str, int]:
     """The 'Job stats' table of a dry run as {rule: count}."""
     table = dry_run_output.split("Job stats:")[1].split("total")[0]
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
+
+
+def run_on_both_backends(script: str, ucr_root: Path, folder_of) -> dict[str, tuple[dict, Path]]:
+    """Run ``python script ucr_root out.json`` on TensorFlow and on JAX (CPU) in two interpreters
+    at once (their compiles are single-threaded); ``folder_of(backend)`` is each one's own
+    folder (its TMPDIR). Returns {backend: (the report the script wrote, out.json)}, after
+    checking each child succeeded and ran on its backend."""
+    children = {}
+    for backend in ("tensorflow", "jax"):
+        out = Path(folder_of(backend)) / "runs.json"
+        env = dict(
+            os.environ,
+            KERAS_BACKEND=backend,
+            JAX_PLATFORMS="cpu",
+            TF_CPP_MIN_LOG_LEVEL="3",
+            TMPDIR=str(out.parent),
+        )
+        log = (out.parent / "stderr.txt").open("w")
+        process = subprocess.Popen(
+            [sys.executable, script, str(ucr_root), str(out)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        children[backend] = (process, out, log)
+    reports = {}
+    try:
+        for backend, (process, out, log) in children.items():
+            returncode = process.wait(timeout=600)
+            log.close()
+            stderr = (out.parent / "stderr.txt").read_text()
+            assert returncode == 0, f"{backend}: {stderr[-4000:]}"
+            report = json.loads(out.read_text())
+            assert report["backend"] == backend
+            reports[backend] = (report, out)
+    finally:
+        for process, _, log in children.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            log.close()
+    return reports
 
 
 # The Python API's tests (tests/api): a tiny model zoo made once per session without Snakemake:

@@ -25,8 +25,6 @@ imported; JAX on the CPU): ``python tests/training/test_engines_networks.py <ucr
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -90,41 +88,12 @@ def _run(ucr_root: str, out: Path) -> None:
 
 @pytest.fixture(scope="module")
 def runs(ucr_root, tmp_path_factory) -> dict[str, dict]:
-    """Both backends' runs, in two interpreters at once (their compiles are single-threaded)."""
-    children = {}
-    for backend in BACKENDS:
-        out = tmp_path_factory.mktemp(f"networks-{backend}") / "runs.json"
-        env = dict(
-            os.environ,
-            KERAS_BACKEND=backend,
-            JAX_PLATFORMS="cpu",
-            TF_CPP_MIN_LOG_LEVEL="3",
-            TMPDIR=str(out.parent),
-        )
-        log = (out.parent / "stderr.txt").open("w")
-        process = subprocess.Popen(
-            [sys.executable, __file__, str(ucr_root), str(out)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-        children[backend] = (process, out, log)
-    reports = {}
-    try:
-        for backend, (process, out, log) in children.items():
-            returncode = process.wait(timeout=600)
-            log.close()
-            stderr = (out.parent / "stderr.txt").read_text()
-            assert returncode == 0, f"{backend}: {stderr[-4000:]}"
-            reports[backend] = json.loads(out.read_text())
-            assert reports[backend]["backend"] == backend
-    finally:
-        for process, _, log in children.values():
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            log.close()
-    return reports
+    from conftest import run_on_both_backends
+
+    done = run_on_both_backends(
+        __file__, ucr_root, lambda backend: tmp_path_factory.mktemp(f"networks-{backend}")
+    )
+    return {backend: report for backend, (report, _) in done.items()}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

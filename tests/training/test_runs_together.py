@@ -40,8 +40,6 @@ imported; JAX on the CPU): ``python tests/training/test_runs_together.py <ucr_ro
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -169,42 +167,15 @@ def _child(ucr_root: str, out: Path) -> None:
 
 @pytest.fixture(scope="module")
 def runs(ucr_root, tmp_path_factory) -> dict[str, tuple[dict, dict]]:
-    """Both backends' runs, in two interpreters at once (their compiles are single-threaded)."""
-    children = {}
-    for backend in BACKENDS:
-        out = tmp_path_factory.mktemp(f"runs-{backend}") / "runs.json"
-        env = dict(
-            os.environ,
-            KERAS_BACKEND=backend,
-            JAX_PLATFORMS="cpu",
-            TF_CPP_MIN_LOG_LEVEL="3",
-            TMPDIR=str(out.parent),
-        )
-        log = (out.parent / "stderr.txt").open("w")
-        process = subprocess.Popen(
-            [sys.executable, __file__, str(ucr_root), str(out)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-        children[backend] = (process, out, log)
+    from conftest import run_on_both_backends
+
+    done = run_on_both_backends(
+        __file__, ucr_root, lambda backend: tmp_path_factory.mktemp(f"runs-{backend}")
+    )
     reports = {}
-    try:
-        for backend, (process, out, log) in children.items():
-            returncode = process.wait(timeout=600)
-            log.close()
-            stderr = (out.parent / "stderr.txt").read_text()
-            assert returncode == 0, f"{backend}: {stderr[-4000:]}"
-            report = json.loads(out.read_text())
-            assert report["backend"] == backend
-            with np.load(out.with_suffix(".npz")) as arrays:
-                reports[backend] = (report, dict(arrays))
-    finally:
-        for process, _, log in children.values():
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            log.close()
+    for backend, (report, out) in done.items():
+        with np.load(out.with_suffix(".npz")) as arrays:
+            reports[backend] = (report, dict(arrays))
     return reports
 
 
