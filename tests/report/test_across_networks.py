@@ -3,9 +3,11 @@ on a random one, its refusals, and its figure."""
 
 from __future__ import annotations
 
+import hand_tables
 import numpy as np
 import pandas as pd
 import pytest
+from hand_tables import neighbours
 from matplotlib.image import imread
 from scipy import stats
 
@@ -28,21 +30,7 @@ def matrix(rows: dict[str, dict[str, float]], names: list[str] = NAMES) -> pd.Da
 
 
 def scratch(values: dict[str, float] = SCRATCH) -> pd.Series:
-    return analysis.scratch_series(
-        pd.DataFrame({"dataset": list(values), "test_accuracy": list(values.values())})
-    )
-
-
-def neighbours(order: dict[str, list[str]]) -> pd.DataFrame:
-    """Neighbour table from {target: [nearest source, second, ...]}."""
-    rows = [
-        (target, rank, source, rank / 10)
-        for target, sources in order.items()
-        for rank, source in enumerate(sources, start=1)
-    ]
-    return analysis.neighbour_table(
-        pd.DataFrame(rows, columns=["target", "rank", "source", "distance"])
-    )
+    return hand_tables.scratch(values)
 
 
 # The hand-made study, accuracies {target: {source: accuracy}}; the gains in the comments.

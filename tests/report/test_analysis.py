@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import scipy
 from conftest import SHORT_TRAINING, run_snakemake
+from hand_tables import neighbours, scratch
 from matplotlib.image import imread
 from scipy import stats
 
@@ -26,24 +27,6 @@ def matrix(rows: dict[str, dict[str, float]], names: list[str]) -> pd.DataFrame:
             frame.loc[source, target] = value
     frame.index.name = "source"
     return analysis.transfer_table(frame.reset_index())
-
-
-def scratch(values: dict[str, float]) -> pd.Series:
-    return analysis.scratch_series(
-        pd.DataFrame({"dataset": list(values), "test_accuracy": list(values.values())})
-    )
-
-
-def neighbours(order: dict[str, list[str]]) -> pd.DataFrame:
-    """Neighbour table from {target: [nearest source, second, ...]} (distance = rank / 10)."""
-    rows = [
-        (target, rank, source, rank / 10)
-        for target, sources in order.items()
-        for rank, source in enumerate(sources, start=1)
-    ]
-    return analysis.neighbour_table(
-        pd.DataFrame(rows, columns=["target", "rank", "source", "distance"])
-    )
 
 
 def synthetic_study(n: int, missing: float, seed: int = 0):
