@@ -38,6 +38,8 @@ fine-tuning run r from the source's pre-training run r) in ``<out>-runs5/``, and
 the mean and standard deviation of the fine-tuned accuracy over the runs, the mean and standard
 deviation of the run-by-run gain over scratch (run r's fine-tuned minus the target's run r from
 scratch), and how many of the pairs' gains are outside two standard deviations of zero.
+``--report-only`` with the same options prints that from what a stopped run has finished (the
+pairs whose every run is done), training nothing.
 
 A quick check of the whole path: ``--epochs 2 --datasets CBF ItalyPowerDemand`` (every
 training 2 epochs, two datasets); with ``--epochs`` the default ``--out`` gets ``-epochs<N>``
@@ -184,15 +186,25 @@ def network_report(out: Path, network: str) -> None:
         )
 
 
-def runs_report(out: Path, network: str) -> None:
+def runs_report(out: Path, network: str, runs: int) -> None:
     """A study of several runs: per pair, the fine-tuned accuracy's mean and sd over the runs and
     the run-by-run gain over scratch (run r's fine-tuning minus the target's run r from scratch,
-    the same seed), and the pairs whose mean gain is more than 2 sd of the gains from zero."""
+    the same seed), and the pairs whose mean gain is more than 2 sd of the gains from zero.
+    Before the study has gathered its tables (a run stopped partway, ``--report-only``), the
+    pairs whose every run has finished, from their per-run metrics files."""
     import pandas as pd
 
     folder = out / "results" / network
-    scratch = pd.read_csv(folder / "scratch_accuracy_runs.csv")
-    transfer = pd.read_csv(folder / "transfer_accuracy_runs.csv")
+    gathered = folder / "transfer_accuracy_runs.csv"
+    if gathered.exists():
+        scratch = pd.read_csv(folder / "scratch_accuracy_runs.csv")
+        transfer = pd.read_csv(gathered)
+    else:
+        scratch, transfer = _finished_runs(folder, runs)
+        print(f"\n{gathered} is not there yet: the pairs whose every run has finished")
+        if transfer.empty:
+            print("none yet")
+            return
     paired = transfer.merge(
         scratch[["dataset", "run", "test_accuracy"]].rename(
             columns={"dataset": "target", "test_accuracy": "scratch"}
@@ -220,6 +232,23 @@ def runs_report(out: Path, network: str) -> None:
         )
     pairs = paired.groupby(["target", "source"]).ngroups
     print(f"\n{outside} of {pairs} gains over scratch are outside 2 sd of zero")
+
+
+def _finished_runs(folder: Path, runs: int):
+    """(scratch, transfer) tables as the gathered ``*_runs.csv`` from the per-run metrics files
+    of the models whose runs 1 to ``runs`` have all finished: ``pretrain/<dataset>/run<r>/`` and
+    ``finetune/<source>/<target>/run<r>/``."""
+    import pandas as pd
+
+    def finished(pattern: str) -> pd.DataFrame:
+        frames = []
+        for model in sorted({path.parent.parent for path in folder.glob(pattern)}):
+            files = [model / f"run{r}" / "metrics.csv" for r in range(1, runs + 1)]
+            if all(path.exists() for path in files):
+                frames += [pd.read_csv(path).assign(run=r) for r, path in enumerate(files, 1)]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    return finished("pretrain/*/run*/metrics.csv"), finished("finetune/*/*/run*/metrics.csv")
 
 
 def _matrix(frame, names: list[str], cell) -> str:
@@ -262,6 +291,11 @@ def main() -> int:
     )
     parser.add_argument(
         "--runs", type=int, default=1, help="train every model this many times (config runs)"
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="print the report of what the run in --out has finished so far, train nothing",
     )
     args = parser.parse_args()
     network = args.network
@@ -311,11 +345,11 @@ def main() -> int:
                 return code
         return 0
     targets = [scratch_target] if args.scratch_only else []
-    code = snakemake(out, overlay, args.cores, targets, network)
+    code = 0 if args.report_only else snakemake(out, overlay, args.cores, targets, network)
     if code != 0:
         return code
     if args.runs > 1 and not args.scratch_only:
-        runs_report(out, network)
+        runs_report(out, network, args.runs)
     if network == "fcn":
         comparison = out / "results" / "fcn" / "analysis" / "published_comparison.csv"
         if comparison.exists():
