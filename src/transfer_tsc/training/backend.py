@@ -4,7 +4,6 @@ without TensorFlow's start-up notices."""
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import sys
 from collections.abc import Iterator
@@ -33,17 +32,18 @@ def import_keras_quietly() -> None:
     TF_CPP_MIN_LOG_LEVEL (oneDNN, CUDA stubs, "failed call to cuInit" on a machine without a
     GPU), about 20 lines a job. On another backend Keras imports TensorFlow later, on its own,
     when it seeds the generators or reads an HDF5 model, so it is imported here first. A failed
-    import still raises its exception, printed once stderr is back."""
+    import of Keras still raises its exception, printed once stderr is back."""
     if "keras" in sys.modules:
         return
     with _stderr_to_devnull():
         import keras
 
-        if importlib.util.find_spec("tensorflow") is not None:
+        try:
             import tensorflow as tf
-
-            if keras.backend.backend() == "tensorflow":
-                tf.config.list_physical_devices()
+        except ImportError:  # not installed, or hidden (benchmarks/gpu_check.py)
+            return
+        if keras.backend.backend() == "tensorflow":
+            tf.config.list_physical_devices()
 
 
 @contextlib.contextmanager
