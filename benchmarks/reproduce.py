@@ -235,20 +235,31 @@ def runs_report(out: Path, network: str, runs: int) -> None:
 
 
 def _finished_runs(folder: Path, runs: int):
-    """(scratch, transfer) tables as the gathered ``*_runs.csv`` from the per-run metrics files
-    of the models whose runs 1 to ``runs`` have all finished: ``pretrain/<dataset>/run<r>/`` and
-    ``finetune/<source>/<target>/run<r>/``."""
+    """(scratch, transfer): the gathered ``*_runs.csv`` tables (``study.gather_*_runs``) of the
+    models whose runs 1 to ``runs`` have all finished (their ``plan.run_paths`` metrics files);
+    empty tables where none has."""
     import pandas as pd
 
-    def finished(pattern: str) -> pd.DataFrame:
-        frames = []
-        for model in sorted({path.parent.parent for path in folder.glob(pattern)}):
-            files = [model / f"run{r}" / "metrics.csv" for r in range(1, runs + 1)]
-            if all(path.exists() for path in files):
-                frames += [pd.read_csv(path).assign(run=r) for r, path in enumerate(files, 1)]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    from transfer_tsc import study
+    from transfer_tsc.workflow import plan
 
-    return finished("pretrain/*/run*/metrics.csv"), finished("finetune/*/*/run*/metrics.csv")
+    def finished(pattern: str) -> list[str]:
+        items = sorted({path.parent.parent for path in folder.glob(pattern)})
+        every = [plan.as_list(plan.run_paths(f"{item}/metrics.csv", runs)) for item in items]
+        return [path for paths in every if all(map(os.path.exists, paths)) for path in paths]
+
+    # the seed only numbers the tables' seed column, which the report does not read
+    pretrained, pairs = (
+        finished("pretrain/*/run*/metrics.csv"),
+        finished("finetune/*/*/run*/metrics.csv"),
+    )
+    if not (pretrained and pairs):
+        return pd.DataFrame(), pd.DataFrame()
+    datasets = sorted({part for path in pairs for part in Path(path).parts[-4:-2]})
+    return (
+        study.gather_scratch_runs(pretrained, runs, seed=0).runs,
+        study.gather_transfer_runs(pairs, datasets, runs, seed=0).runs,
+    )
 
 
 def _matrix(frame, names: list[str], cell) -> str:
